@@ -1,0 +1,94 @@
+"""The catalog: what the office offers (clusters, venues, programmes, rules) and where (regions, districts).
+
+Staff write it as TOML (see training/demo/catalog.toml) and load it with `blkbot catalog load`;
+`training.catalog_file.parse_catalog` turns the file into these objects, checked whole, so a bad
+file changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from training.eligibility import Rule
+from training.text import LocalText
+
+
+class VenueKind(StrEnum):
+    BLK = "BLK"  # the government's own training centre
+    LPKS = "LPKS"  # a private institution under contract
+    BLKK = "BLKK"  # a community training centre
+    OTHER = "OTHER"  # PLUT, craft centres and the like
+
+
+class Funding(StrEnum):
+    APBD = "APBD"  # city budget
+    APBD_PROVINSI = "APBD_PROVINSI"  # provincial budget
+    DBHCHT = "DBHCHT"  # tobacco excise revenue share
+    APBN = "APBN"  # national budget
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True)
+class City:
+    name: str
+    region: str  # "33.75"
+    office: str  # the manpower office's name, shown in the privacy notice
+    timezone: str  # "Asia/Jakarta"
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str  # "33.75"
+    name: str
+
+
+@dataclass(frozen=True)
+class District:
+    code: str  # "33.75.01"
+    name: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    code: str
+    name: LocalText
+
+
+@dataclass(frozen=True)
+class Venue:
+    code: str
+    kind: VenueKind
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Programme:
+    code: str  # also the prefix of registration numbers: LAS1 -> LAS1-2026-0001
+    cluster: str
+    venue: str
+    name: LocalText
+    funding: Funding
+    wave: int  # gelombang: the intake of the year
+    registration_opens: date
+    registration_closes: date
+    training_starts: date
+    training_ends: date
+    quota: int
+    rules: tuple[Rule, ...]
+    description: LocalText | None = None
+
+    def is_open(self, today: date) -> bool:
+        return self.registration_opens <= today <= self.registration_closes
+
+
+@dataclass(frozen=True)
+class Catalog:
+    city: City
+    regions: tuple[Region, ...]
+    districts: tuple[District, ...]
+    clusters: tuple[Cluster, ...]
+    venues: tuple[Venue, ...]
+    programmes: tuple[Programme, ...]
