@@ -1,0 +1,106 @@
+"""What each `blkbot` subcommand does, given the settings and its arguments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.runtime import build_runtime, prepare_database
+from bot.settings import Settings
+from handlers.console import Console
+from storage.db import Database
+from storage.migrate import current_revision, head_revision, upgrade
+from training.catalog_file import parse_catalog
+from training.catalog_store import store_catalog
+
+
+async def chat(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = await build_runtime(settings)
+    try:
+        await Console(runtime.conversations, chat_id=args.chat_id).run(sys.stdin, start=not args.no_start)
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram_token is None:
+        print("blkbot: BLKBOT_TELEGRAM_TOKEN is not set (see README: creating a Telegram bot)", file=sys.stderr)
+        return 2
+    from handlers.telegram import run_telegram
+
+    runtime = await build_runtime(settings)
+    try:
+        await run_telegram(runtime.conversations, settings)
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    try:
+        before = await current_revision(db.engine)
+        await upgrade(db.engine)
+        print(f"database upgraded: {before or 'empty'} -> {head_revision()}")
+    finally:
+        await db.dispose()
+    return 0
+
+
+async def catalog_check(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = parse_catalog(args.file)
+    print(f"{args.file}: OK — {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
+          f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts")
+    return 0
+
+
+async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
+    catalog = parse_catalog(args.file)  # raises before the database is touched
+    db = await prepare_database(settings)
+    try:
+        async with db.transaction() as session:
+            await store_catalog(session, catalog, str(args.file))
+    finally:
+        await db.dispose()
+    print(f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
+          f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts")
+    return 0
+
+
+async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
+    from training.participants import import_csv
+
+    db = await prepare_database(settings)
+    try:
+        async with db.transaction() as session:
+            count = await import_csv(session, args.file)
+    finally:
+        await db.dispose()
+    print(f"{args.file}: {count} past participants imported")
+    return 0
+
+
+async def applications_export(settings: Settings, args: argparse.Namespace) -> int:
+    from training.reports import export_applications
+
+    db = await prepare_database(settings)
+    try:
+        async with db.transaction() as session:
+            count = await export_applications(session, args.programme, args.format, args.out)
+    finally:
+        await db.dispose()
+    print(f"{args.out}: {count} applications")
+    return 0
+
+
+async def stats(settings: Settings, args: argparse.Namespace) -> int:
+    from training.reports import funnel, render_stats
+
+    db = await prepare_database(settings)
+    try:
+        async with db.transaction() as session:
+            print(render_stats(await funnel(session)))
+    finally:
+        await db.dispose()
+    return 0

@@ -1,0 +1,49 @@
+"""Settings from BLKBOT_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "training" / "demo" / "catalog.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BLKBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///blkbot.sqlite3"
+    """SQLite file in the working directory by default; postgresql://user@host/db in production."""
+    timezone: str = "Asia/Jakarta"
+    catalog: Path = DEMO_CATALOG
+    """Loaded into an empty database at start-up; later changes go through `blkbot catalog load`."""
+    language: str = "id"
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str | None = None
+    """Another Bot API server, e.g. a self-hosted one: http://host:8081/bot"""
+    telegram_webhook_url: str | None = None
+    """Public HTTPS URL; when set, `blkbot run` takes updates by webhook instead of long polling."""
+    telegram_webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"BLKBOT_TIMEZONE has value {value!r}; not a known time zone such as Asia/Jakarta") from None
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in ("id", "en"):
+            raise ValueError(f"BLKBOT_LANGUAGE has value {value!r}; expected 'id' or 'en'")
+        return value

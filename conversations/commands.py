@@ -1,0 +1,205 @@
+"""Commands that work at any point (/status, /batal, /bahasa ...) and the one-question overlays
+(confirm cancel, pick a language, confirm erasure) that they open over a running flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conversations.context import Context
+from conversations.engine import Command, Engine, Overlay, State
+from conversations.io import Option, Outbound, Reply
+from conversations.registration import REGISTRATION, describe, prefill
+from storage.repositories import catalog, contacts
+from training import applications
+from training.text import LANGUAGES, local
+
+
+async def menu(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    options = [
+        Option("/daftar", ctx.label("buttons/register")),
+        Option("/status", ctx.label("buttons/status")),
+        Option("/bantuan", ctx.label("buttons/help")),
+    ]
+    return Reply([ctx.say("common/menu", options=options)])
+
+
+async def start(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
+    if state.flow is not None:
+        return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
+    answers = await prefill(ctx, argument, ctx.today())
+    extra = {"source": argument[:64]} if argument else {}
+    return Reply([ctx.say("common/welcome"), *await _begin_registration(engine, ctx, state, answers, extra)])
+
+
+async def register(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
+    if state.flow is not None:
+        return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
+    answers = await prefill(ctx, argument, ctx.today())
+    return Reply(await _begin_registration(engine, ctx, state, answers, {"source": argument[:64]} if argument else {}))
+
+
+async def _begin_registration(
+    engine: Engine, ctx: Context, state: State, answers: dict[str, Any], extra: dict[str, Any]
+) -> list[Outbound]:
+    if not await catalog.clusters_with_open_programmes(ctx.session, ctx.today()):
+        return [ctx.say("registration/none_open", options=[Option("/mulai", ctx.label("buttons/notify_me"))])]
+    return await engine.start_flow(ctx, state, REGISTRATION.name, answers=answers, extra=extra)
+
+
+async def cancel(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    if state.flow is None:
+        return Reply([ctx.say("common/nothing_to_cancel"), *(await menu(engine, ctx, state, None)).messages])
+    return await engine.open_overlay(ctx, state, "cancel")
+
+
+async def back(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    return await engine.go_back(ctx, state)
+
+
+async def help_(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    step = await engine.current_step(ctx, state)
+    key = f"help/{step.name if step else 'general'}"
+    if step is not None and not ctx.services.templates.has(ctx.lang, key):
+        key = "help/step"
+    return Reply([ctx.say(key), ctx.say("help/commands"), *await engine.resume(ctx, state)])
+
+
+async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    mine = await applications.of_contact(ctx.session, ctx.contact)
+    items = [
+        {
+            "number": a.number,
+            "programme": describe(a.programme, ctx.lang, 0),
+            "stage": ctx.label(f"stages/{a.stage}"),
+            "reason": a.stage_reason,
+            "created": a.created_at,
+        }
+        for a in mine
+    ]
+    options = [] if items else [Option("/daftar", ctx.label("buttons/register"))]
+    return Reply([ctx.say("common/status", options=options, applications=items), *await engine.resume(ctx, state)])
+
+
+async def stop(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    await contacts.set_subscribed(ctx.session, ctx.contact, False)
+    return Reply([ctx.say("common/unsubscribed"), *await engine.resume(ctx, state)])
+
+
+async def resume_news(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    await contacts.set_subscribed(ctx.session, ctx.contact, True)
+    return Reply([ctx.say("common/subscribed"), *await engine.resume(ctx, state)])
+
+
+async def language(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    return await engine.open_overlay(ctx, state, "language")
+
+
+async def my_data(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    mine = await applications.of_contact(ctx.session, ctx.contact)
+    districts = {d.code: d.name for d in await catalog.districts(ctx.session)}
+    items = [
+        {
+            "number": a.number,
+            "programme": local(a.programme.name, ctx.lang),
+            "stage": ctx.label(f"stages/{a.stage}"),
+            "nik": a.nik,
+            "full_name": a.full_name,
+            "birth_date": a.birth_date,
+            "sex": ctx.label(f"sex/{a.sex}") if a.sex else "",
+            "address": a.address,
+            "district": districts.get(a.district_code or "", a.district_code or ""),
+            "phone": a.phone,
+            "education": ctx.label(f"education/{a.education}") if a.education else "",
+            "source": a.source,
+            "created": a.created_at,
+        }
+        for a in mine
+    ]
+    in_progress = {k: v for k, v in state.data.get("answers", {}).items() if k in ("full_name", "nik", "address", "phone")}
+    return Reply([
+        ctx.say(
+            "privacy/my_data",
+            contact=ctx.contact,
+            language=ctx.label(f"languages/{ctx.contact.language}"),
+            applications=items,
+            in_progress=in_progress,
+        ),
+        *await engine.resume(ctx, state),
+    ])
+
+
+async def erase(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    return await engine.open_overlay(ctx, state, "erase")
+
+
+COMMANDS: dict[str, Command] = {
+    "start": start,
+    "daftar": register, "register": register,
+    "batal": cancel, "cancel": cancel,
+    "kembali": back, "back": back,
+    "bantuan": help_, "help": help_,
+    "status": status,
+    "berhenti": stop, "stop": stop,
+    "mulai": resume_news, "subscribe": resume_news,
+    "bahasa": language, "language": language,
+    "dataku": my_data, "mydata": my_data,
+    "hapusdata": erase, "deletedata": erase,
+    "menu": menu,
+}
+"""Indonesian names first; English aliases for residents who switched to English."""
+
+
+# -- overlays ----------------------------------------------------------------------------------
+
+
+def _yes_no(yes: str, no: str):  # type: ignore[no-untyped-def]
+    return lambda ctx: [("y", ctx.label(yes)), ("n", ctx.label(no))]
+
+
+async def _answer_cancel(engine: Engine, ctx: Context, state: State, value: str) -> Reply:
+    if value == "y":
+        state.clear()
+        return Reply([ctx.say("common/cancelled", options=[Option("/daftar", ctx.label("buttons/register_again"))])])
+    return Reply([ctx.say("common/continue"), *await engine.resume(ctx, state)])
+
+
+async def _answer_language(engine: Engine, ctx: Context, state: State, value: str) -> Reply:
+    await contacts.set_language(ctx.session, ctx.contact, value)
+    resumed = await engine.resume(ctx, state)
+    if not resumed:
+        resumed = (await menu(engine, ctx, state, None)).messages
+    return Reply([ctx.say("common/language_set"), *resumed])
+
+
+async def _answer_erase(engine: Engine, ctx: Context, state: State, value: str) -> Reply:
+    if value != "y":
+        return Reply([ctx.say("privacy/erase_kept"), *await engine.resume(ctx, state)])
+    count = await applications.erase_person(ctx.session, ctx.contact, ctx.now())
+    state.clear()
+    return Reply([ctx.say("privacy/erased", count=count)])
+
+
+OVERLAYS = {
+    "cancel": Overlay(
+        "cancel",
+        prompt=lambda ctx: ctx.say("common/confirm_cancel"),
+        options=_yes_no("buttons/yes_cancel", "buttons/no_continue"),
+        answer=_answer_cancel,
+    ),
+    "language": Overlay(
+        "language",
+        prompt=lambda ctx: ctx.say("common/choose_language"),
+        options=lambda ctx: [(lang, ctx.label(f"languages/{lang}")) for lang in LANGUAGES],
+        answer=_answer_language,
+    ),
+    "erase": Overlay(
+        "erase",
+        prompt=lambda ctx: ctx.say("privacy/confirm_erase"),
+        options=_yes_no("buttons/yes_erase", "buttons/no_keep"),
+        answer=_answer_erase,
+    ),
+}
+
+
+def build_engine() -> Engine:
+    return Engine({REGISTRATION.name: REGISTRATION}, COMMANDS, OVERLAYS, menu)

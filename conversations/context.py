@@ -1,0 +1,69 @@
+"""What a step may use during one turn: the transaction, the contact, the answers so far, the words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.io import Option, Outbound
+from messages.markup import html_to_plain
+from messages.render import Templates
+from storage.models import Contact
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Long-lived things every turn shares, so call signatures stay short."""
+
+    templates: Templates
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Jakarta"))
+    clock: Callable[[], datetime] = system_clock
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    contact: Contact
+    services: Services
+    data: dict[str, Any]
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Objects loaded during this turn (the chosen programme ...), never persisted."""
+
+    @property
+    def lang(self) -> str:
+        return self.contact.language
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self.data.setdefault("answers", {})
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def today(self) -> date:
+        """The date in the office's time zone: registration windows close at local midnight."""
+        return self.now().astimezone(self.services.timezone).date()
+
+    def render(self, key: str, **params: Any) -> str:
+        return self.services.templates.render(self.lang, key, **params)
+
+    def fragment(self, key: str, **params: Any) -> Markup:
+        """A rendered piece to put inside another template without escaping it twice."""
+        return Markup(self.render(key, **params))
+
+    def label(self, key: str, **params: Any) -> str:
+        """A button label: rendered like any sentence, then made plain, since buttons show no markup."""
+        return html_to_plain(self.render(key, **params)).strip()
+
+    def say(self, key: str, options: Iterable[Option] = (), columns: int = 1, **params: Any) -> Outbound:
+        return Outbound(self.render(key, **params), options=tuple(options), columns=columns)

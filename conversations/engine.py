@@ -1,0 +1,262 @@
+"""The engine: one turn is (state, Inbound) -> (new state, Reply), for any channel.
+
+Like a goflow sprint, a turn only computes: the runner loads and saves the state in one
+transaction and the handler sends the messages. Back, cancel, help, edit-from-summary and stale
+buttons are handled here once, for every flow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conversations.context import Context
+from conversations.io import Inbound, Option, Outbound, Reply
+from conversations.steps import BACK, Finish, Flow, Step, Summary, match_typed
+from training.errors import InvalidAnswer
+from training.validators import parse_yes_no
+
+log = logging.getLogger(__name__)
+
+KEYWORDS = {
+    "batal": "batal", "cancel": "batal",
+    "kembali": "kembali", "back": "kembali",
+    "bantuan": "bantuan", "help": "bantuan", "menu": "menu",
+}
+"""Words that act as commands when typed alone, for people who don't know about "/"."""
+
+
+@dataclass
+class State:
+    """The persisted part of a conversation: which flow, which step, and the answers so far."""
+
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        """Forget the flow and every answer in it (they may be personal data)."""
+        self.flow, self.step = None, None
+        self.data = {}
+
+
+Command = Callable[["Engine", Context, State, str | None], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A one-question interruption (confirm cancel, pick a language) over whatever flow is running."""
+
+    name: str
+    prompt: Callable[[Context], Outbound]
+    options: Callable[[Context], list[tuple[str, str]]]
+    answer: Callable[["Engine", Context, State, str], Awaitable[Reply]]
+
+
+class Engine:
+    def __init__(self, flows: dict[str, Flow], commands: dict[str, Command], overlays: dict[str, Overlay], menu: Command) -> None:
+        self.flows = flows
+        self.commands = commands
+        self.overlays = overlays
+        self.menu = menu
+
+    async def take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
+        ctx.data = state.data
+        if inbound.choice is not None and inbound.choice.startswith("/"):
+            inbound = Inbound.parse_text(inbound.choice)
+        if inbound.command is not None:
+            return await self.run_command(ctx, state, inbound.command, inbound.argument)
+        overlay = state.data.get("overlay")
+        if overlay is not None:
+            reply = await self._answer_overlay(ctx, state, self.overlays[overlay], inbound)
+            if reply is not None:
+                return reply
+        if inbound.text is not None and (word := KEYWORDS.get(inbound.text.strip().casefold().rstrip(".!"))):
+            return await self.run_command(ctx, state, word, None)
+        if state.flow is None or state.flow not in self.flows:
+            if inbound.choice is not None:
+                return Reply([ctx.say("common/stale_button"), *(await self.menu(self, ctx, state, None)).messages], stale=True)
+            return await self.menu(self, ctx, state, None)
+        return await self._answer_step(ctx, state, inbound)
+
+    async def run_command(self, ctx: Context, state: State, name: str, argument: str | None) -> Reply:
+        command = self.commands.get(name)
+        if command is None:
+            log.info("unknown command /%s", name[:32])
+            return Reply([ctx.say("common/unknown_command", command=name[:32]), *await self.resume(ctx, state)])
+        state.data.pop("overlay", None)
+        return await command(self, ctx, state, argument)
+
+    # -- flows -----------------------------------------------------------------------------
+
+    async def start_flow(
+        self, ctx: Context, state: State, name: str, *, answers: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+    ) -> list[Outbound]:
+        flow = self.flows[name]
+        state.flow, state.step = name, None
+        state.data = {"answers": dict(answers or {}), "history": list(answers or {}), **(extra or {})}
+        ctx.data = state.data
+        intro = await flow.intro(ctx) if flow.intro else []
+        return [*intro, *await self._advance(ctx, state)]
+
+    async def resume(self, ctx: Context, state: State) -> list[Outbound]:
+        """Ask the current question again: after help, a command, or a restart."""
+        if state.flow is None or state.flow not in self.flows:
+            return []
+        steps = await self.flows[state.flow].steps(ctx)
+        step = await self._next_step(ctx, steps)
+        if step is None:
+            return await self._advance(ctx, state)
+        state.step = step.name
+        return [await step.prompt_message(ctx, back=self._can_go_back(state))]
+
+    async def current_step(self, ctx: Context, state: State) -> Step | None:
+        if state.flow is None or state.flow not in self.flows:
+            return None
+        for step in await self.flows[state.flow].steps(ctx):
+            if step.name == state.step:
+                return step
+        return None
+
+    async def go_back(self, ctx: Context, state: State) -> Reply:
+        if state.flow is None:
+            return Reply([ctx.say("common/nothing_to_go_back"), *(await self.menu(self, ctx, state, None)).messages])
+        editing = state.data.pop("editing", None)
+        if editing is not None:
+            # Back while changing one answer from the summary puts the old answer back.
+            state.data.setdefault("answers", {}).update(editing)
+            return Reply(await self._advance(ctx, state))
+        history: list[str] = state.data.setdefault("history", [])
+        steps = {s.name: s for s in await self.flows[state.flow].steps(ctx)}
+        while history:
+            previous = history.pop()
+            if previous in steps and await _applies(ctx, steps[previous]):
+                self._clear(ctx, steps, previous)
+                return Reply(await self._advance(ctx, state))
+        return Reply([ctx.say("common/nothing_to_go_back"), *await self.resume(ctx, state)])
+
+    async def _answer_step(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
+        flow = self.flows[state.flow]  # type: ignore[index]
+        steps = await flow.steps(ctx)
+        step = next((s for s in steps if s.name == state.step), None)
+        if step is None:
+            # The flow changed under this conversation (a deploy, a programme withdrawn): ask afresh.
+            return Reply(await self._advance(ctx, state))
+        if inbound.choice is not None:
+            name, _, value = inbound.choice.partition("|")
+            if name != step.name:
+                return Reply([ctx.say("common/stale_button"), *await self.resume(ctx, state)], stale=True)
+            if value == BACK:
+                return await self.go_back(ctx, state)
+            inbound = Inbound(choice=value)
+        try:
+            value, label = await step.read(ctx, inbound)
+            if isinstance(step, Summary):
+                return await self._answer_summary(ctx, state, step, steps, value, label)
+            outcome: Finish | None = await step.check(ctx, value) if step.check else None
+        except InvalidAnswer as problem:
+            return Reply([ctx.say(problem.key, **problem.params), *await self.resume(ctx, state)])
+        chosen = label if inbound.choice is not None else None
+        if isinstance(outcome, Finish):
+            state.clear()
+            return Reply(outcome.messages, chosen=chosen)
+        self._clear(ctx, {s.name: s for s in steps}, step.name)
+        ctx.answers[step.name] = value
+        state.data.setdefault("history", []).append(step.name)
+        state.data.pop("editing", None)
+        return Reply(await self._advance(ctx, state), chosen=chosen)
+
+    async def _answer_summary(
+        self, ctx: Context, state: State, summary: Summary, steps: list[Step], value: str, label: str
+    ) -> Reply:
+        if value == Summary.SUBMIT:
+            messages = await self.flows[state.flow].done(ctx)  # type: ignore[index]
+            state.clear()
+            return Reply(messages, chosen=label)
+        field_name = value.removeprefix(Summary.EDIT)
+        if field_name not in summary.editable:
+            raise InvalidAnswer("common/option_gone")
+        by_name = {s.name: s for s in steps}
+        state.data["editing"] = {n: v for n, v in ctx.answers.items() if n == field_name or n in _resets(by_name, field_name)}
+        self._clear(ctx, by_name, field_name)
+        return Reply(await self._advance(ctx, state), chosen=label)
+
+    async def _advance(self, ctx: Context, state: State) -> list[Outbound]:
+        flow = self.flows[state.flow]  # type: ignore[index]
+        step = await self._next_step(ctx, await flow.steps(ctx))
+        if step is None:
+            messages = await flow.done(ctx)
+            state.clear()
+            return messages
+        state.step = step.name
+        return [await step.prompt_message(ctx, back=self._can_go_back(state))]
+
+    async def _next_step(self, ctx: Context, steps: list[Step]) -> Step | None:
+        """The first step that applies and has no answer: after an edit from the summary this is
+        the edited step, then the summary again."""
+        for step in steps:
+            if step.name not in ctx.answers and await _applies(ctx, step):
+                return step
+        return None
+
+    def _can_go_back(self, state: State) -> bool:
+        return bool(state.data.get("history")) or "editing" in state.data
+
+    def _clear(self, ctx: Context, steps: dict[str, Step], name: str) -> None:
+        ctx.answers.pop(name, None)
+        for dependent in _resets(steps, name):
+            if dependent.endswith("*"):
+                for answered in [a for a in ctx.answers if a.startswith(dependent[:-1])]:
+                    del ctx.answers[answered]
+            else:
+                ctx.answers.pop(dependent, None)
+
+    # -- overlays --------------------------------------------------------------------------
+
+    async def open_overlay(self, ctx: Context, state: State, name: str) -> Reply:
+        state.data["overlay"] = name
+        overlay = self.overlays[name]
+        message = overlay.prompt(ctx)
+        buttons = tuple(Option(f"!{name}|{value}", label) for value, label in overlay.options(ctx))
+        return Reply([Outbound(message.text, buttons, columns=len(buttons) if len(buttons) <= 2 else 1)])
+
+    async def _answer_overlay(self, ctx: Context, state: State, overlay: Overlay, inbound: Inbound) -> Reply | None:
+        """Answer the pending question; anything else dismisses it and is handled as usual."""
+        options = overlay.options(ctx)
+        if inbound.choice is not None:
+            name, _, value = inbound.choice.partition("|")
+            if name != f"!{overlay.name}" or value not in dict(options):
+                state.data.pop("overlay", None)
+                return None
+        else:
+            try:
+                value, _ = match_typed(inbound.text or "", options)
+            except InvalidAnswer:
+                yes_no = parse_yes_no(inbound.text or "")
+                if yes_no is None or not {"y", "n"} <= set(dict(options)):
+                    state.data.pop("overlay", None)
+                    return None
+                value = "y" if yes_no else "n"
+        state.data.pop("overlay", None)
+        reply = await overlay.answer(self, ctx, state, value)
+        reply.chosen = dict(options).get(value) if inbound.choice is not None else None
+        return reply
+
+
+async def _applies(ctx: Context, step: Step) -> bool:
+    return step.when is None or await step.when(ctx)
+
+
+def _resets(steps: dict[str, Step], name: str) -> set[str]:
+    """Answers that depend on `name`, transitively (a new cluster voids the programme and its questions)."""
+    out: set[str] = set()
+    pending = [name]
+    while pending:
+        step = steps.get(pending.pop())
+        for dependent in step.resets if step else ():
+            if dependent not in out:
+                out.add(dependent)
+                pending.append(dependent)
+    return out

@@ -1,0 +1,68 @@
+"""What goes into a turn and what comes out, with no platform in sight.
+
+Handlers turn a Telegram update (or a console line, or a WhatsApp webhook) into an `Inbound`
+and render each `Outbound` back in the platform's own way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CALLBACK_LIMIT = 64
+"""Telegram refuses callback data over 64 bytes; every Option id is checked against it."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing the resident did: typed text, pressed a button, shared a contact, or sent a command."""
+
+    text: str | None = None
+    choice: str | None = None
+    contact_phone: str | None = None
+    command: str | None = None
+    argument: str | None = None
+
+    @classmethod
+    def parse_text(cls, text: str) -> Inbound:
+        """Read "/start LAS1" as a command with its argument; anything else is plain text."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, rest = stripped[1:].partition(" ")
+            name = head.split("@", 1)[0].lower()
+            if name.replace("_", "").isalnum():
+                return cls(command=name, argument=rest.strip() or None)
+        return cls(text=text)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A button. `data` travels back as `Inbound.choice`; `label` is plain text."""
+
+    data: str
+    label: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > CALLBACK_LIMIT:
+            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message: Telegram-style HTML text, optional buttons, optional request for a phone number."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    columns: int = 1
+    ask_contact: str | None = None
+    """Label of a "share my phone number" button, shown instead of inline options."""
+
+
+@dataclass
+class Reply:
+    """What a turn answers: messages to send and, for a button press, how to mark the old message."""
+
+    messages: list[Outbound] = field(default_factory=list)
+    chosen: str | None = None
+    """Label of the accepted button, so the platform can show it under the question and drop the keyboard."""
+    stale: bool = False
+    """The press came from an old message and did nothing."""

@@ -1,0 +1,303 @@
+"""The registration dialogue, step by step, as the resident meets it.
+
+Order matters: consent, then the programme, then the questions that can turn a person away
+without personal data (the programme's yes/no rules and schooling), and only then name, NIK,
+address and phone. The steps a programme brings come from its catalog rules.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from conversations.context import Context
+from conversations.io import Option, Outbound
+from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text, YesNo
+from storage.models import Programme, Stage
+from storage.repositories import catalog, contacts
+from training import applications, eligibility
+from training.applications import AlreadyRegistered, RegistrationClosed, Submission
+from training.education import Education
+from training.eligibility import Declaration, Failure, KtpRegion
+from training.errors import InvalidAnswer
+from training.nik import parse_nik
+from training.text import local
+from training.validators import normalise_shared_phone, parse_address, parse_full_name, parse_phone
+
+EDITABLE = ("full_name", "nik", "address", "district", "phone", "education")
+
+
+# -- what the steps read from the catalog -------------------------------------------------------
+
+
+async def chosen_programme(ctx: Context) -> Programme | None:
+    code = ctx.answers.get("programme")
+    if code is None:
+        return None
+    if ctx.cache.get("programme_code") != code:
+        ctx.cache["programme"] = await catalog.programme(ctx.session, code)
+        ctx.cache["programme_code"] = code
+    return ctx.cache["programme"]
+
+
+def rules_of(programme: Programme | None) -> tuple[eligibility.Rule, ...]:
+    return eligibility.parse_rules(programme.rules) if programme else ()
+
+
+async def cluster_options(ctx: Context) -> list[tuple[str, str]]:
+    clusters = await catalog.clusters_with_open_programmes(ctx.session, ctx.today())
+    return [(c.code, local(c.name, ctx.lang)) for c in clusters]
+
+
+async def programme_options(ctx: Context) -> list[tuple[str, str]]:
+    programmes = await catalog.open_programmes(ctx.session, ctx.today(), ctx.answers.get("cluster"))
+    return [(p.code, local(p.name, ctx.lang)) for p in programmes]
+
+
+async def programme_params(ctx: Context) -> dict[str, Any]:
+    cluster = await catalog.cluster(ctx.session, ctx.answers.get("cluster", ""))
+    programmes = await catalog.open_programmes(ctx.session, ctx.today(), ctx.answers.get("cluster"))
+    counts = await catalog.registered_counts(ctx.session, [p.id for p in programmes])
+    return {
+        "cluster": local(cluster.name, ctx.lang) if cluster else "",
+        "programmes": [describe(p, ctx.lang, counts.get(p.id, 0)) for p in programmes],
+    }
+
+
+def describe(programme: Programme, lang: str, registered: int) -> dict[str, Any]:
+    """What a resident needs to pick a programme: where, when, how many seats, how many applied."""
+    return {
+        "code": programme.code,
+        "name": local(programme.name, lang),
+        "description": local(programme.description, lang),
+        "venue": programme.venue.name,
+        "venue_address": programme.venue.address,
+        "starts": programme.training_starts,
+        "ends": programme.training_ends,
+        "closes": programme.registration_closes,
+        "quota": programme.quota,
+        "registered": registered,
+        "days": (programme.training_ends - programme.training_starts).days + 1,
+    }
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+async def not_consented(ctx: Context) -> bool:
+    return ctx.contact.consented_at is None
+
+
+async def check_consent(ctx: Context, agreed: bool) -> Finish | None:
+    if not agreed:
+        return Finish([ctx.say("registration/consent_declined", options=[Option("/daftar", ctx.label("buttons/register_again"))])])
+    await contacts.give_consent(ctx.session, ctx.contact, ctx.now())
+    return None
+
+
+async def turned_away(ctx: Context, failure: Failure) -> Finish:
+    """Say which rule failed, kindly, and offer another programme or news of future openings."""
+    programme = await chosen_programme(ctx)
+    if programme is not None:
+        await applications.record_screening(ctx.session, programme, failed_rule=failure.rule, source=ctx.data.get("source"))
+    regions = await catalog.regions(ctx.session)
+    extra: dict[str, Any] = {"region_names": regions, "text": local(failure.text, ctx.lang)}
+    if "level" in failure.params:
+        extra["level_label"] = ctx.label(f"education/{failure.params['level']}")
+    reason = ctx.fragment(failure.template, **failure.params, **extra)
+    options = [
+        Option("/daftar", ctx.label("buttons/other_programme")),
+        Option("/mulai", ctx.label("buttons/notify_me")),
+    ]
+    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)])
+
+
+def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
+    name = f"q_{rule.key if isinstance(rule, Declaration) else rule.kind}"
+
+    async def params(ctx: Context) -> dict[str, Any]:
+        if isinstance(rule, KtpRegion):
+            regions = await catalog.regions(ctx.session)
+            return {"regions": [regions.get(code, code) for code in rule.regions]}
+        return {"text": local(rule.question, ctx.lang)}
+
+    async def check(ctx: Context, answer: bool) -> Finish | None:
+        failure = eligibility.check_declaration(rule, answer)
+        return await turned_away(ctx, failure) if failure else None
+
+    if isinstance(rule, KtpRegion):
+        prompt = "eligibility/ktp_region_question"
+    elif rule.key in eligibility.KNOWN_DECLARATIONS:
+        prompt = f"eligibility/{rule.key}_question"
+    else:
+        prompt = "eligibility/declaration_question"
+    return YesNo(name, prompt, params=params, check=check)
+
+
+async def education_options(ctx: Context) -> list[tuple[str, str]]:
+    return [(level.value, ctx.label(f"education/{level.value}")) for level in Education]
+
+
+async def check_education(ctx: Context, level: str) -> Finish | None:
+    failure = eligibility.check_education(rules_of(await chosen_programme(ctx)), Education(level))
+    return await turned_away(ctx, failure) if failure else None
+
+
+def read_nik(ctx: Context, text: str) -> str:
+    return parse_nik(text, today=ctx.today()).value
+
+
+async def check_nik(ctx: Context, nik: str) -> Finish | None:
+    existing = await applications.active_for_nik(ctx.session, nik)
+    if existing is not None:
+        return Finish([
+            ctx.say(
+                "registration/already_registered",
+                options=[Option("/status", ctx.label("buttons/status"))],
+                number=existing.number,
+                programme=local(existing.programme.name, ctx.lang),
+                stage=ctx.label(f"stages/{existing.stage}"),
+            )
+        ])
+    year = await applications.past_participation(ctx.session, nik)
+    failure = eligibility.check_history(rules_of(await chosen_programme(ctx)), year)
+    return await turned_away(ctx, failure) if failure else None
+
+
+async def birth_params(ctx: Context) -> dict[str, Any]:
+    nik = parse_nik(ctx.answers["nik"], today=ctx.today())
+    return {"birth_date": nik.birth_date, "sex": ctx.label(f"sex/{nik.sex.value}")}
+
+
+async def check_birth(ctx: Context, confirmed: bool) -> Finish | None:
+    if not confirmed:
+        # The NIK carries the birth date: a wrong date means a mistyped NIK, so ask for it again.
+        ctx.answers.pop("nik", None)
+        raise InvalidAnswer("registration/nik_recheck")
+    programme = await chosen_programme(ctx)
+    assert programme is not None
+    nik = parse_nik(ctx.answers["nik"], today=ctx.today())
+    failure = eligibility.check_age(rules_of(programme), nik.birth_date, programme.training_starts)
+    if failure:
+        return await turned_away(ctx, failure)
+    if not ctx.data.get("screened"):
+        await applications.record_screening(ctx.session, programme, failed_rule=None, source=ctx.data.get("source"))
+        ctx.data["screened"] = True
+    return None
+
+
+async def district_options(ctx: Context) -> list[tuple[str, str]]:
+    districts = await catalog.districts(ctx.session)
+    return [(d.code, d.name) for d in districts] + [("other", ctx.label("registration/district_other"))]
+
+
+async def privacy_params(ctx: Context) -> dict[str, Any]:
+    info = await catalog.info(ctx.session)
+    return {"office": info.office if info else "", "city": info.city if info else ""}
+
+
+async def summary_params(ctx: Context) -> dict[str, Any]:
+    programme = await chosen_programme(ctx)
+    assert programme is not None
+    nik = parse_nik(ctx.answers["nik"], today=ctx.today())
+    district = ctx.answers.get("district")
+    district_row = await catalog.district(ctx.session, district) if district and district != "other" else None
+    counts = await catalog.registered_counts(ctx.session, [programme.id])
+    return {
+        "programme": describe(programme, ctx.lang, counts.get(programme.id, 0)),
+        "full_name": ctx.answers["full_name"],
+        "nik": nik.value,
+        "birth_date": nik.birth_date,
+        "sex": ctx.label(f"sex/{nik.sex.value}"),
+        "address": ctx.answers["address"],
+        "district": district_row.name if district_row else ctx.label("registration/district_other"),
+        "phone": ctx.answers["phone"],
+        "education": ctx.label(f"education/{ctx.answers['education']}"),
+    }
+
+
+# -- the flow ----------------------------------------------------------------------------------
+
+
+async def steps(ctx: Context) -> list[Step]:
+    programme = await chosen_programme(ctx)
+    rules = rules_of(programme)
+    return [
+        YesNo("consent", "registration/consent", params=privacy_params, check=check_consent,
+              when=not_consented, yes="buttons/agree", no="buttons/disagree"),
+        Choice("cluster", "registration/ask_cluster", cluster_options, resets=("programme",)),
+        Choice("programme", "registration/ask_programme", programme_options, params=programme_params,
+               resets=("q_*", "education")),
+        *(question_step(i, rule) for i, rule in enumerate(eligibility.questions(rules))),
+        Choice("education", "registration/ask_education", education_options, check=check_education, columns=2),
+        Text("full_name", "registration/ask_name", lambda ctx, text: parse_full_name(text)),
+        Text("nik", "registration/ask_nik", read_nik, check=check_nik, resets=("confirm_birth",)),
+        YesNo("confirm_birth", "registration/confirm_birth", params=birth_params, check=check_birth,
+              yes="buttons/correct", no="buttons/wrong"),
+        Text("address", "registration/ask_address", lambda ctx, text: parse_address(text)),
+        Choice("district", "registration/ask_district", district_options),
+        Phone("phone", "registration/ask_phone", parse_phone, normalise_shared_phone),
+        Summary("summary", "registration/summary", EDITABLE, params=summary_params),
+    ]
+
+
+async def submit(ctx: Context) -> list[Outbound]:
+    programme = await chosen_programme(ctx)
+    if programme is None:
+        return [ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])]
+    nik = parse_nik(ctx.answers["nik"], today=ctx.today())
+    rules = rules_of(programme)
+    flag = eligibility.region_flag(rules, nik.region)
+    district = ctx.answers.get("district")
+    submission = Submission(
+        programme=programme,
+        nik=nik.value,
+        full_name=ctx.answers["full_name"],
+        birth_date=nik.birth_date,
+        sex=nik.sex.value,
+        address=ctx.answers["address"],
+        district_code=None if district in (None, "other") else district,
+        phone=ctx.answers["phone"],
+        education=ctx.answers["education"],
+        answers={k: v for k, v in ctx.answers.items() if k.startswith("q_")},
+        flags=[flag] if flag else [],
+        source=ctx.data.get("source"),
+    )
+    try:
+        application = await applications.submit(ctx.session, ctx.contact, submission, ctx.today())
+    except RegistrationClosed:
+        return [ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])]
+    except AlreadyRegistered as already:
+        existing = already.existing
+        return [ctx.say("registration/already_registered", options=[Option("/status", ctx.label("buttons/status"))],
+                        number=existing.number, programme=local(existing.programme.name, ctx.lang),
+                        stage=ctx.label(f"stages/{existing.stage}"))]
+    return [ctx.say(
+        "registration/submitted",
+        options=[Option("/status", ctx.label("buttons/status"))],
+        number=application.number,
+        programme=describe(programme, ctx.lang, 0),
+        stage=ctx.label(f"stages/{Stage.REGISTERED.value}"),
+    )]
+
+
+REGISTRATION = Flow("registration", steps=steps, done=submit)
+
+
+def deep_link_target(argument: str) -> str:
+    """`/start LAS1__poster_podosugih`: the part before "__" names a programme or a cluster."""
+    return argument.split("__", 1)[0].strip().upper()
+
+
+async def prefill(ctx: Context, argument: str | None, today: date) -> dict[str, Any]:
+    """Answers a deep link gives away: the cluster, and the programme if its window is open."""
+    if not argument:
+        return {}
+    code = deep_link_target(argument)
+    programme = await catalog.programme(ctx.session, code)
+    if programme is not None and programme.active and programme.registration_opens <= today <= programme.registration_closes:
+        return {"cluster": programme.cluster_code, "programme": programme.code}
+    open_clusters = {c for c, _ in await cluster_options(ctx)}
+    if code in open_clusters:
+        return {"cluster": code}
+    return {}

@@ -1,0 +1,88 @@
+"""Runs turns: one chat at a time, one transaction per turn, state loaded after the lock is taken.
+
+Handlers call `Conversations.handle` with a channel, a chat id and an Inbound; they get back a
+Reply to render. Different chats run concurrently; updates of one chat queue on its lock, and a
+second worker's write is caught by the conversation's version and the turn retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+
+from conversations.commands import build_engine
+from conversations.context import Context, Services
+from conversations.engine import Engine, State
+from conversations.io import Inbound, Outbound, Reply
+from storage.db import Database
+from storage.errors import StaleConversation
+from storage.repositories import contacts, conversations
+
+log = logging.getLogger(__name__)
+
+RETRIES = 3
+
+
+class ChatLocks:
+    """One asyncio.Lock per chat, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Conversations:
+    def __init__(self, db: Database, services: Services, engine: Engine | None = None, default_language: str = "id") -> None:
+        self.db = db
+        self.services = services
+        self.engine = engine or build_engine()
+        self.default_language = default_language
+        self.locks = ChatLocks()
+
+    async def handle(self, channel: str, chat_id: str | int, inbound: Inbound) -> Reply:
+        chat = str(chat_id)
+        async with self.locks.hold((channel, chat)):
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    return await self._turn(channel, chat, inbound)
+                except StaleConversation:
+                    log.info("conversation %s:%s changed under us, retry %d", channel, chat, attempt)
+                except Exception:
+                    log.exception("turn failed in %s chat", channel)
+                    return Reply([self._error_message()])
+        return Reply([self._error_message()])
+
+    async def _turn(self, channel: str, chat: str, inbound: Inbound) -> Reply:
+        async with self.db.transaction() as session:
+            row = await conversations.load(session, channel, chat)
+            contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
+            state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()
+            version = row.version if row else 0
+            ctx = Context(session, contact, self.services, state.data)
+            reply = await self.engine.take_turn(ctx, state, inbound)
+            await conversations.save(
+                session, channel, chat, flow=state.flow, step=state.step, data=state.data, expected_version=version
+            )
+            return reply
+
+    def _error_message(self) -> Outbound:
+        return Outbound(self.services.templates.render(self.default_language, "common/error"))

@@ -1,0 +1,242 @@
+"""The kinds of step a flow is made of: a choice, a yes/no, free text, a phone number, a summary.
+
+A step asks (`prompt`), reads an answer (`read`, raising InvalidAnswer to re-ask), and may then
+`check` it against the domain: a check returns `Finish` to end the flow (not eligible, already
+registered) or raises InvalidAnswer to refuse it. The engine stores accepted answers and decides
+what comes next; steps never send anything.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conversations.context import Context
+from conversations.io import Inbound, Option, Outbound
+from training.errors import InvalidAnswer
+from training.validators import parse_yes_no
+
+BACK = "^"
+"""The value of every step's "back" button."""
+
+type_check_hook = Callable[[Context, Any], Awaitable["Finish | None"]]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the flow here with these messages (and keep nothing of its answers)."""
+
+    messages: list[Outbound]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A pick from a list. Options are (value, label) pairs, computed each turn from the catalog."""
+
+    name: str
+    prompt: str
+    options: Callable[[Context], Awaitable[Sequence[tuple[str, str]]]]
+    params: Callable[[Context], Awaitable[dict[str, Any]]] | None = None
+    check: type_check_hook | None = None
+    resets: tuple[str, ...] = ()
+    when: Callable[[Context], Awaitable[bool]] | None = None
+    columns: int = 1
+
+    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+        params = await self.params(ctx) if self.params else {}
+        options = [(v, label) for v, label in await self.options(ctx)]
+        buttons = [Option(f"{self.name}|{value}", label) for value, label in options]
+        if back:
+            buttons.append(Option(f"{self.name}|{BACK}", ctx.label("buttons/back")))
+        return Outbound(ctx.render(self.prompt, options=options, **params), tuple(buttons), self.columns)
+
+    async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
+        options = await self.options(ctx)
+        if inbound.choice is not None:
+            for value, label in options:
+                if value == inbound.choice:
+                    return value, label
+            raise InvalidAnswer("common/option_gone")
+        return match_typed(inbound.text or "", options)
+
+    def display(self, ctx: Context, value: Any) -> str:
+        return str(value)
+
+
+def match_typed(text: str, options: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """A typed answer to a menu: its number ("2"), its label, or its code, in any case."""
+    typed = " ".join(text.split()).casefold().rstrip(".")
+    if not typed:
+        raise InvalidAnswer("common/choose_option", count=len(options))
+    if typed.isdigit() and 1 <= int(typed) <= len(options):
+        return options[int(typed) - 1]
+    for value, label in options:
+        if typed in (label.casefold(), value.casefold()):
+            return value, label
+    matches = [(v, label) for v, label in options if typed in label.casefold()]
+    if len(matches) == 1 and len(typed) >= 3:
+        return matches[0]
+    raise InvalidAnswer("common/choose_option", count=len(options))
+
+
+@dataclass(frozen=True)
+class YesNo:
+    """A yes-or-no question; typed "ya", "tidak", "yes", "no" count as well as the buttons."""
+
+    name: str
+    prompt: str
+    params: Callable[[Context], Awaitable[dict[str, Any]]] | None = None
+    check: type_check_hook | None = None
+    resets: tuple[str, ...] = ()
+    when: Callable[[Context], Awaitable[bool]] | None = None
+    yes: str = "buttons/yes"
+    no: str = "buttons/no"
+
+    def _options(self, ctx: Context) -> list[tuple[str, str]]:
+        return [("y", ctx.label(self.yes)), ("n", ctx.label(self.no))]
+
+    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+        params = await self.params(ctx) if self.params else {}
+        buttons = [Option(f"{self.name}|{v}", label) for v, label in self._options(ctx)]
+        if back:
+            buttons.append(Option(f"{self.name}|{BACK}", ctx.label("buttons/back")))
+        return Outbound(ctx.render(self.prompt, **params), tuple(buttons), columns=2)
+
+    async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
+        options = self._options(ctx)
+        if inbound.choice is not None:
+            for value, label in options:
+                if value == inbound.choice:
+                    return value == "y", label
+            raise InvalidAnswer("common/option_gone")
+        text = inbound.text or ""
+        answer = parse_yes_no(text)
+        if answer is None:
+            value, label = match_typed(text, options)
+            return value == "y", label
+        return answer, options[0 if answer else 1][1]
+
+    def display(self, ctx: Context, value: Any) -> str:
+        return ctx.label(self.yes if value else self.no)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text, turned into a value by `parse` (which raises InvalidAnswer with the reason)."""
+
+    name: str
+    prompt: str
+    parse: Callable[[Context, str], Any]
+    params: Callable[[Context], Awaitable[dict[str, Any]]] | None = None
+    check: type_check_hook | None = None
+    resets: tuple[str, ...] = ()
+    when: Callable[[Context], Awaitable[bool]] | None = None
+    show: Callable[[Any], str] = str
+
+    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+        params = await self.params(ctx) if self.params else {}
+        buttons = (Option(f"{self.name}|{BACK}", ctx.label("buttons/back")),) if back else ()
+        return Outbound(ctx.render(self.prompt, **params), buttons)
+
+    async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
+        if inbound.text is None:
+            raise InvalidAnswer("common/type_answer")
+        value = self.parse(ctx, inbound.text)
+        if inspect.isawaitable(value):
+            value = await value
+        return value, self.show(value)
+
+    def display(self, ctx: Context, value: Any) -> str:
+        return self.show(value)
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A phone number: shared with the platform's contact button, or typed."""
+
+    name: str
+    prompt: str
+    parse: Callable[[str], str]
+    parse_shared: Callable[[str], str]
+    check: type_check_hook | None = None
+    resets: tuple[str, ...] = ()
+    when: Callable[[Context], Awaitable[bool]] | None = None
+    params: Callable[[Context], Awaitable[dict[str, Any]]] | None = None
+
+    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+        params = await self.params(ctx) if self.params else {}
+        return Outbound(ctx.render(self.prompt, **params), ask_contact=ctx.label("buttons/share_phone"))
+
+    async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
+        if inbound.contact_phone is not None:
+            value = self.parse_shared(inbound.contact_phone)
+        elif inbound.text is not None:
+            value = self.parse(inbound.text)
+        else:
+            raise InvalidAnswer("registration/phone_empty")
+        return value, value
+
+    def display(self, ctx: Context, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything collected, with "send" and one "change ..." button per editable step."""
+
+    name: str
+    prompt: str
+    editable: tuple[str, ...]
+    params: Callable[[Context], Awaitable[dict[str, Any]]]
+    when: Callable[[Context], Awaitable[bool]] | None = None
+    check: type_check_hook | None = None
+    resets: tuple[str, ...] = ()
+    submit_label: str = "buttons/submit"
+
+    SUBMIT = "ok"
+    EDIT = "e:"
+
+    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+        buttons = [Option(f"{self.name}|{self.SUBMIT}", ctx.label(self.submit_label))]
+        buttons += [
+            Option(f"{self.name}|{self.EDIT}{step}", ctx.label("buttons/edit", field=ctx.label(f"fields/{step}")))
+            for step in self.editable
+        ]
+        return Outbound(ctx.render(self.prompt, **await self.params(ctx)), tuple(buttons), columns=2)
+
+    def _options(self, ctx: Context) -> list[tuple[str, str]]:
+        options = [(self.SUBMIT, ctx.label(self.submit_label))]
+        options += [(f"{self.EDIT}{s}", ctx.label("buttons/edit", field=ctx.label(f"fields/{s}"))) for s in self.editable]
+        return options
+
+    async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
+        options = self._options(ctx)
+        if inbound.choice is not None:
+            for value, label in options:
+                if value == inbound.choice:
+                    return value, label
+            raise InvalidAnswer("common/option_gone")
+        typed = (inbound.text or "").strip()
+        if typed and parse_yes_no(typed):
+            return options[0]
+        return match_typed(typed, options)
+
+    def display(self, ctx: Context, value: Any) -> str:
+        return str(value)
+
+
+Step = Choice | YesNo | Text | Phone | Summary
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A dialogue: its steps (computed from the answers so far, since a programme brings its own
+    questions) and what happens when the last one is answered."""
+
+    name: str
+    steps: Callable[[Context], Awaitable[list[Step]]]
+    done: Callable[[Context], Awaitable[list[Outbound]]]
+    intro: Callable[[Context], Awaitable[list[Outbound]]] | None = None
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,208 @@
+"""What blkbot keeps: the catalog, contacts, conversation state, applications and past participants.
+
+Catalog rows mirror the staff's TOML file; everything personal hangs off `Contact` and
+`Application` so that erasing a person (UU 27/2022) is a few well-known columns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Stage(StrEnum):
+    """Where an application is in the selection funnel (DOMAIN.md)."""
+
+    REGISTERED = "registered"
+    ADMIN_PASSED = "admin_passed"
+    ADMIN_FAILED = "admin_failed"
+    SELECTED = "selected"
+    WAITLISTED = "waitlisted"
+    NOT_SELECTED = "not_selected"
+    IN_TRAINING = "in_training"
+    COMPETENT = "competent"
+    NOT_YET_COMPETENT = "not_yet_competent"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def is_active(self) -> bool:
+        """Still in the running: holds a seat and blocks a second registration with the same NIK."""
+        return self in ACTIVE_STAGES
+
+
+ACTIVE_STAGES = frozenset(
+    {Stage.REGISTERED, Stage.ADMIN_PASSED, Stage.SELECTED, Stage.WAITLISTED, Stage.IN_TRAINING}
+)
+
+
+class CatalogInfo(Base):
+    """The one row that says which city the catalog is for and when it was loaded."""
+
+    __tablename__ = "catalog_info"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(8))
+    office: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(500))
+    loaded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class District(Base):
+    __tablename__ = "districts"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Cluster(Base):
+    __tablename__ = "clusters"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[dict[str, Any]]
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+
+
+class Programme(Base):
+    __tablename__ = "programmes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    cluster_code: Mapped[str] = mapped_column(ForeignKey("clusters.code"))
+    venue_code: Mapped[str] = mapped_column(ForeignKey("venues.code"))
+    name: Mapped[dict[str, Any]]
+    description: Mapped[dict[str, Any] | None]
+    funding: Mapped[str] = mapped_column(String(16))
+    wave: Mapped[int] = mapped_column(Integer)
+    registration_opens: Mapped[date] = mapped_column(Date)
+    registration_closes: Mapped[date] = mapped_column(Date)
+    training_starts: Mapped[date] = mapped_column(Date)
+    training_ends: Mapped[date] = mapped_column(Date)
+    quota: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[list[Any]]
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+    """The last registration number handed out; bumped inside the submitting transaction, so no gaps."""
+
+    cluster: Mapped[Cluster] = relationship(lazy="joined")
+    venue: Mapped[Venue] = relationship(lazy="joined")
+
+
+class Contact(Base):
+    """A person on one channel: language, consent and whether they want announcements."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(5), default="id")
+    consented_at: Mapped[datetime | None]
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Conversation(Base):
+    """Where one chat is in its dialogue; `version` refuses a second worker's stale write."""
+
+    __tablename__ = "conversations"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Application(Base):
+    """One registration for one programme. Personal columns are emptied on erasure; the row stays
+    (anonymised) so the office's counts stay true."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("programme_id", "nik"),
+        Index("ix_applications_nik", "nik"),
+        Index("ix_applications_contact", "contact_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    stage: Mapped[str] = mapped_column(String(24), default=Stage.REGISTERED)
+    stage_reason: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str | None] = mapped_column(String(64))
+    nik: Mapped[str | None] = mapped_column(String(16))
+    full_name: Mapped[str | None] = mapped_column(String(100))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    address: Mapped[str | None] = mapped_column(String(200))
+    district_code: Mapped[str | None] = mapped_column(String(12))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    education: Mapped[str | None] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    stage_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    anonymised_at: Mapped[datetime | None]
+
+    programme: Mapped[Programme] = relationship(lazy="joined")
+
+
+class Screening(Base):
+    """The outcome of one eligibility check, kept without personal data for the office's figures:
+    how many qualified, and which rule turned the others away."""
+
+    __tablename__ = "screenings"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    failed_rule: Mapped[str | None] = mapped_column(String(48))
+    source: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PastParticipant(Base):
+    """Someone the office trained before (imported from CSV); fails a `never_trained` rule."""
+
+    __tablename__ = "past_participants"
+    nik: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,118 @@
+"""Applications: numbered without gaps, found by NIK or contact, anonymised on erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
+
+PERSONAL_COLUMNS = ("nik", "full_name", "birth_date", "sex", "address", "phone", "answers")
+
+
+async def next_number(session: AsyncSession, programme_id: int) -> int:
+    """Bump the programme's counter inside the caller's transaction.
+
+    The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
+    submissions queue here; a rolled-back submission rolls its number back too: no gaps.
+    """
+    result = await session.execute(
+        update(Programme)
+        .where(Programme.id == programme_id)
+        .values(last_number=Programme.last_number + 1)
+        .returning(Programme.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.scalar_one())
+
+
+async def add(session: AsyncSession, application: Application) -> Application:
+    session.add(application)
+    await session.flush()
+    return application
+
+
+async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
+    return await session.scalar(
+        select(Application)
+        .where(Application.nik == nik, Application.stage.in_(list(ACTIVE_STAGES)))
+        .order_by(Application.id)
+        .limit(1)
+    )
+
+
+async def for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
+    return list(
+        await session.scalars(
+            select(Application).where(Application.contact_id == contact_id).order_by(Application.id)
+        )
+    )
+
+
+async def by_number(session: AsyncSession, number: str) -> Application | None:
+    return await session.scalar(select(Application).where(Application.number == number))
+
+
+async def for_programme(session: AsyncSession, programme_id: int) -> list[Application]:
+    return list(
+        await session.scalars(
+            select(Application).where(Application.programme_id == programme_id).order_by(Application.id)
+        )
+    )
+
+
+async def anonymise(session: AsyncSession, application: Application, when: datetime) -> None:
+    """Empty the personal columns; an application still in the running is withdrawn, freeing its seat."""
+    for column in PERSONAL_COLUMNS:
+        setattr(application, column, {} if column == "answers" else None)
+    if Stage(application.stage).is_active:
+        application.stage = Stage.WITHDRAWN
+        application.stage_changed_at = when
+    application.contact_id = None
+    application.anonymised_at = when
+    await session.flush()
+
+
+async def add_screening(
+    session: AsyncSession, programme_id: int, *, eligible: bool, failed_rule: str | None, source: str | None
+) -> None:
+    session.add(Screening(programme_id=programme_id, eligible=eligible, failed_rule=failed_rule, source=source))
+    await session.flush()
+
+
+async def stage_counts(session: AsyncSession) -> list[tuple[int, str, int]]:
+    """(programme id, stage, count) for every programme with applications."""
+    rows = await session.execute(
+        select(Application.programme_id, Application.stage, func.count()).group_by(
+            Application.programme_id, Application.stage
+        )
+    )
+    return [(pid, stage, n) for pid, stage, n in rows.tuples()]
+
+
+async def screening_counts(session: AsyncSession) -> list[tuple[int, bool, str | None, int]]:
+    """(programme id, eligible, failed rule, count): the office's evidence of demand."""
+    rows = await session.execute(
+        select(Screening.programme_id, Screening.eligible, Screening.failed_rule, func.count()).group_by(
+            Screening.programme_id, Screening.eligible, Screening.failed_rule
+        )
+    )
+    return [(pid, eligible, rule, n) for pid, eligible, rule, n in rows.tuples()]
+
+
+def row_values(application: Application) -> dict[str, Any]:
+    return {c: getattr(application, c) for c in Application.__table__.columns.keys()}
+
+
+async def set_stage(
+    session: AsyncSession, applications: Sequence[Application], stage: Stage, when: datetime, reason: str | None = None
+) -> None:
+    for application in applications:
+        application.stage = stage
+        application.stage_reason = reason
+        application.stage_changed_at = when
+    await session.flush()

@@ -1,0 +1,130 @@
+"""The catalog in the database: replaced as a whole by `blkbot catalog load`, read by the flows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    ACTIVE_STAGES,
+    Application,
+    CatalogInfo,
+    Cluster,
+    District,
+    Programme,
+    Region,
+    Venue,
+)
+
+
+async def replace(
+    session: AsyncSession,
+    *,
+    info: CatalogInfo,
+    regions: Sequence[Region],
+    districts: Sequence[District],
+    clusters: Sequence[Cluster],
+    venues: Sequence[Venue],
+    programmes: Sequence[Programme],
+) -> None:
+    """Make the database say what the file says.
+
+    Rows are merged by code: a programme keeps its id and its registration counter, so
+    applications stay attached. What the file no longer lists is deactivated, not deleted,
+    because applications may point at it.
+    """
+    info.id = 1
+    await session.merge(info)
+    for row in (*regions, *venues):
+        await session.merge(row)
+    await session.execute(update(District).values(active=False))
+    await session.execute(update(Cluster).values(active=False))
+    await session.execute(update(Programme).values(active=False))
+    for row in (*districts, *clusters):
+        row.active = True
+        await session.merge(row)
+    await session.flush()
+    existing = {p.code: p for p in await session.scalars(select(Programme))}
+    for programme in programmes:
+        current = existing.get(programme.code)
+        if current is None:
+            programme.active = True
+            programme.last_number = 0
+            session.add(programme)
+            continue
+        for column in Programme.__table__.columns.keys():
+            if column not in ("id", "last_number"):
+                setattr(current, column, getattr(programme, column))
+        current.active = True
+    await session.flush()
+
+
+async def info(session: AsyncSession) -> CatalogInfo | None:
+    return await session.get(CatalogInfo, 1)
+
+
+async def clusters_with_open_programmes(session: AsyncSession, today: date) -> list[Cluster]:
+    query = (
+        select(Cluster)
+        .where(Cluster.active, Cluster.code.in_(_open_programmes(today).with_only_columns(Programme.cluster_code)))
+        .order_by(Cluster.position, Cluster.code)
+    )
+    return list(await session.scalars(query))
+
+
+async def open_programmes(session: AsyncSession, today: date, cluster: str | None = None) -> list[Programme]:
+    query = _open_programmes(today).order_by(Programme.position, Programme.code)
+    if cluster is not None:
+        query = query.where(Programme.cluster_code == cluster)
+    return list(await session.scalars(query))
+
+
+async def programme(session: AsyncSession, code: str) -> Programme | None:
+    return await session.scalar(select(Programme).where(Programme.code == code))
+
+
+async def programme_by_id(session: AsyncSession, programme_id: int) -> Programme | None:
+    return await session.get(Programme, programme_id)
+
+
+async def programmes(session: AsyncSession) -> list[Programme]:
+    return list(await session.scalars(select(Programme).order_by(Programme.position, Programme.code)))
+
+
+async def cluster(session: AsyncSession, code: str) -> Cluster | None:
+    return await session.get(Cluster, code)
+
+
+async def districts(session: AsyncSession) -> list[District]:
+    return list(await session.scalars(select(District).where(District.active).order_by(District.code)))
+
+
+async def district(session: AsyncSession, code: str) -> District | None:
+    return await session.get(District, code)
+
+
+async def regions(session: AsyncSession) -> dict[str, str]:
+    return {r.code: r.name for r in await session.scalars(select(Region))}
+
+
+async def registered_counts(session: AsyncSession, programme_ids: Sequence[int]) -> dict[int, int]:
+    """Applications holding a seat (active stages) per programme."""
+    if not programme_ids:
+        return {}
+    rows = await session.execute(
+        select(Application.programme_id, func.count())
+        .where(Application.programme_id.in_(programme_ids), Application.stage.in_(list(ACTIVE_STAGES)))
+        .group_by(Application.programme_id)
+    )
+    return {pid: count for pid, count in rows.tuples()}
+
+
+def _open_programmes(today: date):  # type: ignore[no-untyped-def]
+    return select(Programme).where(
+        Programme.active,
+        Programme.registration_opens <= today,
+        Programme.registration_closes >= today,
+    )

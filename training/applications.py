@@ -1,0 +1,125 @@
+"""Submitting, listing and erasing applications: the domain's side of registration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Application, Contact, Programme, Stage
+from storage.repositories import applications, contacts, participants
+from training.errors import BlkbotError
+
+
+class AlreadyRegistered(BlkbotError):
+    """The NIK already holds an application that is still in the running."""
+
+    def __init__(self, existing: Application) -> None:
+        super().__init__(existing.number)
+        self.existing = existing
+
+
+class RegistrationClosed(BlkbotError):
+    """The programme's window closed (or it left the catalog) while the resident was answering."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """Everything the resident gave, as the registration flow collected it."""
+
+    programme: Programme
+    nik: str
+    full_name: str
+    birth_date: date
+    sex: str
+    address: str
+    district_code: str | None
+    phone: str
+    education: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    source: str | None = None
+
+
+def registration_number(programme: Programme, sequence: int) -> str:
+    """LAS1-2027-0001: the programme's code, its training year and a per-programme sequence."""
+    return f"{programme.code}-{programme.training_starts.year}-{sequence:04d}"
+
+
+async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
+    return await applications.active_for_nik(session, nik)
+
+
+async def past_participation(session: AsyncSession, nik: str) -> int | None:
+    """The year this NIK trained with the office before, if the imported list has it."""
+    return await participants.year_for_nik(session, nik)
+
+
+async def submit(session: AsyncSession, contact: Contact, submission: Submission, today: date) -> Application:
+    """Store the application with the next number of its programme, in the caller's transaction.
+
+    The checks are repeated here, inside the transaction, because the resident may have spent
+    an hour on the summary: the window may have closed, or the same NIK registered elsewhere.
+    """
+    programme = submission.programme
+    if not programme.active or not (programme.registration_opens <= today <= programme.registration_closes):
+        raise RegistrationClosed(programme.code)
+    existing = await applications.active_for_nik(session, submission.nik)
+    if existing is not None:
+        raise AlreadyRegistered(existing)
+    try:
+        async with session.begin_nested():
+            sequence = await applications.next_number(session, programme.id)
+            application = await applications.add(
+                session,
+                Application(
+                    number=registration_number(programme, sequence),
+                    programme_id=programme.id,
+                    contact_id=contact.id,
+                    stage=Stage.REGISTERED,
+                    source=submission.source,
+                    nik=submission.nik,
+                    full_name=submission.full_name,
+                    birth_date=submission.birth_date,
+                    sex=submission.sex,
+                    address=submission.address,
+                    district_code=submission.district_code,
+                    phone=submission.phone,
+                    education=submission.education,
+                    answers=submission.answers,
+                    flags=submission.flags,
+                ),
+            )
+    except IntegrityError:
+        # Another worker stored the same NIK for this programme a moment ago.
+        existing = await applications.active_for_nik(session, submission.nik)
+        if existing is None:
+            raise
+        raise AlreadyRegistered(existing) from None
+    await contacts.set_subscribed(session, contact, True)
+    return application
+
+
+async def of_contact(session: AsyncSession, contact: Contact) -> list[Application]:
+    return await applications.for_contact(session, contact.id)
+
+
+async def erase_person(session: AsyncSession, contact: Contact, when: datetime) -> int:
+    """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, forget
+    consent and preferences. Returns how many applications were anonymised."""
+    mine = await applications.for_contact(session, contact.id)
+    for application in mine:
+        await applications.anonymise(session, application, when)
+    await contacts.erase(session, contact)
+    return len(mine)
+
+
+async def record_screening(
+    session: AsyncSession, programme: Programme, *, failed_rule: str | None, source: str | None
+) -> None:
+    await applications.add_screening(
+        session, programme.id, eligible=failed_rule is None, failed_rule=failed_rule, source=source
+    )
