@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if args.command == "chat":
+    if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
         logging.getLogger().setLevel(logging.WARNING)
     try:
         return asyncio.run(args.handler(settings, args)) or 0
@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="blkbot", description="Vocational-training registration bot.")
     sub = parser.add_subparsers(dest="command")
 
-    sub.add_parser("run", help="run the Telegram bot (long polling, or webhook when BLKBOT_TELEGRAM_WEBHOOK_URL is set)").set_defaults(handler=commands.run)
+    sub.add_parser(
+        "start", help="Telegram when BLKBOT_TELEGRAM_TOKEN is set, else the terminal chat (what `make run` does)"
+    ).set_defaults(handler=commands.start, chat_id="local", no_start=False)
+    sub.add_parser(
+        "run", help="run the Telegram bot (long polling, or webhook when BLKBOT_TELEGRAM_WEBHOOK_URL is set)"
+    ).set_defaults(handler=commands.run)
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (stdin may be piped)")
     chat.add_argument("--chat-id", default="local", help="whose conversation to continue (default: local)")
     chat.add_argument("--no-start", action="store_true", help="do not send /start first")
@@ -55,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(handler=commands.db_upgrade)
 
-    catalog = sub.add_parser("catalog", help="the programme catalog").add_subparsers(dest="catalog_command", required=True)
+    catalog = sub.add_parser("catalog", help="the programme catalog").add_subparsers(
+        dest="catalog_command", required=True
+    )
     load = catalog.add_parser("load", help="validate and load a catalog TOML file")
     load.add_argument("file", type=Path)
     load.set_defaults(handler=commands.catalog_load)
@@ -63,19 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.set_defaults(handler=commands.catalog_check)
 
-    participants = sub.add_parser("participants", help="past participants").add_subparsers(dest="participants_command", required=True)
+    participants = sub.add_parser("participants", help="past participants").add_subparsers(
+        dest="participants_command", required=True
+    )
     imp = participants.add_parser("import", help="import past participants from CSV (columns: nik, name, year)")
     imp.add_argument("file", type=Path)
     imp.set_defaults(handler=commands.participants_import)
 
-    apps = sub.add_parser("applications", help="applications").add_subparsers(dest="applications_command", required=True)
+    apps = sub.add_parser("applications", help="applications").add_subparsers(
+        dest="applications_command", required=True
+    )
     export = apps.add_parser("export", help="export one row per application")
     export.add_argument("--programme", required=True, help="programme code, or ALL")
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(handler=commands.applications_export)
 
-    sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster").set_defaults(handler=commands.stats)
+    sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster").set_defaults(
+        handler=commands.stats
+    )
     return parser
 
 

@@ -14,6 +14,16 @@ from training.catalog_file import parse_catalog
 from training.catalog_store import store_catalog
 
 
+async def start(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram_token is None:
+        print(
+            "BLKBOT_TELEGRAM_TOKEN is not set: chatting in this terminal on the demo catalog (Ctrl-D to leave).",
+            file=sys.stderr,
+        )
+        return await chat(settings, args)
+    return await run(settings, args)
+
+
 async def chat(settings: Settings, args: argparse.Namespace) -> int:
     runtime = await build_runtime(settings)
     try:
@@ -50,8 +60,10 @@ async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 async def catalog_check(settings: Settings, args: argparse.Namespace) -> int:
     catalog = parse_catalog(args.file)
-    print(f"{args.file}: OK — {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
-          f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts")
+    print(
+        f"{args.file}: OK — {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
+        f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
+    )
     return 0
 
 
@@ -63,8 +75,10 @@ async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
             await store_catalog(session, catalog, str(args.file))
     finally:
         await db.dispose()
-    print(f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
-          f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts")
+    print(
+        f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
+        f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
+    )
     return 0
 
 

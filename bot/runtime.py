@@ -46,7 +46,9 @@ async def prepare_database(settings: Settings) -> Database:
         await upgrade(db.engine)
     elif revision != head_revision():
         await db.dispose()
-        raise SchemaBehind(f"the database is at revision {revision}, this blkbot needs {head_revision()}: run `blkbot db upgrade`")
+        raise SchemaBehind(
+            f"the database is at revision {revision}, this blkbot needs {head_revision()}: run `blkbot db upgrade`"
+        )
     async with db.transaction() as session:
         if await catalog_repo.info(session) is None:
             log.info("no catalog yet: loading %s", settings.catalog)

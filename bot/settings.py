@@ -38,7 +38,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"BLKBOT_TIMEZONE has value {value!r}; not a known time zone such as Asia/Jakarta") from None
+            raise ValueError(
+                f"BLKBOT_TIMEZONE has value {value!r}; not a known time zone such as Asia/Jakarta"
+            ) from None
         return value
 
     @field_validator("language")

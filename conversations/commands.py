@@ -115,17 +115,21 @@ async def my_data(engine: Engine, ctx: Context, state: State, _: str | None) -> 
         }
         for a in mine
     ]
-    in_progress = {k: v for k, v in state.data.get("answers", {}).items() if k in ("full_name", "nik", "address", "phone")}
-    return Reply([
-        ctx.say(
-            "privacy/my_data",
-            contact=ctx.contact,
-            language=ctx.label(f"languages/{ctx.contact.language}"),
-            applications=items,
-            in_progress=in_progress,
-        ),
-        *await engine.resume(ctx, state),
-    ])
+    in_progress = {
+        k: v for k, v in state.data.get("answers", {}).items() if k in ("full_name", "nik", "address", "phone")
+    }
+    return Reply(
+        [
+            ctx.say(
+                "privacy/my_data",
+                contact=ctx.contact,
+                language=ctx.label(f"languages/{ctx.contact.language}"),
+                applications=items,
+                in_progress=in_progress,
+            ),
+            *await engine.resume(ctx, state),
+        ]
+    )
 
 
 async def erase(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
@@ -134,16 +138,25 @@ async def erase(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
 
 COMMANDS: dict[str, Command] = {
     "start": start,
-    "daftar": register, "register": register,
-    "batal": cancel, "cancel": cancel,
-    "kembali": back, "back": back,
-    "bantuan": help_, "help": help_,
+    "daftar": register,
+    "register": register,
+    "batal": cancel,
+    "cancel": cancel,
+    "kembali": back,
+    "back": back,
+    "bantuan": help_,
+    "help": help_,
     "status": status,
-    "berhenti": stop, "stop": stop,
-    "mulai": resume_news, "subscribe": resume_news,
-    "bahasa": language, "language": language,
-    "dataku": my_data, "mydata": my_data,
-    "hapusdata": erase, "deletedata": erase,
+    "berhenti": stop,
+    "stop": stop,
+    "mulai": resume_news,
+    "subscribe": resume_news,
+    "bahasa": language,
+    "language": language,
+    "dataku": my_data,
+    "mydata": my_data,
+    "hapusdata": erase,
+    "deletedata": erase,
     "menu": menu,
 }
 """Indonesian names first; English aliases for residents who switched to English."""

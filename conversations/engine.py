@@ -21,9 +21,13 @@ from training.validators import parse_yes_no
 log = logging.getLogger(__name__)
 
 KEYWORDS = {
-    "batal": "batal", "cancel": "batal",
-    "kembali": "kembali", "back": "kembali",
-    "bantuan": "bantuan", "help": "bantuan", "menu": "menu",
+    "batal": "batal",
+    "cancel": "batal",
+    "kembali": "kembali",
+    "back": "kembali",
+    "bantuan": "bantuan",
+    "help": "bantuan",
+    "menu": "menu",
 }
 """Words that act as commands when typed alone, for people who don't know about "/"."""
 
@@ -52,11 +56,13 @@ class Overlay:
     name: str
     prompt: Callable[[Context], Outbound]
     options: Callable[[Context], list[tuple[str, str]]]
-    answer: Callable[["Engine", Context, State, str], Awaitable[Reply]]
+    answer: Callable[[Engine, Context, State, str], Awaitable[Reply]]
 
 
 class Engine:
-    def __init__(self, flows: dict[str, Flow], commands: dict[str, Command], overlays: dict[str, Overlay], menu: Command) -> None:
+    def __init__(
+        self, flows: dict[str, Flow], commands: dict[str, Command], overlays: dict[str, Overlay], menu: Command
+    ) -> None:
         self.flows = flows
         self.commands = commands
         self.overlays = overlays
@@ -77,7 +83,9 @@ class Engine:
             return await self.run_command(ctx, state, word, None)
         if state.flow is None or state.flow not in self.flows:
             if inbound.choice is not None:
-                return Reply([ctx.say("common/stale_button"), *(await self.menu(self, ctx, state, None)).messages], stale=True)
+                return Reply(
+                    [ctx.say("common/stale_button"), *(await self.menu(self, ctx, state, None)).messages], stale=True
+                )
             return await self.menu(self, ctx, state, None)
         return await self._answer_step(ctx, state, inbound)
 
@@ -92,7 +100,13 @@ class Engine:
     # -- flows -----------------------------------------------------------------------------
 
     async def start_flow(
-        self, ctx: Context, state: State, name: str, *, answers: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+        self,
+        ctx: Context,
+        state: State,
+        name: str,
+        *,
+        answers: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> list[Outbound]:
         flow = self.flows[name]
         state.flow, state.step = name, None
@@ -179,7 +193,9 @@ class Engine:
         if field_name not in summary.editable:
             raise InvalidAnswer("common/option_gone")
         by_name = {s.name: s for s in steps}
-        state.data["editing"] = {n: v for n, v in ctx.answers.items() if n == field_name or n in _resets(by_name, field_name)}
+        state.data["editing"] = {
+            n: v for n, v in ctx.answers.items() if n == field_name or n in _resets(by_name, field_name)
+        }
         self._clear(ctx, by_name, field_name)
         return Reply(await self._advance(ctx, state), chosen=label)
 

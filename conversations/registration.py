@@ -90,7 +90,9 @@ async def not_consented(ctx: Context) -> bool:
 
 async def check_consent(ctx: Context, agreed: bool) -> Finish | None:
     if not agreed:
-        return Finish([ctx.say("registration/consent_declined", options=[Option("/daftar", ctx.label("buttons/register_again"))])])
+        return Finish(
+            [ctx.say("registration/consent_declined", options=[Option("/daftar", ctx.label("buttons/register_again"))])]
+        )
     await contacts.give_consent(ctx.session, ctx.contact, ctx.now())
     return None
 
@@ -99,7 +101,9 @@ async def turned_away(ctx: Context, failure: Failure) -> Finish:
     """Say which rule failed, kindly, and offer another programme or news of future openings."""
     programme = await chosen_programme(ctx)
     if programme is not None:
-        await applications.record_screening(ctx.session, programme, failed_rule=failure.rule, source=ctx.data.get("source"))
+        await applications.record_screening(
+            ctx.session, programme, failed_rule=failure.rule, source=ctx.data.get("source")
+        )
     regions = await catalog.regions(ctx.session)
     extra: dict[str, Any] = {"region_names": regions, "text": local(failure.text, ctx.lang)}
     if "level" in failure.params:
@@ -150,15 +154,17 @@ def read_nik(ctx: Context, text: str) -> str:
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
     existing = await applications.active_for_nik(ctx.session, nik)
     if existing is not None:
-        return Finish([
-            ctx.say(
-                "registration/already_registered",
-                options=[Option("/status", ctx.label("buttons/status"))],
-                number=existing.number,
-                programme=local(existing.programme.name, ctx.lang),
-                stage=ctx.label(f"stages/{existing.stage}"),
-            )
-        ])
+        return Finish(
+            [
+                ctx.say(
+                    "registration/already_registered",
+                    options=[Option("/status", ctx.label("buttons/status"))],
+                    number=existing.number,
+                    programme=local(existing.programme.name, ctx.lang),
+                    stage=ctx.label(f"stages/{existing.stage}"),
+                )
+            ]
+        )
     year = await applications.past_participation(ctx.session, nik)
     failure = eligibility.check_history(rules_of(await chosen_programme(ctx)), year)
     return await turned_away(ctx, failure) if failure else None
@@ -223,17 +229,35 @@ async def steps(ctx: Context) -> list[Step]:
     programme = await chosen_programme(ctx)
     rules = rules_of(programme)
     return [
-        YesNo("consent", "registration/consent", params=privacy_params, check=check_consent,
-              when=not_consented, yes="buttons/agree", no="buttons/disagree"),
+        YesNo(
+            "consent",
+            "registration/consent",
+            params=privacy_params,
+            check=check_consent,
+            when=not_consented,
+            yes="buttons/agree",
+            no="buttons/disagree",
+        ),
         Choice("cluster", "registration/ask_cluster", cluster_options, resets=("programme",)),
-        Choice("programme", "registration/ask_programme", programme_options, params=programme_params,
-               resets=("q_*", "education")),
+        Choice(
+            "programme",
+            "registration/ask_programme",
+            programme_options,
+            params=programme_params,
+            resets=("q_*", "education"),
+        ),
         *(question_step(i, rule) for i, rule in enumerate(eligibility.questions(rules))),
         Choice("education", "registration/ask_education", education_options, check=check_education, columns=2),
         Text("full_name", "registration/ask_name", lambda ctx, text: parse_full_name(text)),
         Text("nik", "registration/ask_nik", read_nik, check=check_nik, resets=("confirm_birth",)),
-        YesNo("confirm_birth", "registration/confirm_birth", params=birth_params, check=check_birth,
-              yes="buttons/correct", no="buttons/wrong"),
+        YesNo(
+            "confirm_birth",
+            "registration/confirm_birth",
+            params=birth_params,
+            check=check_birth,
+            yes="buttons/correct",
+            no="buttons/wrong",
+        ),
         Text("address", "registration/ask_address", lambda ctx, text: parse_address(text)),
         Choice("district", "registration/ask_district", district_options),
         Phone("phone", "registration/ask_phone", parse_phone, normalise_shared_phone),
@@ -244,7 +268,9 @@ async def steps(ctx: Context) -> list[Step]:
 async def submit(ctx: Context) -> list[Outbound]:
     programme = await chosen_programme(ctx)
     if programme is None:
-        return [ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])]
+        return [
+            ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
+        ]
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
     rules = rules_of(programme)
     flag = eligibility.region_flag(rules, nik.region)
@@ -266,19 +292,29 @@ async def submit(ctx: Context) -> list[Outbound]:
     try:
         application = await applications.submit(ctx.session, ctx.contact, submission, ctx.today())
     except RegistrationClosed:
-        return [ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])]
+        return [
+            ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
+        ]
     except AlreadyRegistered as already:
         existing = already.existing
-        return [ctx.say("registration/already_registered", options=[Option("/status", ctx.label("buttons/status"))],
-                        number=existing.number, programme=local(existing.programme.name, ctx.lang),
-                        stage=ctx.label(f"stages/{existing.stage}"))]
-    return [ctx.say(
-        "registration/submitted",
-        options=[Option("/status", ctx.label("buttons/status"))],
-        number=application.number,
-        programme=describe(programme, ctx.lang, 0),
-        stage=ctx.label(f"stages/{Stage.REGISTERED.value}"),
-    )]
+        return [
+            ctx.say(
+                "registration/already_registered",
+                options=[Option("/status", ctx.label("buttons/status"))],
+                number=existing.number,
+                programme=local(existing.programme.name, ctx.lang),
+                stage=ctx.label(f"stages/{existing.stage}"),
+            )
+        ]
+    return [
+        ctx.say(
+            "registration/submitted",
+            options=[Option("/status", ctx.label("buttons/status"))],
+            number=application.number,
+            programme=describe(programme, ctx.lang, 0),
+            stage=ctx.label(f"stages/{Stage.REGISTERED.value}"),
+        )
+    ]
 
 
 REGISTRATION = Flow("registration", steps=steps, done=submit)
@@ -295,7 +331,11 @@ async def prefill(ctx: Context, argument: str | None, today: date) -> dict[str, 
         return {}
     code = deep_link_target(argument)
     programme = await catalog.programme(ctx.session, code)
-    if programme is not None and programme.active and programme.registration_opens <= today <= programme.registration_closes:
+    if (
+        programme is not None
+        and programme.active
+        and programme.registration_opens <= today <= programme.registration_closes
+    ):
         return {"cluster": programme.cluster_code, "programme": programme.code}
     open_clusters = {c for c, _ in await cluster_options(ctx)}
     if code in open_clusters:

@@ -51,7 +51,9 @@ class ChatLocks:
 
 
 class Conversations:
-    def __init__(self, db: Database, services: Services, engine: Engine | None = None, default_language: str = "id") -> None:
+    def __init__(
+        self, db: Database, services: Services, engine: Engine | None = None, default_language: str = "id"
+    ) -> None:
         self.db = db
         self.services = services
         self.engine = engine or build_engine()

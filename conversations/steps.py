@@ -208,7 +208,9 @@ class Summary:
 
     def _options(self, ctx: Context) -> list[tuple[str, str]]:
         options = [(self.SUBMIT, ctx.label(self.submit_label))]
-        options += [(f"{self.EDIT}{s}", ctx.label("buttons/edit", field=ctx.label(f"fields/{s}"))) for s in self.editable]
+        options += [
+            (f"{self.EDIT}{s}", ctx.label("buttons/edit", field=ctx.label(f"fields/{s}"))) for s in self.editable
+        ]
         return options
 
     async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:

@@ -51,9 +51,7 @@ class Stage(StrEnum):
         return self in ACTIVE_STAGES
 
 
-ACTIVE_STAGES = frozenset(
-    {Stage.REGISTERED, Stage.ADMIN_PASSED, Stage.SELECTED, Stage.WAITLISTED, Stage.IN_TRAINING}
-)
+ACTIVE_STAGES = frozenset({Stage.REGISTERED, Stage.ADMIN_PASSED, Stage.SELECTED, Stage.WAITLISTED, Stage.IN_TRAINING})
 
 
 class CatalogInfo(Base):

@@ -44,15 +44,17 @@ def _postgres_admin_url() -> str | None:
     return url
 
 
-
-
 async def _pg_admin(url: str, statement: str) -> None:
     import asyncpg
 
     parsed = make_url(url)
     conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password, database=parsed.database or "postgres", timeout=5,
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+        timeout=5,
     )
     try:
         await conn.execute(statement)
@@ -70,7 +72,7 @@ def postgres_url() -> Iterator[str | None]:
     name = f"blkbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
         asyncio.run(_pg_admin(admin, f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncio.TimeoutError, Exception) as problem:
+    except (TimeoutError, OSError, Exception) as problem:
         if os.environ.get("CI"):
             raise RuntimeError(f"PostgreSQL at {admin} is required in CI and did not answer: {problem}") from problem
         yield None

@@ -18,7 +18,9 @@ async def store_catalog(session: AsyncSession, catalog: Catalog, source: str) ->
     city = catalog.city
     await catalog_repo.replace(
         session,
-        info=models.CatalogInfo(city=city.name, region=city.region, office=city.office, timezone=city.timezone, source=source),
+        info=models.CatalogInfo(
+            city=city.name, region=city.region, office=city.office, timezone=city.timezone, source=source
+        ),
         regions=[models.Region(code=r.code, name=r.name) for r in catalog.regions],
         districts=[models.District(code=d.code, name=d.name) for d in catalog.districts],
         clusters=[models.Cluster(code=c.code, name=dict(c.name), position=i) for i, c in enumerate(catalog.clusters)],

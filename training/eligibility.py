@@ -108,7 +108,9 @@ def parse_rule(raw: Mapping[str, Any]) -> Rule:
             case str() if kind in KNOWN_DECLARATIONS:
                 return Declaration(key=kind, expect=bool(raw.get("expect", True)))
             case _:
-                known = ", ".join(("min_age", "max_age", "ktp_region", "min_education", "declaration", *KNOWN_DECLARATIONS))
+                known = ", ".join(
+                    ("min_age", "max_age", "ktp_region", "min_education", "declaration", *KNOWN_DECLARATIONS)
+                )
                 raise RuleError(f"unknown rule kind {kind!r}; known kinds: {known}")
     except KeyError as missing:
         raise RuleError(f"rule {kind!r} needs the key {missing}") from None
@@ -229,5 +231,8 @@ def _declaration(raw: Mapping[str, Any]) -> Declaration:
         raise RuleError(f"'expect' must be true or false, got {expect!r}")
     question, reason = _local_text(raw, "question"), _local_text(raw, "reason")
     if key not in KNOWN_DECLARATIONS and not (question and reason):
-        raise RuleError(f"declaration {key!r} needs a 'question' and a 'reason' (only {', '.join(KNOWN_DECLARATIONS)} have built-in words)")
+        raise RuleError(
+            f"declaration {key!r} needs a 'question' and a 'reason' "
+            f"(only {', '.join(KNOWN_DECLARATIONS)} have built-in words)"
+        )
     return Declaration(key=key, expect=expect, question=question, reason=reason)

@@ -28,10 +28,6 @@ elif context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    url = (
-        config.get_main_option("sqlalchemy.url")
-        .replace("+aiosqlite", "")
-        .replace("+asyncpg", "+psycopg")
-    )
+    url = config.get_main_option("sqlalchemy.url").replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
     with create_engine(url).connect() as conn:
         run_on(conn)

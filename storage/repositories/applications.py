@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,9 +46,7 @@ async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
 
 async def for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
     return list(
-        await session.scalars(
-            select(Application).where(Application.contact_id == contact_id).order_by(Application.id)
-        )
+        await session.scalars(select(Application).where(Application.contact_id == contact_id).order_by(Application.id))
     )
 
 
@@ -102,10 +99,6 @@ async def screening_counts(session: AsyncSession) -> list[tuple[int, bool, str |
         )
     )
     return [(pid, eligible, rule, n) for pid, eligible, rule, n in rows.tuples()]
-
-
-def row_values(application: Application) -> dict[str, Any]:
-    return {c: getattr(application, c) for c in Application.__table__.columns.keys()}
 
 
 async def set_stage(

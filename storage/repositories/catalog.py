@@ -55,7 +55,7 @@ async def replace(
             programme.last_number = 0
             session.add(programme)
             continue
-        for column in Programme.__table__.columns.keys():
+        for column in Programme.__table__.columns.keys():  # noqa: SIM118 (names, not Column objects)
             if column not in ("id", "last_number"):
                 setattr(current, column, getattr(programme, column))
         current.active = True

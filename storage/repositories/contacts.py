@@ -12,9 +12,7 @@ from storage.models import Contact
 
 
 async def get(session: AsyncSession, channel: str, chat_id: str) -> Contact | None:
-    return await session.scalar(
-        select(Contact).where(Contact.channel == channel, Contact.chat_id == chat_id)
-    )
+    return await session.scalar(select(Contact).where(Contact.channel == channel, Contact.chat_id == chat_id))
 
 
 async def get_or_create(session: AsyncSession, channel: str, chat_id: str, *, language: str) -> Contact:

@@ -32,9 +32,7 @@ async def save(
     """
     if expected_version == 0:
         exists = await session.scalar(
-            select(Conversation.version).where(
-                Conversation.channel == channel, Conversation.chat_id == chat_id
-            )
+            select(Conversation.version).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
         )
         if exists is not None:
             raise StaleConversation(f"{channel}:{chat_id}")
@@ -57,6 +55,4 @@ async def save(
 
 
 async def forget(session: AsyncSession, channel: str, chat_id: str) -> None:
-    await session.execute(
-        delete(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-    )
+    await session.execute(delete(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id))

@@ -1,0 +1,220 @@
+"""The Telegram edge: updates in, Inbound out; Outbound in, Bot API calls out.
+
+No strings and no branching on steps here: a callback turns the update into an Inbound, hands it
+to the conversation runner with the chat id, and renders the Reply (HTML, inline keyboards, the
+share-contact button). Updates run concurrently; the runner keeps each chat in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from conversations.io import Inbound, Outbound, Reply
+from conversations.runner import Conversations
+from messages.markup import html_to_plain, split_message
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+SEND_ATTEMPTS = 3
+MENU_COMMANDS = (
+    "daftar",
+    "status",
+    "kembali",
+    "batal",
+    "bantuan",
+    "bahasa",
+    "berhenti",
+    "mulai",
+    "dataku",
+    "hapusdata",
+)
+
+T = TypeVar("T")
+
+
+class TelegramChannel:
+    """Wires one conversation runner to one python-telegram-bot Application."""
+
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+
+    def install(self, app: Application) -> None:
+        private = filters.ChatType.PRIVATE
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(private & filters.CONTACT, self.on_contact))
+        app.add_handler(MessageHandler(private & (filters.TEXT | filters.COMMAND), self.on_text))
+        app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, self.on_other))
+        app.add_error_handler(self.on_error)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None and message.text is not None
+        inbound = Inbound.parse_text(message.text)
+        reply = await self.conversations.handle(CHANNEL, message.chat_id, inbound)
+        await self.send(context, message.chat_id, reply.messages)
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None and message.contact is not None
+        reply = await self.conversations.handle(
+            CHANNEL, message.chat_id, Inbound(contact_phone=message.contact.phone_number)
+        )
+        await self.send(context, message.chat_id, reply.messages)
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo, sticker or voice note: the current step re-asks for what it needs."""
+        message = update.effective_message
+        assert message is not None
+        reply = await self.conversations.handle(CHANNEL, message.chat_id, Inbound())
+        await self.send(context, message.chat_id, reply.messages)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        # The turn runs before answering the query so that presses of one chat reach the runner in order.
+        reply = await self.conversations.handle(CHANNEL, chat_id, Inbound(choice=query.data or ""))
+        with contextlib.suppress(BadRequest, TimedOut, NetworkError):
+            await query.answer()
+        if isinstance(query.message, Message):
+            await self.mark_answered(query.message, reply)
+        await self.send(context, chat_id, reply.messages)
+
+    async def mark_answered(self, message: Message, reply: Reply) -> None:
+        """Drop the keyboard of the pressed message and show the choice under the question, so an
+        old keyboard cannot be pressed again and the chat reads like a form filled in."""
+        try:
+            if reply.chosen:
+                text = f"{message.text_html or ''}\n\n✅ <b>{_escape(reply.chosen)}</b>"
+                await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
+            else:
+                await message.edit_reply_markup(reply_markup=None)
+        except (BadRequest, Forbidden, TimedOut, NetworkError) as problem:
+            log.debug("could not mark message %s answered: %s", message.message_id, problem)
+
+    async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, messages: list[Outbound]) -> None:
+        for outbound in messages:
+            chunks = split_message(outbound.text) or [""]
+            for index, chunk in enumerate(chunks):
+                markup = _markup(outbound) if index == len(chunks) - 1 else None
+                await self._send_one(context, chat_id, chunk, markup)
+
+    async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: Any) -> None:
+        async def html() -> Any:
+            return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+        async def plain() -> Any:
+            return await context.bot.send_message(chat_id, html_to_plain(text), reply_markup=markup)
+
+        try:
+            await _with_retries(html)
+        except BadRequest as problem:
+            if "parse entities" not in str(problem).lower():
+                raise
+            log.warning("HTML refused by Telegram (%s); sending as plain text", problem)
+            await _with_retries(plain)
+        except Forbidden:
+            log.info("chat blocked the bot; reply dropped")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling an update", exc_info=context.error)
+
+
+async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """Answer a resident even when Telegram asks us to wait (429) or the network hiccups."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as limited:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            delay = limited.retry_after
+            await asyncio.sleep(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay))
+        except (TimedOut, NetworkError):
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _markup(outbound: Outbound) -> Any:
+    if outbound.ask_contact:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(outbound.ask_contact, request_contact=True)]], resize_keyboard=True, one_time_keyboard=True
+        )
+    if not outbound.options:
+        return None
+    columns = max(1, outbound.columns)
+    buttons = [InlineKeyboardButton(o.label, callback_data=o.data) for o in outbound.options]
+    return InlineKeyboardMarkup([buttons[i : i + columns] for i in range(0, len(buttons), columns)])
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def build_application(conversations: Conversations, token: str, base_url: str | None = None) -> Application:
+    builder = Application.builder().token(token).concurrent_updates(True)
+    if base_url:
+        builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot"))
+    app = builder.build()
+    TelegramChannel(conversations).install(app)
+    return app
+
+
+async def set_commands(app: Application, conversations: Conversations) -> None:
+    templates = conversations.services.templates
+    for lang in ("id", "en"):
+        commands = [
+            BotCommand(name, html_to_plain(templates.render(lang, f"commands/{name}"))) for name in MENU_COMMANDS
+        ]
+        await app.bot.set_my_commands(commands, language_code=None if lang == "id" else lang)
+
+
+async def run_telegram(conversations: Conversations, settings: Any) -> None:
+    """Run until SIGINT/SIGTERM: long polling, or a webhook (secret token checked) when configured."""
+    app = build_application(conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with app:
+        await set_commands(app, conversations)
+        await app.start()
+        assert app.updater is not None
+        if settings.telegram_webhook_url:
+            secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+            await app.updater.start_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.telegram_webhook_url,
+                secret_token=secret,
+            )
+            log.info("webhook listening on %s:%s", settings.webhook_listen, settings.webhook_port)
+        else:
+            await app.updater.start_polling()
+            log.info("long polling started")
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()
