@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BlkbotError as problem:
         print(f"blkbot: {problem}", file=sys.stderr)
         return 1
+    except OSError as problem:  # a file that cannot be read or written, a database that does not answer
+        print(f"blkbot: {problem}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

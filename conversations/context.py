@@ -48,7 +48,8 @@ class Context:
         return self.data.setdefault("answers", {})
 
     def now(self) -> datetime:
-        return self.services.clock()
+        """Always UTC: SQLite keeps no offset, so every stored time must be in the same zone."""
+        return self.services.clock().astimezone(UTC)
 
     def today(self) -> date:
         """The date in the office's time zone: registration windows close at local midnight."""

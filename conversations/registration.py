@@ -117,7 +117,7 @@ async def turned_away(ctx: Context, failure: Failure) -> Finish:
 
 
 def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
-    name = f"q_{rule.key if isinstance(rule, Declaration) else rule.kind}"
+    name = eligibility.answer_key(rule)
 
     async def params(ctx: Context) -> dict[str, Any]:
         if isinstance(rule, KtpRegion):

@@ -144,6 +144,11 @@ def questions(rules: Sequence[Rule]) -> list[KtpRegion | Declaration]:
     return [r for r in rules if isinstance(r, KtpRegion | Declaration)]
 
 
+def answer_key(rule: KtpRegion | Declaration) -> str:
+    """Where a yes/no answer is kept (step name, stored answers, export column): q_healthy, q_ktp_region."""
+    return f"q_{rule.key if isinstance(rule, Declaration) else rule.kind}"
+
+
 def check_declaration(rule: KtpRegion | Declaration, answer: bool) -> Failure | None:
     if isinstance(rule, KtpRegion):
         if answer:

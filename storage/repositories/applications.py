@@ -10,7 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
 
-PERSONAL_COLUMNS = ("nik", "full_name", "birth_date", "sex", "address", "phone", "answers")
+PERSONAL_COLUMNS = (
+    "nik",
+    "full_name",
+    "birth_date",
+    "sex",
+    "address",
+    "district_code",
+    "phone",
+    "education",
+    "answers",
+    "flags",
+)
+"""Emptied on erasure. Programme, stage, number and dates stay, so the office's counts stay true."""
 
 
 async def next_number(session: AsyncSession, programme_id: int) -> int:
@@ -65,7 +77,7 @@ async def for_programme(session: AsyncSession, programme_id: int) -> list[Applic
 async def anonymise(session: AsyncSession, application: Application, when: datetime) -> None:
     """Empty the personal columns; an application still in the running is withdrawn, freeing its seat."""
     for column in PERSONAL_COLUMNS:
-        setattr(application, column, {} if column == "answers" else None)
+        setattr(application, column, {"answers": {}, "flags": []}.get(column))
     if Stage(application.stage).is_active:
         application.stage = Stage.WITHDRAWN
         application.stage_changed_at = when
@@ -88,7 +100,7 @@ async def stage_counts(session: AsyncSession) -> list[tuple[int, str, int]]:
             Application.programme_id, Application.stage
         )
     )
-    return [(pid, stage, n) for pid, stage, n in rows.tuples()]
+    return [(pid, stage, n) for pid, stage, n in rows.all()]
 
 
 async def screening_counts(session: AsyncSession) -> list[tuple[int, bool, str | None, int]]:
@@ -98,7 +110,7 @@ async def screening_counts(session: AsyncSession) -> list[tuple[int, bool, str |
             Screening.programme_id, Screening.eligible, Screening.failed_rule
         )
     )
-    return [(pid, eligible, rule, n) for pid, eligible, rule, n in rows.tuples()]
+    return [(pid, eligible, rule, n) for pid, eligible, rule, n in rows.all()]
 
 
 async def set_stage(

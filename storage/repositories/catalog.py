@@ -119,7 +119,7 @@ async def registered_counts(session: AsyncSession, programme_ids: Sequence[int])
         .where(Application.programme_id.in_(programme_ids), Application.stage.in_(list(ACTIVE_STAGES)))
         .group_by(Application.programme_id)
     )
-    return {pid: count for pid, count in rows.tuples()}
+    return {pid: count for pid, count in rows.all()}
 
 
 def _open_programmes(today: date):  # type: ignore[no-untyped-def]

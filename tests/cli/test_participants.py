@@ -1,0 +1,119 @@
+"""Importing past participants: the whole file checked first, Excel's CSV habits accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.db import Database
+from storage.repositories import participants
+from training.participants import ImportProblem, import_csv
+
+ANI = "3375014705990001"  # woman born 7 May 1999
+BUDI = "3375021208980002"  # man born 12 August 1998
+CITRA = "3375035101000003"  # woman born 11 January 2000
+BAD_BIRTH = "3375019913980004"  # day 99, month 13: no birth date
+
+
+def write(tmp_path: Path, text: str, name: str = "alumni.csv", bom: bool = False) -> Path:
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.replace("\n", "\r\n").encode("utf-8"))
+    return path
+
+
+async def years(db: Database, *niks: str) -> list[int | None]:
+    async with db.transaction() as session:
+        return [await participants.year_for_nik(session, nik) for nik in niks]
+
+
+async def test_good_file_is_imported_and_found_by_nik(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year,kelurahan\n{ANI},Ani Lestari,2024,Podosugih\n{BUDI},Budi,2023,Kergon\n")
+    async with db.transaction() as session:
+        assert await import_csv(session, path) == 2
+    assert await years(db, ANI, BUDI, CITRA) == [2024, 2023, None]
+
+
+async def test_one_bad_nik_names_its_line_and_stores_nothing(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year\n{ANI},Ani,2024\n{BAD_BIRTH},Dedi,2024\n{BUDI},Budi,2023\n")
+    with pytest.raises(ImportProblem) as caught:
+        async with db.transaction() as session:
+            await import_csv(session, path)
+    message = str(caught.value)
+    assert f"{path} line 3: NIK digits 7-12 are not a valid birth date" in message
+    assert "line 2" not in message and "line 4" not in message
+    assert BAD_BIRTH not in message
+    assert await years(db, ANI, BUDI) == [None, None]
+
+
+async def test_every_bad_row_is_listed(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year\n{ANI},,2024\n12345,Budi,24\n{CITRA},Citra,2024\n3.37501E+15,Eko,2022\n")
+    with pytest.raises(ImportProblem) as caught:
+        async with db.transaction() as session:
+            await import_csv(session, path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "4 problems, nothing imported:"
+    assert lines[1] == f"{path} line 2: name is empty"
+    assert lines[2] == f"{path} line 3: NIK has 5 digits, needs 16"
+    assert lines[3] == f"{path} line 3: year must be 4 digits like 2024, got '24'"
+    assert lines[4].startswith(f"{path} line 5: NIK was turned into a number by Excel")
+    assert await years(db, CITRA) == [None]
+
+
+async def test_semicolon_csv_from_indonesian_excel(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"NIK;Nama;Tahun\n{ANI};Ani, S.Pd.;2022\n{BUDI};Budi;2025\n")
+    async with db.transaction() as session:
+        assert await import_csv(session, path) == 2
+    assert await years(db, ANI, BUDI) == [2022, 2025]
+
+
+async def test_utf8_bom_is_ignored(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year\n{CITRA},Citra Ayu Ningtyas,2021\n", bom=True)
+    async with db.transaction() as session:
+        assert await import_csv(session, path) == 1
+    assert await years(db, CITRA) == [2021]
+
+
+async def test_reimport_updates_the_same_nik(db: Database, tmp_path: Path) -> None:
+    async with db.transaction() as session:
+        await import_csv(session, write(tmp_path, f"nik,name,year\n{ANI},Ani,2020\n", "a.csv"))
+    async with db.transaction() as session:
+        await import_csv(session, write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n", "b.csv"))
+    assert await years(db, ANI) == [2024]
+
+
+async def test_nik_listed_twice_keeps_its_latest_year(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year\n{BUDI},Budi,2025\n{BUDI},Budi,2019\n")
+    async with db.transaction() as session:
+        assert await import_csv(session, path) == 1
+    assert await years(db, BUDI) == [2025]
+
+
+async def test_missing_column_is_named(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name\n{ANI},Ani\n")
+    with pytest.raises(ImportProblem, match=r"line 1: missing column\(s\) year"):
+        async with db.transaction() as session:
+            await import_csv(session, path)
+
+
+async def test_missing_file_is_an_import_problem(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(ImportProblem, match="cannot read the file"):
+        async with db.transaction() as session:
+            await import_csv(session, tmp_path / "nowhere.csv")
+
+
+def test_cli_participants_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BLKBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    monkeypatch.delenv("BLKBOT_CATALOG", raising=False)
+    good = write(tmp_path, f"nik;name;year\n{ANI};Ani;2024\n{BUDI};Budi;2023\n", "good.csv")
+    bad = write(tmp_path, f"nik,name,year\n{CITRA},Citra,2024\n{BAD_BIRTH},Dedi,2024\n", "bad.csv")
+
+    assert main(["participants", "import", str(good)]) == 0
+    assert f"{good}: 2 past participants imported" in capsys.readouterr().out
+
+    assert main(["participants", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad} line 3: NIK digits 7-12" in err
+    assert BAD_BIRTH not in err and CITRA not in err

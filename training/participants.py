@@ -1,0 +1,193 @@
+"""Importing the office's list of past participants, which the `never_trained` rule checks.
+
+Staff keep the list in Excel, so the CSV may come with a UTF-8 BOM and with `;` between fields
+(Excel's choice where the decimal separator is a comma, as in Indonesia). The whole file is
+checked before anything is written: a file with one bad row changes nothing, and the error lists
+every bad row by line so staff fix them in one go. NIKs never appear in messages or logs in full.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import PastParticipant
+from storage.repositories import participants
+from training.errors import BlkbotError, InvalidAnswer
+from training.nik import parse_nik
+from training.validators import collapse_spaces, strip_invisible
+
+log = logging.getLogger(__name__)
+
+COLUMNS: Final = ("nik", "name", "year")
+ALIASES: Final = {"nama": "name", "tahun": "year"}
+"""Indonesian headers staff may well write instead of the English ones."""
+FIRST_YEAR: Final = 1970
+NAME_MAX: Final = 100
+
+NIK_PROBLEMS: Final = {
+    "registration/nik_empty": "NIK is empty",
+    "registration/nik_not_digits": "NIK must be digits only",
+    "registration/nik_province": "NIK does not start with a known province code",
+    "registration/nik_birth_date": "NIK digits 7-12 are not a valid birth date (DDMMYY, women +40)",
+    "registration/nik_serial": "NIK serial (last 4 digits) is 0000",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad row (line None: the file as a whole)."""
+
+    line: int | None
+    text: str
+
+    def render(self, source: str) -> str:
+        return f"{source} line {self.line}: {self.text}" if self.line else f"{source}: {self.text}"
+
+
+class ImportProblem(BlkbotError):
+    """A participants file that cannot be imported; the message lists every problem by line."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        listing = "\n".join(p.render(source) for p in self.problems)
+        head = f"{len(self.problems)} problems, nothing imported:\n" if len(self.problems) > 1 else ""
+        super().__init__(head + listing)
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    nik: str
+    name: str
+    year: int
+
+
+async def import_csv(session: AsyncSession, path: Path) -> int:
+    """Check the whole file, then merge its people by NIK; return how many NIKs were stored."""
+    rows = read_participants(path, today=date.today())
+    people = [PastParticipant(nik=r.nik, name=r.name, year=r.year) for r in rows]
+    count = await participants.upsert(session, people)
+    log.info("%s: %d past participants imported", path, count)
+    return count
+
+
+def read_participants(path: Path, *, today: date) -> list[Row]:
+    """The file's rows, one per NIK; raise ImportProblem listing every bad row.
+
+    A NIK listed twice (someone trained twice) keeps its latest year, since the list only has
+    to say that the person trained before.
+    """
+    source = str(path)
+    lines = _read_lines(path)
+    reader = csv.reader(lines, delimiter=_delimiter(lines[0] if lines else ""))
+    positions = _header(reader, source)
+    rows: dict[str, Row] = {}
+    problems: list[Problem] = []
+    for record in reader:
+        if not any(cell.strip() for cell in record):
+            continue
+        line = reader.line_num
+        row, errors = _check_row(record, positions, line, today)
+        problems.extend(Problem(line, e) for e in errors)
+        if row is not None and (row.nik not in rows or rows[row.nik].year <= row.year):
+            rows[row.nik] = row
+    if problems:
+        raise ImportProblem(source, problems)
+    return list(rows.values())
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The file's lines, a BOM dropped; unreadable or non-UTF-8 files are named, not tracebacks."""
+    try:
+        data = path.read_bytes()
+    except OSError as problem:
+        raise ImportProblem(str(path), [Problem(None, f"cannot read the file ({problem.strerror})")]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        message = "not UTF-8 text; in Excel use Save As > 'CSV UTF-8 (Comma delimited)'"
+        raise ImportProblem(str(path), [Problem(None, message)]) from None
+    return text.splitlines(keepends=True)
+
+
+def _delimiter(header: str) -> str:
+    """`;` when the header uses it and no commas, as Excel writes CSV under Indonesian settings."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def _header(reader: Iterator[list[str]], source: str) -> dict[str, int]:
+    """Column positions by name; extra columns are ignored, missing ones are an error."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportProblem(source, [Problem(None, "the file is empty; expected a header nik,name,year")]) from None
+    names = [ALIASES.get(key, key) for key in (collapse_spaces(strip_invisible(h)).lower() for h in header)]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        found = ", ".join(repr(n) for n in names)
+        problem = (
+            f"missing column(s) {', '.join(missing)} in the header (found {found}); "
+            "the first line must name nik, name, year"
+        )
+        raise ImportProblem(source, [Problem(1, problem)])
+    return {c: names.index(c) for c in COLUMNS}
+
+
+def _check_row(
+    record: list[str], positions: dict[str, int], line: int, today: date
+) -> tuple[Row | None, list[str]]:
+    def cell(column: str) -> str:
+        index = positions[column]
+        return strip_invisible(record[index]).strip() if index < len(record) else ""
+
+    nik, nik_error = _check_nik(cell("nik"), today)
+    year, year_error = _check_year(cell("year"), today)
+    name, name_error = _check_name(cell("name"))
+    errors = [e for e in (nik_error, name_error, year_error) if e]
+    if errors or nik is None or year is None:
+        return None, errors
+    return Row(line, nik, name, year), []
+
+
+def _check_nik(text: str, today: date) -> tuple[str | None, str | None]:
+    """The NIK's 16 digits, or why not; the NIK itself is never echoed back."""
+    if "e+" in text.lower():
+        return None, (
+            "NIK was turned into a number by Excel (like 3.37E+15); "
+            "format the column as Text and type the NIKs again"
+        )
+    try:
+        return parse_nik(text, today=today).value, None
+    except InvalidAnswer as problem:
+        if problem.key == "registration/nik_length":
+            return None, f"NIK has {problem.params.get('length')} digits, needs 16"
+        return None, NIK_PROBLEMS.get(problem.key, "NIK is not valid")
+
+
+def _check_year(text: str, today: date) -> tuple[int | None, str | None]:
+    if not text:
+        return None, "year is empty"
+    if not (len(text) == 4 and text.isascii() and text.isdigit()):
+        return None, f"year must be 4 digits like 2024, got {text[:20]!r}"
+    year = int(text)
+    if not FIRST_YEAR <= year <= today.year:
+        return None, f"year must be between {FIRST_YEAR} and {today.year}, got {year}"
+    return year, None
+
+
+def _check_name(text: str) -> tuple[str, str | None]:
+    name = collapse_spaces(text)
+    if not name:
+        return name, "name is empty"
+    if len(name) > NAME_MAX:
+        return name, f"name is longer than {NAME_MAX} characters"
+    return name, None
