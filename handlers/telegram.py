@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import warnings
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import (
@@ -147,13 +149,22 @@ async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:
         except RetryAfter as limited:
             if attempt == SEND_ATTEMPTS:
                 raise
-            delay = limited.retry_after
-            await asyncio.sleep(delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay))
+            await asyncio.sleep(retry_after_seconds(limited))
+        except BadRequest:
+            raise  # a NetworkError in PTB's tree, but sending it again cannot help
         except (TimedOut, NetworkError):
             if attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(0.5 * attempt)
     raise AssertionError("unreachable")
+
+
+def retry_after_seconds(limited: RetryAfter) -> float:
+    """PTB 22 returns seconds (deprecated) or a timedelta (opt-in): accept both, quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        delay = limited.retry_after
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
 
 
 def _markup(outbound: Outbound) -> Any:

@@ -1,0 +1,85 @@
+"""End-to-end fixtures: the real python-telegram-bot Application, with blkbot's handler, talking
+HTTP to the fake Bot API server on 127.0.0.1. Nothing inside PTB is patched."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+
+import pytest
+from telegram.ext import Application
+
+from conversations.runner import Conversations
+from handlers.telegram import build_application
+from tests.fakes.telegram_server import FakeTelegramServer, StoredMessage
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer() as fake:
+        yield fake
+
+
+async def start_bot(conversations: Conversations, server: FakeTelegramServer) -> Application:
+    app = build_application(conversations, server.token, server.base_url)
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0)
+    return app
+
+
+async def stop_bot(app: Application) -> None:
+    assert app.updater is not None
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+
+
+@pytest.fixture
+async def bot(conversations: Conversations, server: FakeTelegramServer) -> AsyncIterator[Application]:
+    app = await start_bot(conversations, server)
+    yield app
+    await stop_bot(app)
+
+
+@dataclass
+class Resident:
+    """A person in a private chat with the bot: acts, then reads what the bot answered."""
+
+    server: FakeTelegramServer
+    chat_id: int
+
+    async def _turn(self, action: Awaitable[object]) -> list[StoredMessage]:
+        """Every turn of the bot ends with a message carrying a keyboard (the next question's
+        buttons, a back button, or the share-phone button): wait for it, return the turn's messages."""
+        before = {m.message_id for m in self.server.messages(self.chat_id)}
+        await action
+        await self.server.wait_for_message(
+            self.chat_id, predicate=lambda m: m.reply_markup is not None and m.message_id not in before
+        )
+        return [m for m in self.server.messages(self.chat_id) if m.message_id not in before]
+
+    async def type(self, text: str) -> list[StoredMessage]:
+        return await self._turn(self.server.send_text(self.chat_id, text))
+
+    async def share_phone(self, phone: str) -> list[StoredMessage]:
+        return await self._turn(self.server.share_contact(self.chat_id, phone))
+
+    async def press(self, label: str, message: StoredMessage | None = None) -> list[StoredMessage]:
+        message = message or self.last
+        for button in message.inline_buttons:
+            if button["text"] == label:
+                return await self._turn(
+                    self.server.press_button(self.chat_id, message.message_id, button["callback_data"])
+                )
+        raise AssertionError(f"no button {label!r} on message {message.message_id}: {message.button_texts}")
+
+    @property
+    def last(self) -> StoredMessage:
+        return self.server.messages(self.chat_id)[-1]
+
+
+@pytest.fixture
+def resident(server: FakeTelegramServer, bot: Application) -> Resident:
+    return Resident(server, 7001)

@@ -1,0 +1,229 @@
+"""A resident registers on Telegram: real python-telegram-bot, real HTTP, the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import func, select
+
+from conversations.runner import Conversations
+from storage.db import Database
+from storage.models import Application, Contact
+from tests.e2e.conftest import Resident, start_bot, stop_bot
+from tests.fakes.telegram_server import FakeTelegramServer
+
+NIK = "3375015203950002"  # a woman born 12 March 1995 in Kota Pekalongan
+
+
+async def walk_to_summary(resident: Resident, address: str = "Jl. Merdeka 5 RT 01/RW 02") -> None:
+    seen = await resident.type("/start")
+    assert "Selamat datang" in seen[0].plain_text
+    assert "Apakah Anda setuju?" in resident.last.plain_text
+    await resident.press("✅ Setuju")
+    await resident.press("Tata Boga")
+    assert "Olahan Kue dan Roti" in resident.last.plain_text
+    assert "Kuota 20 orang" in resident.last.plain_text
+    await resident.press("Olahan Kue dan Roti")
+    for _ in range(4):  # KTP, healthy, not working, never trained
+        await resident.press("Ya")
+    await resident.press("SMA / SMK / sederajat")
+    await resident.type("Siti Nur Aini")
+    seen = await resident.type("3375 0152 0395 0002")
+    assert "lahir Minggu, 12 Maret 1995" in seen[-1].plain_text
+    await resident.press("✅ Benar")
+    await resident.type(address)
+    seen = await resident.press("Pekalongan Barat")
+    ask_phone = seen[-1]
+    assert ask_phone.keyboard_buttons[0]["request_contact"] is True
+    seen = await resident.share_phone("6281234567890")
+    assert "Periksa data Anda" in seen[-1].plain_text
+
+
+async def test_resident_registers_with_buttons_typed_answers_and_shared_contact(
+    resident: Resident, server: FakeTelegramServer, db: Database
+) -> None:
+    await walk_to_summary(resident)
+    summary = resident.last
+    assert "Nomor HP: +6281234567890" in summary.plain_text
+    assert "NIK: 3375015203950002" in summary.plain_text
+
+    seen = await resident.press("✅ Kirim pendaftaran")
+
+    assert "Nomor pendaftaran Anda: BOGA1-2027-0001" in seen[-1].plain_text
+    # The pressed summary now shows the choice and has no keyboard left to press.
+    assert summary.edited and summary.inline_markup is None
+    assert summary.plain_text.endswith("✅ Kirim pendaftaran")
+    assert server.calls_to("answerCallbackQuery")
+    async with db.transaction() as session:
+        application = await session.scalar(select(Application))
+        contact = await session.scalar(select(Contact))
+    assert application is not None and contact is not None
+    assert (application.number, application.nik, application.full_name) == ("BOGA1-2027-0001", NIK, "Siti Nur Aini")
+    assert (application.phone, application.district_code, application.education) == (
+        "+6281234567890",
+        "33.75.01",
+        "sma",
+    )
+    assert (contact.channel, contact.chat_id, contact.subscribed) == ("telegram", "7001", True)
+
+
+async def test_double_tap_on_submit_creates_one_application(
+    resident: Resident, server: FakeTelegramServer, db: Database
+) -> None:
+    await walk_to_summary(resident)
+    summary = resident.last
+    data = next(b["callback_data"] for b in summary.inline_buttons if b["text"] == "✅ Kirim pendaftaran")
+
+    await server.press_button(resident.chat_id, summary.message_id, data)
+    await server.press_button(resident.chat_id, summary.message_id, data, check=False)
+    done = await server.wait_for_message(resident.chat_id, predicate=lambda m: "Pendaftaran terkirim" in m.plain_text)
+    stale = await server.wait_for_message(resident.chat_id, predicate=lambda m: "sudah tidak berlaku" in m.plain_text)
+
+    assert "BOGA1-2027-0001" in done.plain_text
+    assert stale.message_id > done.message_id
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Application)) == 1
+
+
+async def test_old_keyboard_gets_a_gentle_reply_and_the_current_question(
+    resident: Resident, server: FakeTelegramServer
+) -> None:
+    await resident.type("/start")
+    consent = resident.last
+    await resident.press("✅ Setuju")
+    clusters = resident.last
+    await resident.press("Tata Boga")
+    # A slow phone still shows the consent keyboard and sends its press now.
+    seen = await resident._turn(server.press_button(resident.chat_id, consent.message_id, "consent|y", check=False))
+
+    assert "sudah tidak berlaku" in seen[0].plain_text
+    assert "Pilih pelatihan" in seen[-1].plain_text
+    assert clusters.inline_markup is None  # answered keyboards are removed
+
+
+async def test_answers_with_html_are_shown_escaped(resident: Resident, server: FakeTelegramServer) -> None:
+    await walk_to_summary(resident, address="<b>Jl. Merdeka</b> & Gg. <Mawar> 5")
+
+    # The fake server parses HTML as strictly as Telegram: unescaped input would have been refused.
+    assert "Alamat: <b>Jl. Merdeka</b> & Gg. <Mawar> 5" in resident.last.plain_text
+    assert "&lt;b&gt;Jl. Merdeka&lt;/b&gt; &amp; Gg. &lt;Mawar&gt; 5" in resident.last.text
+    assert all(call.status == 200 for call in server.calls_to("sendMessage"))
+
+
+async def test_conversation_resumes_after_the_bot_restarts(
+    conversations: Conversations, server: FakeTelegramServer, db: Database
+) -> None:
+    app = await start_bot(conversations, server)
+    resident = Resident(server, 7002)
+    await resident.type("/start")
+    await resident.press("✅ Setuju")
+    await resident.press("Tata Boga")
+    await stop_bot(app)
+
+    restarted = Conversations(db, conversations.services)
+    app = await start_bot(restarted, server)
+    try:
+        seen = await resident.press("Olahan Kue dan Roti")
+        assert "KTP Kota Pekalongan" in seen[-1].plain_text
+    finally:
+        await stop_bot(app)
+
+
+async def test_reply_refused_for_its_html_is_sent_as_plain_text(resident: Resident, server: FakeTelegramServer) -> None:
+    server.fail_next(
+        "sendMessage",
+        status=400,
+        description="Bad Request: can't parse entities: unsupported start tag",
+        chat_id=resident.chat_id,
+    )
+    await resident.type("/start")
+    await server.wait_for_message(resident.chat_id, predicate=lambda m: "Selamat datang" in m.plain_text)
+
+    welcome = next(c for c in server.calls_to("sendMessage", resident.chat_id) if c.ok)
+    assert welcome.params.get("parse_mode") is None
+    assert "<b>" not in welcome.params["text"]
+
+
+async def test_rate_limited_reply_is_sent_after_retry_after(resident: Resident, server: FakeTelegramServer) -> None:
+    server.fail_next(
+        "sendMessage",
+        status=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        chat_id=resident.chat_id,
+    )
+    seen = await resident.type("/start")
+
+    statuses = [c.status for c in server.calls_to("sendMessage", resident.chat_id)]
+    assert statuses[:2] == [429, 200]
+    assert "Selamat datang" in seen[0].plain_text
+
+
+async def test_blocked_bot_does_not_stop_other_chats(server: FakeTelegramServer, resident: Resident) -> None:
+    server.set_forbidden(6999)
+    await server.send_text(6999, "/start")
+    seen = await resident.type("/start")
+
+    assert "Selamat datang" in seen[0].plain_text
+    assert any(c.status == 403 for c in server.calls_to("sendMessage", 6999))
+
+
+async def test_many_residents_at_once_are_each_answered_in_order(
+    resident: Resident, server: FakeTelegramServer
+) -> None:
+    residents = [Resident(server, 8000 + i) for i in range(20)]
+    await asyncio.gather(*(r.type("/start") for r in residents))
+    await asyncio.gather(*(r.press("✅ Setuju") for r in residents))
+
+    for r in residents:
+        texts = [m.plain_text for m in server.messages(r.chat_id)]
+        assert "Selamat datang" in texts[0]
+        assert "Pilih bidang pelatihan" in texts[-1]
+
+
+async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(
+    conversations: Conversations, server: FakeTelegramServer
+) -> None:
+    from handlers.telegram import build_application
+
+    app = build_application(conversations, server.token, server.base_url)
+    await app.initialize()
+    await app.start()
+    assert app.updater is not None
+    port = _free_port()
+    await app.updater.start_webhook(
+        listen="127.0.0.1",
+        port=port,
+        url_path="telegram",
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        secret_token="s3cret-token",
+    )
+    try:
+        assert server.webhook_secret == "s3cret-token"
+        resident = Resident(server, 7100)
+        seen = await resident.type("/start")
+        assert "Selamat datang" in seen[0].plain_text
+
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(
+                f"http://127.0.0.1:{port}/telegram",
+                json={
+                    "update_id": 999,
+                    "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "/start"},
+                },
+                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+            )
+        assert forged.status_code == 403
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
