@@ -14,13 +14,16 @@ from training import applications
 from training.text import LANGUAGES, local
 
 
-async def menu(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
-    options = [
+def _menu_options(ctx: Context) -> list[Option]:
+    return [
         Option("/daftar", ctx.label("buttons/register")),
         Option("/status", ctx.label("buttons/status")),
         Option("/bantuan", ctx.label("buttons/help")),
     ]
-    return Reply([ctx.say("common/menu", options=options)])
+
+
+async def menu(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    return Reply([ctx.say("common/menu", options=_menu_options(ctx))])
 
 
 async def start(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
@@ -61,6 +64,8 @@ async def help_(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
     key = f"help/{step.name if step else 'general'}"
     if step is not None and not ctx.services.templates.has(ctx.lang, key):
         key = "help/step"
+    if step is None:
+        return Reply([ctx.say(key), ctx.say("help/commands", options=_menu_options(ctx))])
     return Reply([ctx.say(key), ctx.say("help/commands"), *await engine.resume(ctx, state)])
 
 

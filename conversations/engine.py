@@ -79,7 +79,7 @@ class Engine:
             reply = await self._answer_overlay(ctx, state, self.overlays[overlay], inbound)
             if reply is not None:
                 return reply
-        if inbound.text is not None and (word := KEYWORDS.get(inbound.text.strip().casefold().rstrip(".!"))):
+        if inbound.text is not None and (word := _keyword(ctx, inbound.text)):
             return await self.run_command(ctx, state, word, None)
         if state.flow is None or state.flow not in self.flows:
             if inbound.choice is not None:
@@ -124,7 +124,7 @@ class Engine:
         if step is None:
             return await self._advance(ctx, state)
         state.step = step.name
-        return [await step.prompt_message(ctx, back=self._can_go_back(state))]
+        return [await step.prompt_message(ctx, back=await self._can_go_back(ctx, state, steps))]
 
     async def current_step(self, ctx: Context, state: State) -> Step | None:
         if state.flow is None or state.flow not in self.flows:
@@ -142,14 +142,30 @@ class Engine:
             # Back while changing one answer from the summary puts the old answer back.
             state.data.setdefault("answers", {}).update(editing)
             return Reply(await self._advance(ctx, state))
-        history: list[str] = state.data.setdefault("history", [])
         steps = {s.name: s for s in await self.flows[state.flow].steps(ctx)}
-        while history:
-            previous = history.pop()
-            if previous in steps and await _applies(ctx, steps[previous]):
-                self._clear(ctx, steps, previous)
-                return Reply(await self._advance(ctx, state))
-        return Reply([ctx.say("common/nothing_to_go_back"), *await self.resume(ctx, state)])
+        previous = await self._previous(ctx, state, steps, pop=True)
+        if previous is None:
+            return Reply([ctx.say("common/nothing_to_go_back"), *await self.resume(ctx, state)])
+        self._clear(ctx, steps, previous)
+        return Reply(await self._advance(ctx, state))
+
+    async def _previous(self, ctx: Context, state: State, steps: dict[str, Step], *, pop: bool) -> str | None:
+        """The last answered step that still applies: what "back" returns to.
+
+        History entries whose answer is gone (cleared by a check, or being edited) and steps that
+        no longer apply (consent once given) are passed over, so back never lands on the same
+        question or on a dead button.
+        """
+        history: list[str] = state.data.setdefault("history", [])
+        for index in range(len(history) - 1, -1, -1):
+            name = history[index]
+            if name in ctx.answers and name in steps and await _applies(ctx, steps[name]):
+                if pop:
+                    del history[index:]
+                return name
+        if pop:
+            history.clear()
+        return None
 
     async def _answer_step(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
         flow = self.flows[state.flow]  # type: ignore[index]
@@ -178,7 +194,10 @@ class Engine:
             return Reply(outcome.messages, chosen=chosen)
         self._clear(ctx, {s.name: s for s in steps}, step.name)
         ctx.answers[step.name] = value
-        state.data.setdefault("history", []).append(step.name)
+        history: list[str] = state.data.setdefault("history", [])
+        if step.name in history:
+            history.remove(step.name)
+        history.append(step.name)
         state.data.pop("editing", None)
         return Reply(await self._advance(ctx, state), chosen=chosen)
 
@@ -201,13 +220,14 @@ class Engine:
 
     async def _advance(self, ctx: Context, state: State) -> list[Outbound]:
         flow = self.flows[state.flow]  # type: ignore[index]
-        step = await self._next_step(ctx, await flow.steps(ctx))
+        steps = await flow.steps(ctx)
+        step = await self._next_step(ctx, steps)
         if step is None:
             messages = await flow.done(ctx)
             state.clear()
             return messages
         state.step = step.name
-        return [await step.prompt_message(ctx, back=self._can_go_back(state))]
+        return [await step.prompt_message(ctx, back=await self._can_go_back(ctx, state, steps))]
 
     async def _next_step(self, ctx: Context, steps: list[Step]) -> Step | None:
         """The first step that applies and has no answer: after an edit from the summary this is
@@ -217,8 +237,10 @@ class Engine:
                 return step
         return None
 
-    def _can_go_back(self, state: State) -> bool:
-        return bool(state.data.get("history")) or "editing" in state.data
+    async def _can_go_back(self, ctx: Context, state: State, steps: list[Step]) -> bool:
+        if "editing" in state.data:
+            return True
+        return await self._previous(ctx, state, {s.name: s for s in steps}, pop=False) is not None
 
     def _clear(self, ctx: Context, steps: dict[str, Step], name: str) -> None:
         ctx.answers.pop(name, None)
@@ -259,6 +281,13 @@ class Engine:
         reply = await overlay.answer(self, ctx, state, value)
         reply.chosen = dict(options).get(value) if inbound.choice is not None else None
         return reply
+
+
+def _keyword(ctx: Context, text: str) -> str | None:
+    typed = text.strip().casefold()
+    if typed == ctx.label("buttons/back").casefold():
+        return "kembali"
+    return KEYWORDS.get(typed.rstrip(".!"))
 
 
 async def _applies(ctx: Context, step: Step) -> bool:

@@ -55,6 +55,8 @@ class Outbound:
     columns: int = 1
     ask_contact: str | None = None
     """Label of a "share my phone number" button, shown instead of inline options."""
+    reply_back: str | None = None
+    """Label of a typed "back" button beside the share-phone button (its text comes back as typed)."""
 
 
 @dataclass

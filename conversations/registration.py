@@ -13,7 +13,7 @@ from typing import Any
 from conversations.context import Context
 from conversations.io import Option, Outbound
 from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text, YesNo
-from storage.models import Programme, Stage
+from storage.models import Application, Programme, Stage
 from storage.repositories import catalog, contacts
 from training import applications, eligibility
 from training.applications import AlreadyRegistered, RegistrationClosed, Submission
@@ -154,20 +154,21 @@ def read_nik(ctx: Context, text: str) -> str:
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
     existing = await applications.active_for_nik(ctx.session, nik)
     if existing is not None:
-        return Finish(
-            [
-                ctx.say(
-                    "registration/already_registered",
-                    options=[Option("/status", ctx.label("buttons/status"))],
-                    number=existing.number,
-                    programme=local(existing.programme.name, ctx.lang),
-                    stage=ctx.label(f"stages/{existing.stage}"),
-                )
-            ]
-        )
+        return Finish([already_registered(ctx, existing)])
     year = await applications.past_participation(ctx.session, nik)
     failure = eligibility.check_history(rules_of(await chosen_programme(ctx)), year)
     return await turned_away(ctx, failure) if failure else None
+
+
+def already_registered(ctx: Context, existing: Application) -> Outbound:
+    """One NIK, one application in the running: say which one, and where to follow it."""
+    return ctx.say(
+        "registration/already_registered",
+        options=[Option("/status", ctx.label("buttons/status"))],
+        number=existing.number,
+        programme=local(existing.programme.name, ctx.lang),
+        stage=ctx.label(f"stages/{existing.stage}"),
+    )
 
 
 async def birth_params(ctx: Context) -> dict[str, Any]:
@@ -296,16 +297,7 @@ async def submit(ctx: Context) -> list[Outbound]:
             ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
         ]
     except AlreadyRegistered as already:
-        existing = already.existing
-        return [
-            ctx.say(
-                "registration/already_registered",
-                options=[Option("/status", ctx.label("buttons/status"))],
-                number=existing.number,
-                programme=local(existing.programme.name, ctx.lang),
-                stage=ctx.label(f"stages/{existing.stage}"),
-            )
-        ]
+        return [already_registered(ctx, already.existing)]
     return [
         ctx.say(
             "registration/submitted",

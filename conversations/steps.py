@@ -167,7 +167,11 @@ class Phone:
 
     async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
         params = await self.params(ctx) if self.params else {}
-        return Outbound(ctx.render(self.prompt, **params), ask_contact=ctx.label("buttons/share_phone"))
+        return Outbound(
+            ctx.render(self.prompt, **params),
+            ask_contact=ctx.label("buttons/share_phone"),
+            reply_back=ctx.label("buttons/back") if back else None,
+        )
 
     async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
         if inbound.contact_phone is not None:

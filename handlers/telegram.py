@@ -169,9 +169,10 @@ def retry_after_seconds(limited: RetryAfter) -> float:
 
 def _markup(outbound: Outbound) -> Any:
     if outbound.ask_contact:
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(outbound.ask_contact, request_contact=True)]], resize_keyboard=True, one_time_keyboard=True
-        )
+        rows = [[KeyboardButton(outbound.ask_contact, request_contact=True)]]
+        if outbound.reply_back:
+            rows.append([KeyboardButton(outbound.reply_back)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
     if not outbound.options:
         return None
     columns = max(1, outbound.columns)

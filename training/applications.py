@@ -67,6 +67,7 @@ async def submit(session: AsyncSession, contact: Contact, submission: Submission
     programme = submission.programme
     if not programme.active or not (programme.registration_opens <= today <= programme.registration_closes):
         raise RegistrationClosed(programme.code)
+    await applications.lock_person(session, submission.nik)
     existing = await applications.active_for_nik(session, submission.nik)
     if existing is not None:
         raise AlreadyRegistered(existing)

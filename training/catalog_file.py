@@ -133,9 +133,7 @@ CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,14}[A-Z0-9]")
 REGION_CODE = re.compile(r"\d{2}\.\d{2}")
 DISTRICT_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}")
 
-_PROGRAMME_CODE_TEXT = (
-    "2-12 characters of A-Z, 0-9 and '-', starting and ending with a letter or digit"
-)
+_PROGRAMME_CODE_TEXT = "2-12 characters of A-Z, 0-9 and '-', starting and ending with a letter or digit"
 _CODE_TEXT = "2-16 characters of A-Z, 0-9 and '-', starting and ending with a letter or digit"
 _REGION_CODE_TEXT = 'a region code like "33.75"'
 _DISTRICT_CODE_TEXT = 'a district code like "33.75.01"'
@@ -223,9 +221,7 @@ def parse_catalog_text(text: str, source: str) -> Catalog:
 
 # --- TOML syntax errors ----------------------------------------------------------------------
 
-_TOML_WHERE = re.compile(
-    r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
-)
+_TOML_WHERE = re.compile(r"^(?P<msg>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$")
 
 
 def _syntax_error(error: tomllib.TOMLDecodeError, text: str, source: str) -> CatalogError:
@@ -317,9 +313,7 @@ class _Locator:
                 break
         return start.index + 1, start.index + 1, end
 
-    def line(
-        self, section: str | None, index: int, key: Sequence[str] = (), item: int | None = None
-    ) -> int | None:
+    def line(self, section: str | None, index: int, key: Sequence[str] = (), item: int | None = None) -> int | None:
         """The line of `key` in the index-th `[[section]]`; with `item`, of that (1-based) element
         of the array `key` where it can be found (its line is the fallback)."""
         key = tuple(key)
@@ -578,8 +572,7 @@ class _Reader:
         if code is not None and code[:5] not in self.region_codes:
             e.problem(
                 "code",
-                f"code {code!r} lies in region {code[:5]!r}, "
-                "which is not declared in any [[region]]",
+                f"code {code!r} lies in region {code[:5]!r}, which is not declared in any [[region]]",
             )
             return None
         return District(code, name) if code and name else None
@@ -674,8 +667,7 @@ class _Reader:
         if not isinstance(value, list):
             e.problem(
                 "rules",
-                'rules must be a list of rules like [{ kind = "min_age", years = 18 }], '
-                f"got {_show(value)}",
+                f'rules must be a list of rules like [{{ kind = "min_age", years = 18 }}], got {_show(value)}',
             )
             return None
         before = len(self.problems)
@@ -697,14 +689,8 @@ class _Reader:
             e.problem("rules", f"{where}{message}", item=n)
 
         if not isinstance(raw, dict):
-            hint = (
-                f' (write {{ kind = "{raw}" }})'
-                if isinstance(raw, str) and raw in RULE_KEYS
-                else ""
-            )
-            report(
-                f' must be a table like {{ kind = "min_age", years = 18 }}, got {_show(raw)}{hint}'
-            )
+            hint = f' (write {{ kind = "{raw}" }})' if isinstance(raw, str) and raw in RULE_KEYS else ""
+            report(f' must be a table like {{ kind = "min_age", years = 18 }}, got {_show(raw)}{hint}')
             return None
         kind = raw.get("kind")
         if isinstance(kind, str) and kind in RULE_KEYS:
@@ -751,9 +737,7 @@ class _Reader:
         for n, rule in rules:
             name = f"declaration {rule.key!r}" if isinstance(rule, Declaration) else rule.kind
             if name in first:
-                e.problem(
-                    "rules", f"rules: rule {n} repeats the {name} rule of rule {first[name]}", n
-                )
+                e.problem("rules", f"rules: rule {n} repeats the {name} rule of rule {first[name]}", n)
             first.setdefault(name, n)
         low = [(n, r.years) for n, r in rules if isinstance(r, MinAge)]
         high = [(n, r.years) for n, r in rules if isinstance(r, MaxAge)]
@@ -767,11 +751,7 @@ class _Reader:
 
 
 def _declared(items: list[Any]) -> set[str]:
-    return {
-        item["code"]
-        for item in items
-        if isinstance(item, dict) and isinstance(item.get("code"), str)
-    }
+    return {item["code"] for item in items if isinstance(item, dict) and isinstance(item.get("code"), str)}
 
 
 def _valid_timezone(name: str) -> bool:
@@ -845,8 +825,7 @@ class _Entry:
         if not isinstance(value, dict):
             self.problem(
                 key,
-                f"{full} must be text, or texts per language like "
-                f'{{ id = "...", en = "..." }}, got {_show(value)}',
+                f'{full} must be text, or texts per language like {{ id = "...", en = "..." }}, got {_show(value)}',
             )
             return None
         inner = self.child(key, value)
@@ -889,8 +868,7 @@ class _Entry:
         if value not in declared:
             self.problem(
                 key,
-                f"{self.full(key)} {value!r} is not declared in any [[{key}]]"
-                + _did_you_mean(value, declared),
+                f"{self.full(key)} {value!r} is not declared in any [[{key}]]" + _did_you_mean(value, declared),
             )
             return None
         return value
@@ -904,8 +882,7 @@ class _Entry:
             return enum(value)
         self.problem(
             key,
-            f"{self.full(key)} must be one of {', '.join(options)}, got {_show(value)}"
-            + _did_you_mean(value, options),
+            f"{self.full(key)} must be one of {', '.join(options)}, got {_show(value)}" + _did_you_mean(value, options),
         )
         return None
 

@@ -142,9 +142,7 @@ def _header(reader: Iterator[list[str]], source: str) -> dict[str, int]:
     return {c: names.index(c) for c in COLUMNS}
 
 
-def _check_row(
-    record: list[str], positions: dict[str, int], line: int, today: date
-) -> tuple[Row | None, list[str]]:
+def _check_row(record: list[str], positions: dict[str, int], line: int, today: date) -> tuple[Row | None, list[str]]:
     def cell(column: str) -> str:
         index = positions[column]
         return strip_invisible(record[index]).strip() if index < len(record) else ""
@@ -162,8 +160,7 @@ def _check_nik(text: str, today: date) -> tuple[str | None, str | None]:
     """The NIK's 16 digits, or why not; the NIK itself is never echoed back."""
     if "e+" in text.lower():
         return None, (
-            "NIK was turned into a number by Excel (like 3.37E+15); "
-            "format the column as Text and type the NIKs again"
+            "NIK was turned into a number by Excel (like 3.37E+15); format the column as Text and type the NIKs again"
         )
     try:
         return parse_nik(text, today=today).value, None

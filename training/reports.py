@@ -33,14 +33,41 @@ FORMATS: Final = ("csv", "xlsx")
 DEFAULT_TIMEZONE: Final = "Asia/Jakarta"
 
 BASE_COLUMNS: Final = (
-    "number", "programme", "programme_name", "cluster", "venue", "stage", "stage_reason", "source",
-    "created_at", "full_name", "nik", "birth_date", "sex", "age_at_start", "address",
-    "district_code", "district_name", "phone", "education",
+    "number",
+    "programme",
+    "programme_name",
+    "cluster",
+    "venue",
+    "stage",
+    "stage_reason",
+    "source",
+    "created_at",
+    "full_name",
+    "nik",
+    "birth_date",
+    "sex",
+    "age_at_start",
+    "address",
+    "district_code",
+    "district_name",
+    "phone",
+    "education",
 )
-PERSONAL_EXPORT: Final = frozenset({
-    "full_name", "nik", "birth_date", "sex", "age_at_start", "address", "district_code",
-    "district_name", "phone", "education", "flags",
-})
+PERSONAL_EXPORT: Final = frozenset(
+    {
+        "full_name",
+        "nik",
+        "birth_date",
+        "sex",
+        "age_at_start",
+        "address",
+        "district_code",
+        "district_name",
+        "phone",
+        "education",
+        "flags",
+    }
+)
 """Left empty for an erased person: with the name gone, district, schooling and flags could still
 single someone out in a short list."""
 TEXT_COLUMNS: Final = frozenset({"number", "nik", "phone"})
@@ -315,12 +342,12 @@ async def funnel(session: AsyncSession) -> Funnel:
     screenings: dict[int, list[tuple[bool, str | None, int]]] = {}
     for programme_id, eligible, rule, n in await applications_repo.screening_counts(session):
         screenings.setdefault(programme_id, []).append((eligible, rule, n))
-    programmes = [
-        p for p in await catalog_repo.programmes(session) if p.active or p.id in stages or p.id in screenings
-    ]
+    programmes = [p for p in await catalog_repo.programmes(session) if p.active or p.id in stages or p.id in screenings]
     rows = tuple(
         ProgrammeFigures(
-            p.code, p.name.get("id", p.code), p.cluster_code,
+            p.code,
+            p.name.get("id", p.code),
+            p.cluster_code,
             programme_counts(p.quota, stages.get(p.id, Counter()), screenings.get(p.id, [])),
         )
         for p in programmes

@@ -59,12 +59,9 @@ _MONTHS = {
     **dict.fromkeys(("desember", "december", "des", "dec"), 12),
 }
 _WEEKDAYS = (
-    "senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad"
-    "|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    "senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 )
-_DATE = re.compile(
-    rf"(?:(?:{_WEEKDAYS}),? )?(\d{{1,2}})[-/. ]+([a-z]+|\d{{1,2}})[-/. ]+(\d{{4}})", re.ASCII
-)
+_DATE = re.compile(rf"(?:(?:{_WEEKDAYS}),? )?(\d{{1,2}})[-/. ]+([a-z]+|\d{{1,2}})[-/. ]+(\d{{4}})", re.ASCII)
 
 
 def strip_invisible(text: str) -> str:

@@ -41,6 +41,17 @@ async def next_number(session: AsyncSession, programme_id: int) -> int:
     return int(result.scalar_one())
 
 
+async def lock_person(session: AsyncSession, nik: str) -> None:
+    """Serialise submissions of one NIK until the transaction ends.
+
+    The "already active?" check and the insert must not interleave for the same person across
+    programmes (the unique constraint only covers one programme). PostgreSQL gets a transaction
+    advisory lock keyed on the NIK; SQLite already admits one writer at a time.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(nik, 0))))
+
+
 async def add(session: AsyncSession, application: Application) -> Application:
     session.add(application)
     await session.flush()

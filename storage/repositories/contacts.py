@@ -48,8 +48,7 @@ async def set_subscribed(session: AsyncSession, contact: Contact, subscribed: bo
 
 
 async def erase(session: AsyncSession, contact: Contact) -> None:
-    """Forget consent and preferences; the row stays so the chat can start afresh."""
+    """Forget consent and subscription; the row (and the chat's language) stays so the chat can start afresh."""
     contact.consented_at = None
     contact.subscribed = False
-    contact.language = "id"
     await session.flush()
