@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import build_runtime, prepare_database
 from bot.settings import Settings
@@ -12,6 +16,8 @@ from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade
 from training.catalog_file import parse_catalog
 from training.catalog_store import store_catalog
+from training.participants import import_csv
+from training.reports import export_applications, funnel, render_stats
 
 
 async def start(settings: Settings, args: argparse.Namespace) -> int:
@@ -69,12 +75,8 @@ async def catalog_check(settings: Settings, args: argparse.Namespace) -> int:
 
 async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     catalog = parse_catalog(args.file)  # raises before the database is touched
-    db = await prepare_database(settings)
-    try:
-        async with db.transaction() as session:
-            await store_catalog(session, catalog, str(args.file))
-    finally:
-        await db.dispose()
+    async with staff_transaction(settings) as session:
+        await store_catalog(session, catalog, str(args.file))
     print(
         f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
         f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
@@ -82,39 +84,32 @@ async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
-    from training.participants import import_csv
-
+@asynccontextmanager
+async def staff_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """One transaction on a ready database for a staff command; all of it or nothing."""
     db = await prepare_database(settings)
     try:
         async with db.transaction() as session:
-            count = await import_csv(session, args.file)
+            yield session
     finally:
         await db.dispose()
+
+
+async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
+    async with staff_transaction(settings) as session:
+        count = await import_csv(session, args.file)
     print(f"{args.file}: {count} past participants imported")
     return 0
 
 
 async def applications_export(settings: Settings, args: argparse.Namespace) -> int:
-    from training.reports import export_applications
-
-    db = await prepare_database(settings)
-    try:
-        async with db.transaction() as session:
-            count = await export_applications(session, args.programme, args.format, args.out)
-    finally:
-        await db.dispose()
+    async with staff_transaction(settings) as session:
+        count = await export_applications(session, args.programme, args.format, args.out)
     print(f"{args.out}: {count} applications")
     return 0
 
 
 async def stats(settings: Settings, args: argparse.Namespace) -> int:
-    from training.reports import funnel, render_stats
-
-    db = await prepare_database(settings)
-    try:
-        async with db.transaction() as session:
-            print(render_stats(await funnel(session)))
-    finally:
-        await db.dispose()
+    async with staff_transaction(settings) as session:
+        print(render_stats(await funnel(session)))
     return 0

@@ -160,6 +160,10 @@ async def check_nik(ctx: Context, nik: str) -> Finish | None:
     return await turned_away(ctx, failure) if failure else None
 
 
+def closed_meanwhile(ctx: Context) -> Outbound:
+    return ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
+
+
 def already_registered(ctx: Context, existing: Application) -> Outbound:
     """One NIK, one application in the running: say which one, and where to follow it."""
     return ctx.say(
@@ -269,9 +273,7 @@ async def steps(ctx: Context) -> list[Step]:
 async def submit(ctx: Context) -> list[Outbound]:
     programme = await chosen_programme(ctx)
     if programme is None:
-        return [
-            ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
-        ]
+        return [closed_meanwhile(ctx)]
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
     rules = rules_of(programme)
     flag = eligibility.region_flag(rules, nik.region)
@@ -293,9 +295,7 @@ async def submit(ctx: Context) -> list[Outbound]:
     try:
         application = await applications.submit(ctx.session, ctx.contact, submission, ctx.today())
     except RegistrationClosed:
-        return [
-            ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
-        ]
+        return [closed_meanwhile(ctx)]
     except AlreadyRegistered as already:
         return [already_registered(ctx, already.existing)]
     return [

@@ -120,7 +120,7 @@ from training.eligibility import (
     RuleError,
     parse_rule,
 )
-from training.errors import CatalogError
+from training.errors import CatalogError, Problem
 from training.text import LANGUAGES, LocalText
 
 BUTTON_TEXT_MAX = 80
@@ -168,17 +168,6 @@ RULE_KEYS: Mapping[str, tuple[str, ...]] = {
 """The keys each rule kind reads besides `kind`; parse_rule ignores others, so typos show here."""
 
 _E = TypeVar("_E", bound=StrEnum)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a catalog file: where (None: the file as a whole) and what."""
-
-    line: int | None
-    text: str
-
-    def render(self, source: str) -> str:
-        return f"{source} line {self.line}: {self.text}" if self.line else f"{source}: {self.text}"
 
 
 class CatalogInvalid(CatalogError):

@@ -1,5 +1,6 @@
 """Domain errors that carry data, so the layer above can word them for the resident."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from storage.errors import BlkbotError
@@ -12,6 +13,17 @@ class InvalidAnswer(BlkbotError):
         super().__init__(key)
         self.key = key
         self.params = params
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file staff gave us: where (line None: the file as a whole) and what."""
+
+    line: int | None
+    text: str
+
+    def render(self, source: str) -> str:
+        return f"{source} line {self.line}: {self.text}" if self.line else f"{source}: {self.text}"
 
 
 class CatalogError(BlkbotError):

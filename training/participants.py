@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PastParticipant
 from storage.repositories import participants
-from training.errors import BlkbotError, InvalidAnswer
+from training.errors import BlkbotError, InvalidAnswer, Problem
 from training.nik import parse_nik
 from training.validators import collapse_spaces, strip_invisible
 
@@ -39,17 +39,6 @@ NIK_PROBLEMS: Final = {
     "registration/nik_birth_date": "NIK digits 7-12 are not a valid birth date (DDMMYY, women +40)",
     "registration/nik_serial": "NIK serial (last 4 digits) is 0000",
 }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad row (line None: the file as a whole)."""
-
-    line: int | None
-    text: str
-
-    def render(self, source: str) -> str:
-        return f"{source} line {self.line}: {self.text}" if self.line else f"{source}: {self.text}"
 
 
 class ImportProblem(BlkbotError):
