@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from storage.errors import BlkbotError
+from training.nik import RedactNiks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactNiks())  # whatever a library logs, a NIK leaves masked
     if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
         logging.getLogger().setLevel(logging.WARNING)
     try:

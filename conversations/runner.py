@@ -20,8 +20,10 @@ from conversations.io import Inbound, Outbound, Reply
 from storage.db import Database
 from storage.errors import StaleConversation
 from storage.repositories import contacts, conversations
+from training.nik import RedactNiks
 
 log = logging.getLogger(__name__)
+log.addFilter(RedactNiks())  # a failed turn's traceback may quote what the resident typed
 
 RETRIES = 3
 

@@ -32,8 +32,10 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from conversations.io import Inbound, Outbound, Reply
 from conversations.runner import Conversations
 from messages.markup import html_to_plain, split_message
+from training.nik import RedactNiks
 
 log = logging.getLogger(__name__)
+log.addFilter(RedactNiks())
 
 CHANNEL = "telegram"
 SEND_ATTEMPTS = 3

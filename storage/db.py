@@ -34,11 +34,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     # One connection: SQLite has one writer anyway, and a single connection turns "database is
     # locked" races between concurrent turns into an orderly queue inside the pool.
     engine = create_async_engine(
-        url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30}, **kwargs
+        url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30}, hide_parameters=True, **kwargs
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -8,6 +8,8 @@ lies outside the city is valid here: people keep their NIK when they move, so th
 
 from __future__ import annotations
 
+import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -177,3 +179,23 @@ def _birth_date(ddmmyy: str, today: date) -> date:
 def _encode_birth_date(birth_date: date, sex: Sex) -> str:
     day = birth_date.day + (FEMALE_DAY_OFFSET if sex is Sex.FEMALE else 0)
     return f"{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}"
+
+
+_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{10}(\d{2})(?!\d)")
+
+
+def redact_niks(text: str) -> str:
+    """Mask every 16-digit run as a NIK's masked form, for text bound for a log."""
+    return _SIXTEEN_DIGITS.sub(r"\1**********\2", text)
+
+
+class RedactNiks(logging.Filter):
+    """A logging filter that masks NIKs in messages and tracebacks of every record it sees."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_niks(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact_niks(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True

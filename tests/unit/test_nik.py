@@ -334,3 +334,10 @@ def test_nik_built_directly_with_another_birth_date_is_refused(
 
 def test_nik_built_directly_keeps_a_stored_century() -> None:
     assert Nik(MALE, date(1895, 3, 12)).birth_date.year == 1895
+
+
+def test_redact_niks_masks_every_sixteen_digit_run_and_leaves_phone_numbers() -> None:
+    from training.nik import redact_niks
+
+    text = "nik=3375015203950002, phone +6281234567890, two: 3375011203950001/3375015203950002"
+    assert redact_niks(text) == "nik=3375**********02, phone +6281234567890, two: 3375**********01/3375**********02"
