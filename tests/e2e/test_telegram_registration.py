@@ -227,3 +227,28 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_a_message_over_telegrams_limit_arrives_in_parts_with_the_buttons_on_the_last(
+    resident: Resident, server: FakeTelegramServer, db: Database
+) -> None:
+    from sqlalchemy import update
+
+    from storage.models import Programme
+
+    long_text = "Materi: " + "pengelasan pelat posisi datar & tegak <aman>. " * 55  # about 2,500 characters
+    async with db.transaction() as session:
+        await session.execute(
+            update(Programme).where(Programme.cluster_code == "LAS").values(description={"id": long_text})
+        )
+    await resident.type("/start")
+    await resident.press("✅ Setuju")
+
+    seen = await resident.press("Teknik Las")
+
+    assert len(seen) >= 2
+    assert all(len(m.plain_text) <= 4096 for m in seen)
+    assert [m.inline_markup is not None for m in seen] == [False] * (len(seen) - 1) + [True]
+    assert len(seen[-1].button_texts) == 3  # the two welding programmes, and back
+    joined = "\n".join(m.plain_text for m in seen)
+    assert joined.count("<aman>") == 2 * 55  # escaped on the way out, shown as typed
