@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -26,9 +25,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.types import UtcDateTime
+
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime()}
 
 
 class Stage(StrEnum):
@@ -204,3 +205,70 @@ class PastParticipant(Base):
     name: Mapped[str] = mapped_column(String(100))
     year: Mapped[int] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Origin(StrEnum):
+    """Why a message was pushed: each kind has its own dedupe keys and its own share of the budget."""
+
+    REMINDER = "reminder"
+    RESULT = "result"
+    VACANCY = "vacancy"
+    BROADCAST = "broadcast"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt
+    SENDING = "sending"  # claimed by a worker until `claimed_until`
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries; `last_error` says why
+    UNREACHABLE = "unreachable"  # the person blocked the bot (403): never retried
+    CANCELLED = "cancelled"
+
+
+class OutboxMessage(Base):
+    """One pushed message on its way to one person.
+
+    Written in the same transaction as what caused it (a stage change, a broadcast), so nothing
+    is pushed that was not decided, and nothing decided is lost; `dedupe_key` makes enqueueing
+    idempotent. Workers claim rows with a lease, so a crash only delays them.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_broadcast", "broadcast_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """Rows of buttons: [[{"label": "...", "data": "..."} or {"label": "...", "url": "..."}]]."""
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    """Lower goes first: results and reminders before broadcasts."""
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    sent_at: Mapped[datetime | None]
+
+
+class Broadcast(Base):
+    """An announcement staff sent to a segment; its messages are outbox rows pointing here."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

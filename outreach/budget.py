@@ -1,0 +1,115 @@
+"""The platform's sending budget, shared by conversation replies and pushed messages.
+
+Telegram allows about 30 messages a second overall and about one a second to one chat. Replies
+to someone talking to the bot must never wait behind a broadcast, so pushed (bulk) messages take
+at most a share of the overall rate (default 80%), and they wait whenever replies have used the
+rest. Replies reserve overall tokens ahead (they may drive the bucket below zero); bulk never
+reserves, it only takes a token that is there. One budget per process; with several workers each
+gets `rate / workers`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up. `reserve` may go below zero and tells how
+    long the caller must wait; `try_take` only succeeds when a whole token is there."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.tokens = burst
+        self.updated = clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def reserve(self) -> float:
+        self._refill()
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def try_take(self) -> float:
+        """Take a token and return 0, or return how long until one is there (taking nothing)."""
+        self._refill()
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def give_back(self) -> None:
+        self.tokens = min(self.burst, self.tokens + 1)
+
+
+class SendBudget:
+    def __init__(
+        self,
+        rate: float = 30.0,
+        bulk_share: float = 0.8,
+        per_chat_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] = asyncio.sleep,
+    ) -> None:
+        if not 0 < bulk_share <= 1:
+            raise ValueError(f"bulk share must be in (0, 1], got {bulk_share}")
+        self.rate = rate
+        self.bulk_share = bulk_share
+        self.per_chat_interval = per_chat_interval
+        self.clock = clock
+        self._sleep = sleep
+        self.overall = TokenBucket(rate, burst=max(1.0, rate * 0.2), clock=clock)
+        self.bulk = TokenBucket(rate * bulk_share, burst=1.0, clock=clock)
+        self._paused_until = 0.0
+        self._chat_next: dict[str, float] = {}
+        self.rate_limited = 0
+
+    async def reply(self) -> None:
+        """Wait for the right to send one reply to someone in a conversation."""
+        await self._wait_pause()
+        delay = self.overall.reserve()
+        if delay > 0:
+            await self._sleep(delay)
+
+    async def push(self, chat_key: str) -> None:
+        """Wait for the right to push one message to `chat_key`, behind every reply."""
+        await self._wait_chat(chat_key)
+        delay = self.bulk.reserve()
+        if delay > 0:
+            await self._sleep(delay)
+        while True:
+            await self._wait_pause()
+            delay = self.overall.try_take()
+            if delay == 0:
+                break
+            await self._sleep(delay)
+        self._chat_next[chat_key] = self.clock() + self.per_chat_interval
+
+    def limited(self, retry_after: float) -> None:
+        """The platform answered 429: nobody sends until `retry_after` has passed."""
+        self.rate_limited += 1
+        self._paused_until = max(self._paused_until, self.clock() + retry_after)
+        self.overall.tokens = min(self.overall.tokens, 0.0)
+
+    async def _wait_pause(self) -> None:
+        while (wait := self._paused_until - self.clock()) > 0:
+            await self._sleep(wait)
+
+    async def _wait_chat(self, chat_key: str) -> None:
+        ready = self._chat_next.get(chat_key)
+        if ready is not None:
+            wait = ready - self.clock()
+            if wait > 0:
+                await self._sleep(wait)
+            if len(self._chat_next) > 50_000:
+                self._forget_old_chats()
+
+    def _forget_old_chats(self) -> None:
+        now = self.clock()
+        self._chat_next = {k: t for k, t in self._chat_next.items() if t > now}

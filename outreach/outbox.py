@@ -1,0 +1,52 @@
+"""Putting pushed messages in the outbox: idempotent, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Contact, Origin
+from storage.repositories import outbox
+from storage.repositories.outbox import NewMessage
+
+PRIORITY = {Origin.RESULT: 1, Origin.REMINDER: 2, Origin.VACANCY: 5, Origin.BROADCAST: 6}
+"""Lower goes first: a result or a reminder must not wait behind a 10,000-person broadcast."""
+
+
+@dataclass(frozen=True)
+class Push:
+    """One message for one contact. `key` is unique per meaning (e.g. "result:42:selected"), so
+    enqueueing the same thing twice sends it once."""
+
+    contact: Contact
+    origin: Origin
+    key: str
+    text: str
+    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+    broadcast_id: int | None = None
+
+
+async def enqueue(session: AsyncSession, pushes: Sequence[Push], now: datetime) -> int:
+    """Add the pushes whose keys are new; return how many were added."""
+    return await outbox.insert_new(
+        session,
+        [
+            NewMessage(
+                contact_id=p.contact.id,
+                channel=p.contact.channel,
+                chat_id=p.contact.chat_id,
+                origin=p.origin.value,
+                dedupe_key=p.key,
+                text=p.text,
+                buttons=p.buttons,
+                priority=PRIORITY[p.origin],
+                broadcast_id=p.broadcast_id,
+            )
+            for p in pushes
+        ],
+        now,
+    )

@@ -1,0 +1,203 @@
+"""The outbox: idempotent inserts, leased claims, and the status of each delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Contact, DeliveryStatus, OutboxMessage
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    contact_id: int
+    channel: str
+    chat_id: str
+    origin: str
+    dedupe_key: str
+    text: str
+    buttons: list[Any]
+    priority: int
+    broadcast_id: int | None = None
+
+
+async def insert_new(session: AsyncSession, messages: Sequence[NewMessage], now: datetime) -> int:
+    """Insert the messages whose dedupe key is new; return how many were new.
+
+    ON CONFLICT DO NOTHING makes a repeated enqueue (a double-tapped "send", a retried job) a
+    no-op on both databases, without a read before the write.
+    """
+    if not messages:
+        return 0
+    rows = [
+        {
+            "contact_id": m.contact_id,
+            "channel": m.channel,
+            "chat_id": m.chat_id,
+            "origin": m.origin,
+            "dedupe_key": m.dedupe_key,
+            "text": m.text,
+            "buttons": m.buttons,
+            "priority": m.priority,
+            "broadcast_id": m.broadcast_id,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    total = 0
+    for start in range(0, len(rows), 500):
+        statement = (
+            insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+        )
+        total += len((await session.execute(statement, rows[start : start + 500])).all())
+    return total
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, worker: str, lease: timedelta, limit: int
+) -> list[OutboxMessage]:
+    """Take up to `limit` due messages for `worker` until `now + lease`.
+
+    Due means pending with its next attempt in the past, or claimed by a worker whose lease ran
+    out (it died). On PostgreSQL, FOR UPDATE SKIP LOCKED lets several workers claim side by side
+    without ever taking the same row; SQLite has a single writer anyway.
+    """
+    due = or_(
+        and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.claimed_until < now),
+    )
+    candidates = select(OutboxMessage.id).where(due).order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(candidates))
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def release(session: AsyncSession, *, worker: str | None = None) -> int:
+    """Give claimed rows back (a worker stopping cleanly, or the only worker starting up)."""
+    query = update(OutboxMessage).where(OutboxMessage.status == DeliveryStatus.SENDING)
+    if worker is not None:
+        query = query.where(OutboxMessage.claimed_by == worker)
+    result = await session.execute(
+        query.values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_until=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def mark_sent(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                status=DeliveryStatus.SENT,
+                sent_at=now,
+                attempts=OutboxMessage.attempts + 1,
+                claimed_by=None,
+                claimed_until=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def mark_retry(session: AsyncSession, message_id: int, *, at: datetime, error: str, count: bool = True) -> None:
+    """Back to pending for another attempt at `at` (a 429 does not count as a failed attempt)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=at,
+            attempts=OutboxMessage.attempts + (1 if count else 0),
+            last_error=error[:300],
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=DeliveryStatus.FAILED,
+            attempts=OutboxMessage.attempts + 1,
+            last_error=error[:300],
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def mark_unreachable(session: AsyncSession, message_id: int, contact_id: int, error: str) -> None:
+    """The person blocked the bot: this message and everything else waiting for them stop here,
+    and they leave the subscribers, so no broadcast tries them again."""
+    waiting = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            or_(
+                OutboxMessage.id == message_id,
+                and_(OutboxMessage.contact_id == contact_id, OutboxMessage.status.in_(waiting)),
+            )
+        )
+        .values(status=DeliveryStatus.UNREACHABLE, last_error=error[:300], claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id)
+        .values(unreachable=True, subscribed=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def status_counts(session: AsyncSession, broadcast_id: int | None = None) -> dict[str, int]:
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    if broadcast_id is not None:
+        query = query.where(OutboxMessage.broadcast_id == broadcast_id)
+    return {status: count for status, count in (await session.execute(query)).all()}
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the earliest pending message becomes due, so an idle loop knows how long to sleep."""
+    return await session.scalar(
+        select(OutboxMessage.next_attempt_at)
+        .where(OutboxMessage.status == DeliveryStatus.PENDING)
+        .order_by(OutboxMessage.next_attempt_at)
+        .limit(1)
+    )
+
+
+async def by_dedupe_key(session: AsyncSession, key: str) -> OutboxMessage | None:
+    return await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))

@@ -1,0 +1,179 @@
+"""The outbox and its delivery loop against the fake Bot API: every answer Telegram can give."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from outreach.delivery import DeliveryLoop
+from outreach.outbox import Push, enqueue
+from storage.db import Database
+from storage.models import Contact, DeliveryStatus, Origin, OutboxMessage
+from tests.fakes.telegram_server import FakeTelegramServer
+from tests.outreach.conftest import VirtualTime, make_contacts
+
+
+async def push_to(
+    db: Database, people: list[Contact], vtime: VirtualTime, *, text: str = "Halo <b>semua</b>", key: str = "b1"
+) -> int:
+    async with db.transaction() as session:
+        return await enqueue(
+            session,
+            [Push(p, Origin.BROADCAST, f"{key}:{p.id}", text) for p in people],
+            vtime.now(),
+        )
+
+
+async def rows(db: Database) -> list[OutboxMessage]:
+    async with db.transaction() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_enqueueing_the_same_key_twice_sends_once(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    people = await make_contacts(db, 3)
+    assert await push_to(db, people, vtime) == 3
+    assert await push_to(db, people, vtime) == 0
+
+    stats = await loop.drain()
+
+    assert stats.sent == 3
+    assert [m.status for m in await rows(db)] == [DeliveryStatus.SENT] * 3
+    for person in people:
+        assert [m.plain_text for m in server.messages(int(person.chat_id))] == ["Halo semua"]
+
+
+async def test_rate_limit_answer_pauses_sending_and_the_message_goes_later(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    people = await make_contacts(db, 2)
+    await push_to(db, people, vtime)
+    server.fail_next("sendMessage", status=429, retry_after=5, chat_id=int(people[0].chat_id))
+
+    first = await loop.drain()
+    assert first.rate_limited == 1
+    waiting = next(m for m in await rows(db) if m.contact_id == people[0].id)
+    assert waiting.status == DeliveryStatus.PENDING and waiting.attempts == 0
+    assert (waiting.next_attempt_at - vtime.now()).total_seconds() > 4
+
+    vtime.advance(5)
+    await loop.drain()
+    assert [m.status for m in await rows(db)] == [DeliveryStatus.SENT] * 2
+    assert len(server.messages(int(people[0].chat_id))) == 1
+
+
+async def test_blocked_bot_marks_the_person_unreachable_and_stops_their_messages(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    [person] = await make_contacts(db, 1)
+    async with db.transaction() as session:
+        await enqueue(
+            session,
+            [Push(person, Origin.BROADCAST, "b1", "satu"), Push(person, Origin.BROADCAST, "b2", "dua")],
+            vtime.now(),
+        )
+    server.set_forbidden(int(person.chat_id))
+
+    stats = await loop.drain()
+
+    assert stats.unreachable == 2  # both messages end there
+    assert [m.status for m in await rows(db)] == [DeliveryStatus.UNREACHABLE] * 2
+    assert len(server.calls_to("sendMessage", int(person.chat_id))) == 1  # the second was never tried
+    async with db.transaction() as session:
+        stored = await session.get(Contact, person.id)
+    assert stored is not None and stored.unreachable and not stored.subscribed
+
+
+async def test_markup_refused_by_telegram_is_sent_again_as_plain_text(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    [person] = await make_contacts(db, 1)
+    await push_to(db, [person], vtime)
+    server.fail_next(
+        "sendMessage", status=400, description="Bad Request: can't parse entities: bad tag", chat_id=int(person.chat_id)
+    )
+
+    stats = await loop.drain()
+
+    assert stats.sent == 1 and stats.plain_fallbacks == 1
+    calls = server.calls_to("sendMessage", int(person.chat_id))
+    assert [c.status for c in calls] == [400, 200]
+    assert calls[1].params["text"] == "Halo semua" and "parse_mode" not in calls[1].params
+
+
+async def test_server_errors_are_retried_with_backoff_then_given_up_with_the_reason(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    [person] = await make_contacts(db, 1)
+    await push_to(db, [person], vtime)
+    server.fail_next("sendMessage", status=502, description="Bad Gateway", times=10)
+
+    await loop.drain()
+    [message] = await rows(db)
+    assert (message.status, message.attempts) == (DeliveryStatus.PENDING, 1)
+    assert round((message.next_attempt_at - vtime.now()).total_seconds()) == 2  # backoff 2 s
+
+    vtime.advance(2)
+    await loop.drain()
+    [message] = await rows(db)
+    assert (message.status, message.attempts) == (DeliveryStatus.PENDING, 2)
+    assert round((message.next_attempt_at - vtime.now()).total_seconds()) == 4  # doubled
+
+    vtime.advance(4)
+    stats = await loop.drain()
+    [message] = await rows(db)
+    assert (message.status, message.attempts) == (DeliveryStatus.FAILED, 3)
+    assert "gave up after 3 attempts" in (message.last_error or "")
+    assert stats.failed == 1
+
+
+async def test_a_timeout_is_retried_and_then_delivered(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    [person] = await make_contacts(db, 1)
+    await push_to(db, [person], vtime)
+    server.fail_next("sendMessage", kind="hang", chat_id=int(person.chat_id))
+
+    await loop.drain()
+    [message] = await rows(db)
+    assert message.status == DeliveryStatus.PENDING and message.attempts == 1
+
+    vtime.advance(2)
+    await loop.drain()
+    [message] = await rows(db)
+    assert message.status == DeliveryStatus.SENT
+
+
+async def test_messages_claimed_by_a_crashed_worker_are_sent_after_restart(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    from datetime import timedelta
+
+    from storage.repositories import outbox
+
+    people = await make_contacts(db, 4)
+    await push_to(db, people, vtime)
+    async with db.transaction() as session:  # a worker claims everything, then dies (SIGKILL)
+        claimed = await outbox.claim_due(session, now=vtime.now(), worker="dead", lease=timedelta(minutes=5), limit=10)
+    assert len(claimed) == 4
+    assert (await loop.drain()).sent == 0  # still leased to the dead worker
+
+    released = await loop.start_up(sole_worker=True)
+    stats = await loop.drain()
+
+    assert released == 4 and stats.sent == 4
+    assert all(len(server.messages(int(p.chat_id))) == 1 for p in people)
+
+
+async def test_results_go_before_broadcasts(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    people = await make_contacts(db, 3)
+    await push_to(db, people, vtime)
+    async with db.transaction() as session:
+        await enqueue(session, [Push(people[2], Origin.RESULT, "result:1:selected", "Selamat!")], vtime.now())
+
+    await loop.drain()
+
+    order = [c.params["text"] for c in server.calls_to("sendMessage") if c.ok]
+    assert order[0] == "Selamat!"
