@@ -272,3 +272,82 @@ class Broadcast(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class EventKind(StrEnum):
+    WRITTEN_TEST = "written_test"
+    INTERVIEW = "interview"
+    TRAINING_START = "training_start"
+    TRAINING_DAY = "training_day"
+    COMPETENCY_TEST = "competency_test"
+    OTHER = "other"
+
+
+class Event(Base):
+    """A dated moment of a programme that applicants in the right stages are reminded of."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_starts", "starts_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    starts_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(300))
+    bring: Mapped[str | None] = mapped_column(String(500))
+    """What to bring (KTP, ijazah, pas foto ...), shown in the reminder."""
+    note: Mapped[str | None] = mapped_column(Text)
+    stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """Application stages whose applicants are reminded, e.g. ["admin_passed"] for a written test."""
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    cancelled_at: Mapped[datetime | None]
+
+    programme: Mapped[Programme] = relationship(lazy="joined")
+
+
+class Attendance(Base):
+    """An applicant's answer to "Hadir / Tidak bisa hadir" for one event."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("event_id", "application_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    attending: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Vacancy(Base):
+    """A job offer staff pass on to trainees and graduates of the clusters it suits."""
+
+    __tablename__ = "vacancies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employer: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(200))
+    abroad: Mapped[bool] = mapped_column(Boolean, default=False)
+    clusters: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    deadline: Mapped[date] = mapped_column(Date)
+    how_to_apply: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    closed_at: Mapped[datetime | None]
+
+
+class StaffRole(StrEnum):
+    ADMIN = "admin"  # everything, including managing staff
+    OPERATOR = "operator"  # broadcasts, vacancies, schedules, stages
+
+
+class StaffMember(Base):
+    """A platform account allowed to use staff commands (besides those listed in settings)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("channel", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.OPERATOR)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
