@@ -58,5 +58,5 @@ async def prepare_database(settings: Settings) -> Database:
 
 async def build_runtime(settings: Settings) -> Runtime:
     db = await prepare_database(settings)
-    services = Services(templates=Templates(), timezone=ZoneInfo(settings.timezone))
+    services = Services(templates=Templates(), timezone=ZoneInfo(settings.timezone), staff=settings.staff_roles())
     return Runtime(settings, db, Conversations(db, services, default_language=settings.language))

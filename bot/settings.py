@@ -32,6 +32,19 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    staff: str = ""
+    """Staff accounts, comma-separated channel:user_id[:role], e.g. "telegram:123456789:admin,telegram:42".
+    More can be added with `blkbot staff add`; the role defaults to operator."""
+
+    def staff_roles(self) -> dict[tuple[str, str], str]:
+        roles: dict[tuple[str, str], str] = {}
+        for entry in filter(None, (e.strip() for e in self.staff.split(","))):
+            parts = entry.split(":")
+            if len(parts) not in (2, 3) or not all(parts):
+                raise ValueError(f"BLKBOT_STAFF entry {entry!r}: expected channel:user_id or channel:user_id:role")
+            roles[(parts[0], parts[1])] = parts[2] if len(parts) == 3 else "operator"
+        return roles
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -28,6 +28,8 @@ class Services:
     templates: Templates
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Jakarta"))
     clock: Callable[[], datetime] = system_clock
+    staff: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(channel, user id) -> role, from settings; the staff table adds to it."""
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Context:
     contact: Contact
     services: Services
     data: dict[str, Any]
+    staff_role: str | None = None
+    """Set when the person is staff (settings or the staff table): staff commands answer only them."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Objects loaded during this turn (the chosen programme ...), never persisted."""
 

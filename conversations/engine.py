@@ -59,14 +59,29 @@ class Overlay:
     answer: Callable[[Engine, Context, State, str], Awaitable[Reply]]
 
 
+Action = Callable[["Engine", Context, State, str], Awaitable[Reply]]
+"""A button of a pushed message ("@rsvp|..."): answered whatever flow is running, which then goes on."""
+
+ACTION_PREFIX = "@"
+
+
 class Engine:
     def __init__(
-        self, flows: dict[str, Flow], commands: dict[str, Command], overlays: dict[str, Overlay], menu: Command
+        self,
+        flows: dict[str, Flow],
+        commands: dict[str, Command],
+        overlays: dict[str, Overlay],
+        menu: Command,
+        *,
+        actions: dict[str, Action] | None = None,
+        staff_commands: dict[str, Command] | None = None,
     ) -> None:
         self.flows = flows
         self.commands = commands
         self.overlays = overlays
         self.menu = menu
+        self.actions = actions or {}
+        self.staff_commands = staff_commands or {}
 
     async def take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
         ctx.data = state.data
@@ -74,6 +89,8 @@ class Engine:
             inbound = Inbound.parse_text(inbound.choice)
         if inbound.command is not None:
             return await self.run_command(ctx, state, inbound.command, inbound.argument)
+        if inbound.choice is not None and inbound.choice.startswith(ACTION_PREFIX):
+            return await self._run_action(ctx, state, inbound.choice)
         overlay = state.data.get("overlay")
         if overlay is not None:
             reply = await self._answer_overlay(ctx, state, self.overlays[overlay], inbound)
@@ -91,11 +108,23 @@ class Engine:
 
     async def run_command(self, ctx: Context, state: State, name: str, argument: str | None) -> Reply:
         command = self.commands.get(name)
+        if command is None and name in self.staff_commands:
+            if ctx.staff_role is not None:
+                command = self.staff_commands[name]
+            else:
+                log.warning("a resident (contact %s) tried the staff command /%s", ctx.contact.id, name)
         if command is None:
             log.info("unknown command /%s", name[:32])
             return Reply([ctx.say("common/unknown_command", command=name[:32]), *await self.resume(ctx, state)])
         state.data.pop("overlay", None)
         return await command(self, ctx, state, argument)
+
+    async def _run_action(self, ctx: Context, state: State, choice: str) -> Reply:
+        name, _, payload = choice[len(ACTION_PREFIX) :].partition("|")
+        action = self.actions.get(name)
+        if action is None:
+            return Reply([ctx.say("common/stale_button"), *await self.resume(ctx, state)], stale=True)
+        return await action(self, ctx, state, payload)
 
     # -- flows -----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from conversations.engine import Engine, State
 from conversations.io import Inbound, Outbound, Reply
 from storage.db import Database
 from storage.errors import StaleConversation
-from storage.repositories import contacts, conversations
+from storage.repositories import contacts, conversations, staff
 from training.nik import RedactNiks
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,8 @@ class Conversations:
             contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
             state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()
             version = row.version if row else 0
-            ctx = Context(session, contact, self.services, state.data)
+            role = self.services.staff.get((channel, chat)) or await staff.role_of(session, channel, chat)
+            ctx = Context(session, contact, self.services, state.data, staff_role=role)
             reply = await self.engine.take_turn(ctx, state, inbound)
             await conversations.save(
                 session, channel, chat, flow=state.flow, step=state.step, data=state.data, expected_version=version
