@@ -220,4 +220,13 @@ OVERLAYS = {
 
 
 def build_engine() -> Engine:
-    return Engine({REGISTRATION.name: REGISTRATION}, COMMANDS, OVERLAYS, menu)
+    from conversations import reminders, vacancies
+
+    return Engine(
+        {REGISTRATION.name: REGISTRATION},
+        {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
+        OVERLAYS,
+        menu,
+        actions={**reminders.ACTIONS, **vacancies.ACTIONS},
+        staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS},
+    )
