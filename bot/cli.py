@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     apps = sub.add_parser("applications", help="applications").add_subparsers(
         dest="applications_command", required=True
     )
+    from bot import cli_outreach
+
+    cli_outreach.register(sub, apps)
     export = apps.add_parser("export", help="export one row per application")
     export.add_argument("--programme", required=True, help="programme code, or ALL")
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot
 
-from bot.runtime import build_runtime, prepare_database
+from bot.runtime import build_runtime, make_delivery_loop, prepare_database
 from bot.settings import Settings
 from handlers.console import Console
 from storage.db import Database
@@ -46,8 +48,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.telegram import run_telegram
 
     runtime = await build_runtime(settings)
+
+    async def deliver(bot: Bot, stop: asyncio.Event) -> None:
+        loop = make_delivery_loop(settings, runtime.db, runtime.budget, bot)
+        await loop.start_up(sole_worker=runtime.db.is_sqlite)
+        await loop.run(stop)
+
     try:
-        await run_telegram(runtime.conversations, settings)
+        await run_telegram(runtime.conversations, settings, runtime.budget, background=[deliver])
     finally:
         await runtime.close()
     return 0

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
+
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.settings import Settings
 from conversations.context import Services
 from conversations.runner import Conversations
+from handlers.telegram_sender import TelegramSender
 from messages.render import Templates
+from outreach.budget import SendBudget
+from outreach.delivery import DeliveryLoop
 from storage.db import Database
 from storage.errors import BlkbotError
 from storage.migrate import current_revision, head_revision, upgrade
@@ -28,9 +36,50 @@ class Runtime:
     settings: Settings
     db: Database
     conversations: Conversations
+    budget: SendBudget
 
     async def close(self) -> None:
         await self.db.dispose()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def send_budget(settings: Settings) -> SendBudget:
+    """This process's share of the platform's rate, split between replies and pushed messages."""
+    return SendBudget(
+        rate=settings.telegram_rate / max(1, settings.workers),
+        bulk_share=settings.bulk_share,
+        per_chat_interval=settings.per_chat_interval,
+    )
+
+
+def telegram_bot(settings: Settings) -> Bot:
+    if settings.telegram_token is None:
+        raise BlkbotError("BLKBOT_TELEGRAM_TOKEN is not set (see README: creating a Telegram bot)")
+    base = settings.telegram_base_url
+    kwargs = {"base_url": base, "base_file_url": base.replace("/bot", "/file/bot")} if base else {}
+    return Bot(settings.telegram_token.get_secret_value(), request=HTTPXRequest(connection_pool_size=64), **kwargs)
+
+
+def make_delivery_loop(settings: Settings, db: Database, budget: SendBudget, bot: Bot) -> DeliveryLoop:
+    return DeliveryLoop(db, {"telegram": TelegramSender(bot)}, budget)
+
+
+async def delivery_loop(settings: Settings) -> tuple[DeliveryLoop, Callable[[], Awaitable[None]]]:
+    """A delivery loop of its own (for `blkbot deliver` and `broadcast --deliver`), and how to close it."""
+    db = await prepare_database(settings)
+    bot = telegram_bot(settings)
+    await bot.initialize()
+    loop = make_delivery_loop(settings, db, send_budget(settings), bot)
+    await loop.start_up(sole_worker=db.is_sqlite)
+
+    async def close() -> None:
+        await bot.shutdown()
+        await db.dispose()
+
+    return loop, close
 
 
 async def prepare_database(settings: Settings) -> Database:
@@ -59,4 +108,4 @@ async def prepare_database(settings: Settings) -> Database:
 async def build_runtime(settings: Settings) -> Runtime:
     db = await prepare_database(settings)
     services = Services(templates=Templates(), timezone=ZoneInfo(settings.timezone), staff=settings.staff_roles())
-    return Runtime(settings, db, Conversations(db, services, default_language=settings.language))
+    return Runtime(settings, db, Conversations(db, services, default_language=settings.language), send_budget(settings))

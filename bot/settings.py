@@ -32,6 +32,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    telegram_rate: float = 30.0
+    """Messages per second the bot may send in all (Telegram's limit is about 30)."""
+    bulk_share: float = 0.8
+    """Share of that rate pushed messages may use; the rest is kept for conversation replies."""
+    per_chat_interval: float = 1.0
+    """Seconds between two pushed messages to one chat."""
+    workers: int = 1
+    """How many `blkbot run`/`blkbot deliver` processes share the database: each takes rate/workers."""
+
     staff: str = ""
     """Staff accounts, comma-separated channel:user_id[:role], e.g. "telegram:123456789:admin,telegram:42".
     More can be added with `blkbot staff add`; the role defaults to operator."""

@@ -12,11 +12,12 @@ import contextlib
 import logging
 import signal
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -32,6 +33,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from conversations.io import Inbound, Outbound, Reply
 from conversations.runner import Conversations
 from messages.markup import html_to_plain, split_message
+from outreach.budget import SendBudget
 from training.nik import RedactNiks
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,9 @@ T = TypeVar("T")
 class TelegramChannel:
     """Wires one conversation runner to one python-telegram-bot Application."""
 
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, budget: SendBudget | None = None) -> None:
         self.conversations = conversations
+        self.budget = budget
 
     def install(self, app: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -123,6 +126,9 @@ class TelegramChannel:
                 await self._send_one(context, chat_id, chunk, markup)
 
     async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: Any) -> None:
+        if self.budget is not None:
+            await self.budget.reply()  # replies go first; pushed messages use what is left
+
         async def html() -> Any:
             return await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
@@ -186,13 +192,19 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def build_application(conversations: Conversations, token: str, base_url: str | None = None) -> Application:
+def build_application(
+    conversations: Conversations, token: str, base_url: str | None = None, budget: SendBudget | None = None
+) -> Application:
     builder = Application.builder().token(token).concurrent_updates(True)
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot"))
     app = builder.build()
-    TelegramChannel(conversations).install(app)
+    TelegramChannel(conversations, budget).install(app)
     return app
+
+
+Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
+"""Work that runs beside the bot until it stops (the delivery loop, the reminder ticks)."""
 
 
 async def set_commands(app: Application, conversations: Conversations) -> None:
@@ -204,9 +216,13 @@ async def set_commands(app: Application, conversations: Conversations) -> None:
         await app.bot.set_my_commands(commands, language_code=None if lang == "id" else lang)
 
 
-async def run_telegram(conversations: Conversations, settings: Any) -> None:
+async def run_telegram(
+    conversations: Conversations, settings: Any, budget: SendBudget | None = None, background: Sequence[Background] = ()
+) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook (secret token checked) when configured."""
-    app = build_application(conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url)
+    app = build_application(
+        conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url, budget
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -229,6 +245,8 @@ async def run_telegram(conversations: Conversations, settings: Any) -> None:
         else:
             await app.updater.start_polling()
             log.info("long polling started")
+        tasks = [asyncio.create_task(work(app.bot, stop)) for work in background]
         await stop.wait()
         await app.updater.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await app.stop()

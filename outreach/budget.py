@@ -14,6 +14,11 @@ import asyncio
 import time
 from collections.abc import Callable
 
+EPSILON = 1e-9
+"""Rounding slack: 0.9999999999 tokens is a token."""
+MIN_WAIT = 1e-4
+"""Never sleep less than this: a wait of 1e-17 s would not move a clock and would spin."""
+
 
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved up. `reserve` may go below zero and tells how
@@ -34,15 +39,15 @@ class TokenBucket:
     def reserve(self) -> float:
         self._refill()
         self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+        return 0.0 if self.tokens >= -EPSILON else max(-self.tokens / self.rate, MIN_WAIT)
 
     def try_take(self) -> float:
         """Take a token and return 0, or return how long until one is there (taking nothing)."""
         self._refill()
-        if self.tokens >= 1:
+        if self.tokens >= 1 - EPSILON:
             self.tokens -= 1
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return max((1 - self.tokens) / self.rate, MIN_WAIT)
 
     def give_back(self) -> None:
         self.tokens = min(self.burst, self.tokens + 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import shutil
 from datetime import UTC, date, datetime
@@ -15,6 +14,7 @@ from bot.cli import main
 from storage.db import Database
 from storage.models import Application, Stage
 from storage.repositories import applications, catalog
+from tests.cli.conftest import run
 from training.reports import (
     BASE_COLUMNS,
     Funnel,
@@ -87,11 +87,18 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 async def test_csv_export_has_one_row_per_application_of_the_programme(db: Database, tmp_path: Path) -> None:
-    await add_application(db, "LAS1", 1, full_name="Siti Nur'aini", sex="F", birth_date=date(1999, 5, 7),
-                          nik="3375014705990001", flags=["nik_region_outside"],
-                          answers={**LAS1_ANSWERS, "q_not_working": False})
-    await add_application(db, "LAS1", 2, stage=Stage.ADMIN_FAILED, stage_reason="KTP tidak terbaca",
-                          district_code=None)
+    await add_application(
+        db,
+        "LAS1",
+        1,
+        full_name="Siti Nur'aini",
+        sex="F",
+        birth_date=date(1999, 5, 7),
+        nik="3375014705990001",
+        flags=["nik_region_outside"],
+        answers={**LAS1_ANSWERS, "q_not_working": False},
+    )
+    await add_application(db, "LAS1", 2, stage=Stage.ADMIN_FAILED, stage_reason="KTP tidak terbaca", district_code=None)
     await add_application(db, "MTR1", 1)
     out = tmp_path / "las1.csv"
 
@@ -137,9 +144,7 @@ async def test_export_all_lists_every_programme_in_catalog_order(db: Database, t
     assert [r["q_pmi_candidate"] for r in rows] == ["", "ya", ""]
 
 
-async def test_xlsx_export_keeps_nik_and_phone_as_text_under_a_bold_frozen_header(
-    db: Database, tmp_path: Path
-) -> None:
+async def test_xlsx_export_keeps_nik_and_phone_as_text_under_a_bold_frozen_header(db: Database, tmp_path: Path) -> None:
     await add_application(db, "LAS1", 1, nik="3375011205980001")
     out = tmp_path / "las1.xlsx"
 
@@ -187,8 +192,20 @@ async def test_anonymised_application_is_exported_without_personal_data(db: Data
     row = read_csv(out)[0]
     assert row["number"] == "LAS1-2027-0001"
     assert row["stage"] == "withdrawn"
-    for column in ("full_name", "nik", "birth_date", "sex", "age_at_start", "address", "district_code",
-                   "district_name", "phone", "education", "q_healthy", "flags"):
+    for column in (
+        "full_name",
+        "nik",
+        "birth_date",
+        "sex",
+        "age_at_start",
+        "address",
+        "district_code",
+        "district_name",
+        "phone",
+        "education",
+        "q_healthy",
+        "flags",
+    ):
         assert row[column] == "", column
 
 
@@ -277,8 +294,15 @@ async def test_render_stats_shows_programmes_clusters_and_rules(db: Database) ->
         text = render_stats(await funnel(session))
 
     header = cells(text, "Programme")
-    assert header[:7] == ["Programme", "Cluster", "Quota", "Registered", "Eligible", "Ineligible",
-                          "Eligible over quota"]
+    assert header[:7] == [
+        "Programme",
+        "Cluster",
+        "Quota",
+        "Registered",
+        "Eligible",
+        "Ineligible",
+        "Eligible over quota",
+    ]
     assert header[7:] == ["registered", "admin_passed", "admin_failed", "selected", "withdrawn"]
     assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "2", "18", "3", "2", "1", "0", "0", "1", "1"]
     assert cells(text, "LAS") == ["LAS", "Teknik Las", "32", "2", "21", "7", "2", "1", "0", "1", "1", "1"]
@@ -305,29 +329,6 @@ def test_render_stats_without_programmes() -> None:
 
 
 # --- The CLI ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A SQLite file the CLI creates on first use, with the demo catalog (BLKBOT_CATALOG unset)."""
-    monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("BLKBOT_DATABASE_URL", url)
-    monkeypatch.delenv("BLKBOT_CATALOG", raising=False)
-    return url
-
-
-def run(coroutine_function, url: str):  # type: ignore[no-untyped-def]
-    """Run `coroutine_function(db)` against the CLI's database from a sync test."""
-
-    async def go():  # type: ignore[no-untyped-def]
-        db = Database(url)
-        try:
-            return await coroutine_function(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(go())
 
 
 def test_cli_stats_prints_the_table(cli_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -366,15 +367,13 @@ def test_cli_export_unknown_programme_exits_1(cli_db: str, tmp_path: Path, capsy
     assert not out.exists()
 
 
-def test_cli_catalog_load_bad_file_exits_1_and_changes_nothing(
-    cli_db: str, tmp_path: Path, capsys
-) -> None:  # type: ignore[no-untyped-def]
+def test_cli_catalog_load_bad_file_exits_1_and_changes_nothing(cli_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["stats"]) == 0
     bad = tmp_path / "catalog.toml"
     shutil.copy(DEMO_CATALOG, bad)
     text = bad.read_text(encoding="utf-8")
     bad.write_text(text.replace("quota = 16", 'quota = "ten"', 1).replace("Teknik Las", "Las Baru"), encoding="utf-8")
-    line = text.splitlines().index('quota = 16') + 1
+    line = text.splitlines().index("quota = 16") + 1
     capsys.readouterr()
 
     assert main(["catalog", "load", str(bad)]) == 1
@@ -384,8 +383,11 @@ def test_cli_catalog_load_bad_file_exits_1_and_changes_nothing(
 
     async def stored(db: Database) -> tuple[int, str, str]:
         async with db.transaction() as session:
-            las1, las, info = (await catalog.programme(session, "LAS1"), await catalog.cluster(session, "LAS"),
-                               await catalog.info(session))
+            las1, las, info = (
+                await catalog.programme(session, "LAS1"),
+                await catalog.cluster(session, "LAS"),
+                await catalog.info(session),
+            )
             assert las1 is not None and las is not None and info is not None
             return las1.quota, las.name["id"], info.source
 

@@ -51,16 +51,17 @@ SITI = Person()
 class Resident:
     """One chat on the console channel."""
 
-    def __init__(self, conversations: Conversations, chat_id: str = "siti") -> None:
+    def __init__(self, conversations: Conversations, chat_id: str = "siti", channel: str = CHANNEL) -> None:
         self.conversations = conversations
         self.chat_id = chat_id
+        self.channel = channel
         self.reply = Reply()
         self.options: tuple[Option, ...] = ()
 
     # -- acting ------------------------------------------------------------------------------
 
     async def send(self, inbound: Inbound) -> Reply:
-        reply = await self.conversations.handle(CHANNEL, self.chat_id, inbound)
+        reply = await self.conversations.handle(self.channel, self.chat_id, inbound)
         assert reply.messages, f"no answer to {inbound!r}"
         self.reply = reply
         self.options = reply.messages[-1].options

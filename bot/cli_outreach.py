@@ -1,0 +1,270 @@
+"""`blkbot broadcast`, `blkbot deliver`, `blkbot applications stage|import-results`, `blkbot staff`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+from storage.errors import BlkbotError
+
+
+def register(sub: argparse._SubParsersAction, applications: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    broadcast = sub.add_parser("broadcast", help="send an announcement to a segment, with a preview and progress")
+    broadcast.add_argument("--text", help="the announcement (plain text); or --file")
+    broadcast.add_argument("--file", type=Path, help="read the announcement from this UTF-8 file")
+    broadcast.add_argument(
+        "--segment",
+        default="all",
+        help='who receives it: "all", or e.g. "cluster=LAS,stage=selected|waitlisted", "programme=LAS1", '
+        '"wave=1", "district=33.75.01", "graduates=LAS"',
+    )
+    broadcast.add_argument("--button", action="append", default=[], help='a link button: "Label|https://..."')
+    broadcast.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    broadcast.add_argument("--deliver", action="store_true", help="send it from this process, with a progress bar")
+    broadcast.add_argument("--by", default="cli", help="who is sending (for the report)")
+    broadcast.set_defaults(handler=broadcast_command)
+
+    report = sub.add_parser("broadcast-report", help="delivery report of a broadcast")
+    report.add_argument("id", type=int)
+    report.set_defaults(handler=broadcast_report)
+
+    deliver = sub.add_parser("deliver", help="run only the delivery loop (pushed messages), until Ctrl-C")
+    deliver.add_argument("--once", action="store_true", help="send what is due now, then stop")
+    deliver.set_defaults(handler=deliver_command)
+
+    stage = applications.add_parser("stage", help="move applications to a stage; each applicant is told once")
+    stage.add_argument("numbers", nargs="+", help="registration numbers, e.g. LAS1-2027-0001")
+    stage.add_argument("--to", required=True, help="admin_passed, admin_failed, selected, waitlisted, ...")
+    stage.add_argument("--reason", help="shown to the applicant (required for admin_failed)")
+    stage.set_defaults(handler=stage_command)
+
+    results = applications.add_parser("import-results", help="stages from a CSV: number,stage[,reason]")
+    results.add_argument("file", type=Path)
+    results.set_defaults(handler=import_results)
+
+    staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
+    add = staff.add_parser("add", help="allow an account to use staff commands")
+    add.add_argument("user_id", help="the Telegram user id (a number; @userinfobot tells it)")
+    add.add_argument("name")
+    add.add_argument("--role", choices=("admin", "operator"), default="operator")
+    add.add_argument("--channel", default="telegram")
+    add.set_defaults(handler=staff_add)
+    staff.add_parser("list", help="staff accounts in the database").set_defaults(handler=staff_list)
+
+
+def _confirm(question: str) -> bool:
+    print(question, end=" ", flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes", "ya")
+
+
+async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.markup import html_to_plain
+    from messages.render import Templates
+    from outreach import broadcasts
+    from outreach.segments import Segment
+
+    if bool(args.text) == bool(args.file):
+        raise BlkbotError("give the announcement with --text or --file (one of them)")
+    text = broadcasts.check_text(args.text or args.file.read_text(encoding="utf-8"))
+    segment = Segment.parse(args.segment)
+    buttons = [broadcasts.LinkButton.parse(b) for b in args.button]
+    templates = Templates()
+    async with staff_transaction(settings) as session:
+        count = await segment.count(session)
+    print(f"Segment: {segment.describe()} — {count} recipients")
+    print("Preview:\n" + "-" * 40)
+    print(html_to_plain(broadcasts.render(templates, settings.language, text)))
+    for button in buttons:
+        print(f"[{button.label}] -> {button.url}")
+    print("-" * 40)
+    if count == 0:
+        print("Nobody to send to; nothing sent.")
+        return 1
+    if not args.yes and not _confirm(f"Send to {count} recipients? [y/N]"):
+        print("Not sent.")
+        return 1
+    async with staff_transaction(settings) as session:
+        broadcast = await broadcasts.send(
+            session, templates, text=text, segment=segment, created_by=args.by, now=now_utc(), buttons=buttons
+        )
+    print(f"Broadcast {broadcast.id}: {broadcast.recipients} messages queued.")
+    if args.deliver:
+        await _deliver_with_progress(settings, broadcast.id)
+    else:
+        print(f"The running bot sends them; follow with `blkbot broadcast-report {broadcast.id}`.")
+    return 0
+
+
+async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from outreach import broadcasts
+    from storage.repositories import broadcasts as broadcast_repo
+
+    async with staff_transaction(settings) as session:
+        found = await broadcast_repo.get(session, args.id)
+        if found is None:
+            raise BlkbotError(f"no broadcast {args.id}")
+        progress = await broadcasts.progress(session, args.id)
+    print(f"Broadcast {found.id} by {found.created_by} at {found.created_at:%Y-%m-%d %H:%M} UTC")
+    print(f"Segment: {found.segment or 'all subscribers'}")
+    print(_progress_line(progress))
+    return 0
+
+
+def _progress_line(progress) -> str:  # type: ignore[no-untyped-def]
+    total = max(progress.recipients, 1)
+    done = progress.sent + progress.failed + progress.unreachable
+    width = 30
+    bar = "#" * round(width * done / total) + "." * (width - round(width * done / total))
+    return (
+        f"[{bar}] {done}/{progress.recipients}  sent {progress.sent}  failed {progress.failed}  "
+        f"unreachable {progress.unreachable}  pending {progress.pending}"
+    )
+
+
+async def _deliver_with_progress(settings: Settings, broadcast_id: int) -> None:
+    from bot.commands import staff_transaction
+    from bot.runtime import delivery_loop
+    from outreach import broadcasts
+
+    loop, close = await delivery_loop(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        while True:
+            async with staff_transaction(settings) as session:
+                progress = await broadcasts.progress(session, broadcast_id)
+            print("\r" + _progress_line(progress), end="", flush=True)
+            if progress.done or task.done():
+                break
+            await asyncio.sleep(1)
+    finally:
+        stop.set()
+        await task
+        await close()
+        print()
+
+
+async def deliver_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import delivery_loop
+
+    loop, close = await delivery_loop(settings)
+    try:
+        if args.once:
+            stats = await loop.drain()
+            print(f"sent {stats.sent}, failed {stats.failed}, unreachable {stats.unreachable}, retried {stats.retried}")
+        else:
+            stop = asyncio.Event()
+            for sig in ("SIGINT", "SIGTERM"):
+                import signal
+
+                asyncio.get_running_loop().add_signal_handler(getattr(signal, sig), stop.set)
+            await loop.run(stop)
+    finally:
+        await close()
+    return 0
+
+
+async def stage_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from outreach.results import change_stage
+    from storage.models import Stage
+    from storage.repositories import applications
+
+    stage = _stage(args.to)
+    async with staff_transaction(settings) as session:
+        found = []
+        for number in args.numbers:
+            application = await applications.by_number(session, number.strip().upper())
+            if application is None:
+                raise BlkbotError(f"no application {number}")
+            found.append(application)
+        report = await change_stage(session, Templates(), found, Stage(stage), now_utc(), args.reason)
+    print(f"{report.changed} moved to {stage}; {report.announced} applicants will be told.")
+    return 0
+
+
+async def import_results(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from outreach.results import change_stage
+    from storage.models import Stage
+    from storage.repositories import applications
+
+    rows = _read_results(args.file)
+    templates = Templates()
+    changed = announced = 0
+    async with staff_transaction(settings) as session:  # all rows or none
+        for line, number, stage, reason in rows:
+            application = await applications.by_number(session, number)
+            if application is None:
+                raise BlkbotError(f"{args.file} line {line}: no application {number}")
+            report = await change_stage(session, templates, [application], Stage(stage), now_utc(), reason)
+            changed += report.changed
+            announced += report.announced
+    print(f"{args.file}: {len(rows)} rows; {changed} stages changed; {announced} applicants will be told.")
+    return 0
+
+
+def _stage(value: str) -> str:
+    from storage.models import Stage
+
+    allowed = [s.value for s in Stage]
+    aliases = {"kompeten": "competent", "belum_kompeten": "not_yet_competent", "belum kompeten": "not_yet_competent"}
+    value = aliases.get(value.strip().lower(), value.strip().lower())
+    if value not in allowed:
+        raise BlkbotError(f"unknown stage {value!r}; stages: {', '.join(allowed)}")
+    return value
+
+
+def _read_results(path: Path) -> list[tuple[int, str, str, str | None]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as problem:
+        raise BlkbotError(f"{path}: cannot read ({problem.strerror})") from None
+    dialect = ";" if text.count(";") > text.count(",") else ","
+    reader = csv.DictReader(text.splitlines(), delimiter=dialect)
+    if not reader.fieldnames or not {"number", "stage"} <= {f.strip().lower() for f in reader.fieldnames}:
+        raise BlkbotError(f"{path}: expected a header with number,stage[,reason]")
+    rows, problems = [], []
+    for line, row in enumerate(reader, start=2):
+        clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        try:
+            rows.append((line, clean["number"].upper(), _stage(clean["stage"]), clean.get("reason") or None))
+        except BlkbotError as problem:
+            problems.append(f"{path} line {line}: {problem}")
+    if problems:
+        raise BlkbotError("\n".join(problems))
+    return rows
+
+
+async def staff_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from storage.repositories import staff
+
+    async with staff_transaction(settings) as session:
+        member = await staff.add(session, args.channel, args.user_id, args.name, args.role)
+    print(f"{member.name} ({member.channel}:{member.user_id}) is {member.role}")
+    return 0
+
+
+async def staff_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from storage.repositories import staff
+
+    async with staff_transaction(settings) as session:
+        for member in await staff.members(session):
+            print(f"{member.channel}:{member.user_id}\t{member.role}\t{member.name}")
+    for (channel, user), role in settings.staff_roles().items():
+        print(f"{channel}:{user}\t{role}\t(from BLKBOT_STAFF)")
+    return 0

@@ -1,0 +1,117 @@
+"""Announcements staff send to a segment: a preview and a count first, then one outbox row per
+recipient, then progress and a delivery report read from the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from messages.render import Templates
+from outreach.outbox import Push, enqueue
+from outreach.segments import Segment
+from storage.errors import BlkbotError
+from storage.models import Broadcast, Contact, DeliveryStatus, Origin
+from storage.repositories import broadcasts, outbox
+
+MAX_TEXT = 3500
+"""Leaves room under Telegram's 4,096 characters for the header and the footer."""
+
+
+class BroadcastError(BlkbotError):
+    """A broadcast that cannot be sent as composed (empty, too long, a bad link)."""
+
+
+@dataclass(frozen=True)
+class LinkButton:
+    label: str
+    url: str
+
+    @classmethod
+    def parse(cls, text: str) -> LinkButton:
+        """ "Daftar sekarang|https://t.me/..." -> a button under the announcement."""
+        label, sep, url = text.partition("|")
+        label, url = label.strip(), url.strip()
+        if not sep or not label or not url.startswith(("https://", "http://", "tg://")):
+            raise BroadcastError(f"button {text!r}: expected 'Label|https://...'")
+        if len(label) > 60:
+            raise BroadcastError(f"button label {label!r} is over 60 characters")
+        return cls(label, url)
+
+
+@dataclass(frozen=True)
+class Progress:
+    recipients: int
+    sent: int
+    failed: int
+    unreachable: int
+    pending: int
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+
+def render(templates: Templates, lang: str, text: str) -> str:
+    """Staff write plain text; the template escapes it, so a stray "<" cannot break the markup."""
+    return templates.render(lang, "broadcasts/announcement", body=text)
+
+
+def check_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise BroadcastError("the announcement is empty")
+    if len(text) > MAX_TEXT:
+        raise BroadcastError(f"the announcement has {len(text)} characters; at most {MAX_TEXT}")
+    return text
+
+
+async def send(
+    session: AsyncSession,
+    templates: Templates,
+    *,
+    text: str,
+    segment: Segment,
+    created_by: str,
+    now: datetime,
+    buttons: Sequence[LinkButton] = (),
+) -> Broadcast:
+    """Store the broadcast and enqueue it for every recipient of the segment, in one transaction."""
+    text = check_text(text)
+    recipients: list[Contact] = await segment.contacts(session)
+    rows = [[{"label": b.label, "url": b.url}] for b in buttons]
+    broadcast = await broadcasts.add(
+        session,
+        Broadcast(
+            text=text,
+            buttons=rows,
+            segment=segment.to_json(),
+            created_by=created_by,
+            recipients=len(recipients),
+            created_at=now,
+        ),
+    )
+    rendered = {lang: render(templates, lang, text) for lang in {c.language for c in recipients}}
+    await enqueue(
+        session,
+        [
+            Push(c, Origin.BROADCAST, f"broadcast:{broadcast.id}:{c.id}", rendered[c.language], rows, broadcast.id)
+            for c in recipients
+        ],
+        now,
+    )
+    return broadcast
+
+
+async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
+    counts = await outbox.status_counts(session, broadcast_id)
+    total = sum(counts.values())
+    return Progress(
+        recipients=total,
+        sent=counts.get(DeliveryStatus.SENT, 0),
+        failed=counts.get(DeliveryStatus.FAILED, 0) + counts.get(DeliveryStatus.CANCELLED, 0),
+        unreachable=counts.get(DeliveryStatus.UNREACHABLE, 0),
+        pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
+    )

@@ -1,0 +1,93 @@
+"""Segments: who a broadcast (or the CLI) reaches, written the way staff say it.
+
+"cluster=LAS,stage=selected" reaches everyone selected for a welding programme; "graduates=LAS"
+reaches those certified competent in welding; an empty segment reaches every subscriber.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import BlkbotError
+from storage.models import Contact, Stage
+from storage.repositories import segments
+
+KEYS = ("cluster", "programme", "wave", "stage", "district", "graduates")
+
+
+class SegmentError(BlkbotError):
+    """A segment that cannot be read; the message names the part and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    cluster: str | None = None
+    programme: str | None = None
+    wave: int | None = None
+    stages: tuple[str, ...] = field(default_factory=tuple)
+    district: str | None = None
+    graduates_of: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Segment:
+        """Read "cluster=LAS,stage=selected|waitlisted" ("all" or "" for every subscriber)."""
+        values: dict[str, Any] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            if part.lower() in ("all", "semua"):
+                continue
+            key, sep, value = part.partition("=")
+            key, value = key.strip().lower(), value.strip()
+            if not sep or not value:
+                raise SegmentError(f"segment part {part!r}: expected key=value with key one of {', '.join(KEYS)}")
+            match key:
+                case "cluster" | "programme" | "district":
+                    values[key] = value.upper() if key != "district" else value
+                case "graduates":
+                    values["graduates_of"] = value.upper()
+                case "wave":
+                    if not value.isdigit():
+                        raise SegmentError(f"segment part {part!r}: wave must be a number")
+                    values["wave"] = int(value)
+                case "stage":
+                    stages = tuple(s.strip() for s in value.split("|"))
+                    unknown = [s for s in stages if s not in {st.value for st in Stage}]
+                    if unknown:
+                        raise SegmentError(
+                            f"segment part {part!r}: unknown stage {unknown[0]!r}; stages: {', '.join(s.value for s in Stage)}"
+                        )
+                    values["stages"] = stages
+                case _:
+                    raise SegmentError(f"segment part {part!r}: unknown key {key!r}; keys: {', '.join(KEYS)}")
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, ())}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Segment:
+        return cls(**{**data, "stages": tuple(data.get("stages", ()))})
+
+    def describe(self) -> str:
+        """The segment in the staff's words, for a preview and a report."""
+        parts = [f"{k}={v if not isinstance(v, tuple) else '|'.join(v)}" for k, v in self.to_json().items()]
+        return ", ".join(parts) or "all subscribers"
+
+    def _query(self, subscribed_only: bool):  # type: ignore[no-untyped-def]
+        return segments.recipients_query(
+            cluster=self.cluster,
+            programme=self.programme,
+            wave=self.wave,
+            stages=self.stages,
+            district=self.district,
+            graduates_of=self.graduates_of,
+            subscribed_only=subscribed_only,
+        )
+
+    async def count(self, session: AsyncSession, *, subscribed_only: bool = True) -> int:
+        return await segments.count(session, self._query(subscribed_only))
+
+    async def contacts(self, session: AsyncSession, *, subscribed_only: bool = True) -> list[Contact]:
+        return await segments.contacts(session, self._query(subscribed_only))
