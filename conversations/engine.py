@@ -122,6 +122,7 @@ class Engine:
     async def _run_action(self, ctx: Context, state: State, choice: str) -> Reply:
         name, _, payload = choice[len(ACTION_PREFIX) :].partition("|")
         action = self.actions.get(name)
+        state.data.pop("overlay", None)  # like a command, a pushed button dismisses a pending question
         if action is None:
             return Reply([ctx.say("common/stale_button"), *await self.resume(ctx, state)], stale=True)
         return await action(self, ctx, state, payload)

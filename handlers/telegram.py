@@ -44,6 +44,7 @@ SEND_ATTEMPTS = 3
 MENU_COMMANDS = (
     "daftar",
     "status",
+    "lowongan",
     "kembali",
     "batal",
     "bantuan",

@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from handlers.telegram import retry_after_seconds
-from messages.markup import html_to_plain
+from messages.markup import html_to_plain, split_message
 from outreach.errors import MarkupRejected, RateLimited, Rejected, TransientSendError, Unreachable
 from storage.models import OutboxMessage
 
@@ -20,14 +20,17 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, message: OutboxMessage, *, plain: bool = False) -> None:
-        markup = keyboard(message.buttons)
+        """Send the message (in parts when over Telegram's 4,096 characters, buttons on the last)."""
+        parts = split_message(message.text) or [message.text]
         try:
-            if plain:
-                await self.bot.send_message(int(message.chat_id), html_to_plain(message.text), reply_markup=markup)
-            else:
-                await self.bot.send_message(
-                    int(message.chat_id), message.text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
+            for index, part in enumerate(parts):
+                markup = keyboard(message.buttons) if index == len(parts) - 1 else None
+                if plain:
+                    await self.bot.send_message(int(message.chat_id), html_to_plain(part), reply_markup=markup)
+                else:
+                    await self.bot.send_message(
+                        int(message.chat_id), part, parse_mode=ParseMode.HTML, reply_markup=markup
+                    )
         except RetryAfter as limited:
             raise RateLimited(retry_after_seconds(limited)) from None
         except Forbidden as forbidden:

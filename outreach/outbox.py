@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, Origin
+from storage.models import PUSH_CHANNELS, Contact, Origin
 from storage.repositories import outbox
 from storage.repositories.outbox import NewMessage
 
@@ -31,7 +31,8 @@ class Push:
 
 
 async def enqueue(session: AsyncSession, pushes: Sequence[Push], now: datetime) -> int:
-    """Add the pushes whose keys are new; return how many were added."""
+    """Add the pushes whose keys are new; return how many were added (none for the console)."""
+    pushes = [p for p in pushes if p.contact.channel in PUSH_CHANNELS]
     return await outbox.insert_new(
         session,
         [

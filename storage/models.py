@@ -207,6 +207,10 @@ class PastParticipant(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+PUSH_CHANNELS = ("telegram", "whatsapp")
+"""Channels a message can be pushed to; the console only answers the person typing."""
+
+
 class Origin(StrEnum):
     """Why a message was pushed: each kind has its own dedupe keys and its own share of the budget."""
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Application, Contact, Programme, Stage
+from storage.models import PUSH_CHANNELS, Application, Contact, Programme, Stage
 
 
 def recipients_query(
@@ -21,7 +21,7 @@ def recipients_query(
     subscribed_only: bool = True,
 ) -> Select[tuple[int]]:
     """Contact ids, each once. Filters combine with AND; with none, every subscriber."""
-    query = select(Contact.id).where(Contact.unreachable.is_(False))
+    query = select(Contact.id).where(Contact.unreachable.is_(False), Contact.channel.in_(PUSH_CHANNELS))
     if subscribed_only:
         query = query.where(Contact.subscribed.is_(True))
     by_application = any((cluster, programme, wave, stages, district, graduates_of))
