@@ -77,6 +77,7 @@ class Conversations:
 
     async def _turn(self, channel: str, chat: str, inbound: Inbound) -> Reply:
         async with self.db.transaction() as session:
+            await conversations.lock(session, channel, chat)
             row = await conversations.load(session, channel, chat)
             contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
             state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()

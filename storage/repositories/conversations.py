@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import StaleConversation
 from storage.models import Conversation
+
+
+async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """Hold this chat's turn until the transaction ends, across worker processes.
+
+    Several `blkbot run` processes behind a load balancer may get two updates of one chat at
+    once; on PostgreSQL a transaction advisory lock makes the second wait for the first, so a
+    chat's turns never interleave. (In one process the runner's asyncio lock already does this,
+    and SQLite has one writer.)
+    """
+    if session.bind.dialect.name == "postgresql":
+        key = func.hashtextextended(f"conversation:{channel}:{chat_id}", 0)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 async def load(session: AsyncSession, channel: str, chat_id: str) -> Conversation | None:
