@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line a minute for the reminders tick
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per Bot API call
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactNiks())  # whatever a library logs, a NIK leaves masked
     if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):

@@ -87,14 +87,18 @@ def _confirm(prompt: str) -> bool:
 
 async def post_vacancy(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
 
     from bot.commands import staff_transaction
+    from bot.runtime import office_timezone, prepare_database
     from messages.markup import html_to_plain
     from messages.render import Templates
     from outreach import vacancies
 
-    timezone = ZoneInfo(settings.timezone)
+    db = await prepare_database(settings)
+    try:
+        timezone = await office_timezone(settings, db)
+    finally:
+        await db.dispose()
     now = datetime.now(UTC)
     templates = Templates()
     draft = vacancies.NewVacancy(
@@ -150,13 +154,17 @@ async def post_vacancy(settings: Settings, args: argparse.Namespace) -> int:
 
 async def list_vacancies(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
 
     from bot.commands import staff_transaction
+    from bot.runtime import office_timezone, prepare_database
     from storage.models import DeliveryStatus
     from storage.repositories import vacancies
 
-    today = datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    db = await prepare_database(settings)
+    try:
+        today = datetime.now(UTC).astimezone(await office_timezone(settings, db)).date()
+    finally:
+        await db.dispose()
     async with staff_transaction(settings) as session:
         found = await vacancies.every(session, open_on=today if args.open else None)
         counts = {v.id: await vacancies.delivery_counts(session, v.id) for v in found}

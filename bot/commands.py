@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
+from telegram.ext import Application
 
 from bot.runtime import build_runtime, make_delivery_loop, prepare_database
 from bot.settings import Settings
 from handlers.console import Console
+from outreach.delivery import DeliveryLoop
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade
 from training.catalog_file import parse_catalog
@@ -45,17 +47,27 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_token is None:
         print("blkbot: BLKBOT_TELEGRAM_TOKEN is not set (see README: creating a Telegram bot)", file=sys.stderr)
         return 2
+    from bot.scheduler import reminder_offsets, schedule_reminders
     from handlers.telegram import run_telegram
 
+    offsets = reminder_offsets()  # a bad BLKBOT_REMINDER_OFFSETS stops us here, not at the first tick
     runtime = await build_runtime(settings)
+    loops: list[DeliveryLoop] = []
 
-    async def deliver(bot: Bot, stop: asyncio.Event) -> None:
-        loop = make_delivery_loop(settings, runtime.db, runtime.budget, bot)
-        await loop.start_up(sole_worker=runtime.db.is_sqlite)
-        await loop.run(stop)
+    def setup(app: Application) -> None:
+        """The delivery loop sends through the bot's own connection; APScheduler (PTB's JobQueue)
+        ticks the reminders, which live in the database."""
+        loops.append(make_delivery_loop(settings, runtime.db, runtime.budget, app.bot))
+        schedule_reminders(
+            app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
+        )
+
+    async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
+        await loops[0].start_up(sole_worker=runtime.db.is_sqlite)
+        await loops[0].run(stop)
 
     try:
-        await run_telegram(runtime.conversations, settings, runtime.budget, background=[deliver])
+        await run_telegram(runtime.conversations, settings, runtime.budget, setup=[setup], background=[deliver])
     finally:
         await runtime.close()
     return 0

@@ -105,7 +105,17 @@ async def prepare_database(settings: Settings) -> Database:
     return db
 
 
+async def office_timezone(settings: Settings, db: Database) -> ZoneInfo:
+    """BLKBOT_TIMEZONE when set; otherwise the catalog city's, so a WITA city needs no setting."""
+    if "timezone" in settings.model_fields_set:
+        return ZoneInfo(settings.timezone)
+    async with db.transaction() as session:
+        info = await catalog_repo.info(session)
+    return ZoneInfo(info.timezone if info else settings.timezone)
+
+
 async def build_runtime(settings: Settings) -> Runtime:
     db = await prepare_database(settings)
-    services = Services(templates=Templates(), timezone=ZoneInfo(settings.timezone), staff=settings.staff_roles())
+    timezone = await office_timezone(settings, db)
+    services = Services(templates=Templates(), timezone=timezone, staff=settings.staff_roles())
     return Runtime(settings, db, Conversations(db, services, default_language=settings.language), send_budget(settings))

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///blkbot.sqlite3"
     """SQLite file in the working directory by default; postgresql://user@host/db in production."""
     timezone: str = "Asia/Jakarta"
+    """The office's time zone (Asia/Jakarta = WIB, Asia/Makassar = WITA). When not set, the catalog
+    city's time zone wins over this default (see bot.runtime.office_timezone)."""
     catalog: Path = DEMO_CATALOG
     """Loaded into an empty database at start-up; later changes go through `blkbot catalog load`."""
     language: str = "id"

@@ -112,7 +112,7 @@ class TelegramChannel:
         old keyboard cannot be pressed again and the chat reads like a form filled in."""
         try:
             if reply.chosen:
-                text = f"{message.text_html or ''}\n\n✅ <b>{_escape(reply.chosen)}</b>"
+                text = f"{message.text_html or ''}\n\n» <b>{_escape(reply.chosen)}</b>"
                 await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
             else:
                 await message.edit_reply_markup(reply_markup=None)
@@ -218,12 +218,19 @@ async def set_commands(app: Application, conversations: Conversations) -> None:
 
 
 async def run_telegram(
-    conversations: Conversations, settings: Any, budget: SendBudget | None = None, background: Sequence[Background] = ()
+    conversations: Conversations,
+    settings: Any,
+    budget: SendBudget | None = None,
+    *,
+    setup: Sequence[Callable[[Application], None]] = (),
+    background: Sequence[Background] = (),
 ) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook (secret token checked) when configured."""
     app = build_application(
         conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url, budget
     )
+    for prepare in setup:
+        prepare(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -53,7 +53,7 @@ async def test_resident_registers_with_buttons_typed_answers_and_shared_contact(
     assert "Nomor pendaftaran Anda: BOGA1-2027-0001" in seen[-1].plain_text
     # The pressed summary now shows the choice and has no keyboard left to press.
     assert summary.edited and summary.inline_markup is None
-    assert summary.plain_text.endswith("✅ Kirim pendaftaran")
+    assert summary.plain_text.endswith("» ✅ Kirim pendaftaran")
     assert server.calls_to("answerCallbackQuery")
     async with db.transaction() as session:
         application = await session.scalar(select(Application))

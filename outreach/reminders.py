@@ -1,0 +1,480 @@
+"""Reminders of a programme's events: when they are due, who gets them, and the answers.
+
+The schedule lives in the database (events, with the stages whose applicants are invited); the
+periodic job only asks "what is due now?" and enqueues it. A reminder is due at its offset from
+the event (default: the day before at 17:00 local time, and two hours before), local meaning the
+catalog city's zone, so a Bontang event at 08:00 WITA is reminded at 17:00 WITA the day before.
+After a restart or a down-time the job catches up on reminders that fell due in the last hours,
+as long as their event has not started; the dedupe key makes every tick idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from messages.markup import html_to_plain
+from messages.render import Templates
+from outreach.outbox import Push, enqueue
+from storage.errors import BlkbotError
+from storage.models import Contact, Event, EventKind, Origin, Programme, Stage
+from storage.repositories import catalog, events
+from storage.repositories.events import AttendanceCounts
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+DEFAULT_OFFSETS_SETTING = "1d@17:00,2h"
+CATCH_UP = timedelta(hours=6)
+"""How long after its due time a reminder is still sent (after a down-time), if the event is ahead."""
+LATE = timedelta(minutes=2)
+"""A reminder enqueued later than this after its due time counts as caught up, in the tick's counts."""
+
+RSVP_ACTION = "rsvp"
+"""The engine's action (conversations/reminders.py) that the buttons' data "@rsvp|..." reaches."""
+
+DEFAULT_STAGES: Mapping[str, tuple[Stage, ...]] = {
+    EventKind.WRITTEN_TEST: (Stage.ADMIN_PASSED,),
+    EventKind.INTERVIEW: (Stage.ADMIN_PASSED,),
+    EventKind.TRAINING_START: (Stage.SELECTED, Stage.IN_TRAINING),
+    EventKind.TRAINING_DAY: (Stage.SELECTED, Stage.IN_TRAINING),
+    EventKind.COMPETENCY_TEST: (Stage.IN_TRAINING,),
+}
+"""Who is invited when staff do not say: the funnel's stage at that point (DOMAIN.md). An "other"
+event has no sensible default, so staff name its stages."""
+
+
+class ScheduleError(BlkbotError):
+    """Staff asked for an event or an offset that cannot be: the message says what and why."""
+
+
+# -- offsets -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderOffset:
+    """When a reminder is due relative to its event: `days_before_at` a local wall-clock time
+    ("1d@17:00": the evening before, whatever the hour of the event), or `before` by a duration
+    ("2h")."""
+
+    kind: Literal["days_before_at", "before"]
+    days: int = 0
+    at: time | None = None
+    delta: timedelta | None = None
+
+    @classmethod
+    def days_before_at(cls, days: int, at: time) -> ReminderOffset:
+        if days < 0:
+            raise ScheduleError(f"reminder offset: days before must be 0 or more, got {days}")
+        return cls("days_before_at", days=days, at=at.replace(second=0, microsecond=0, tzinfo=None))
+
+    @classmethod
+    def before(cls, delta: timedelta) -> ReminderOffset:
+        if delta <= timedelta(0):
+            raise ScheduleError(f"reminder offset: the time before the event must be positive, got {delta}")
+        return cls("before", delta=delta)
+
+    @property
+    def key(self) -> str:
+        """The offset's name in dedupe keys and logs: "1d@17.00" (no colon: keys are colon-separated), "2h", "1h30m"."""
+        if self.kind == "days_before_at":
+            assert self.at is not None
+            return f"{self.days}d@{self.at:%H.%M}"
+        assert self.delta is not None
+        minutes = int(self.delta.total_seconds() // 60)
+        days, rest = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        return "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n) or "0m"
+
+    @property
+    def max_lead(self) -> timedelta:
+        """The longest time this offset can fall before an event (a 23:59 event, a 00:00 reminder)."""
+        if self.kind == "days_before_at":
+            return timedelta(days=self.days + 1, hours=1)
+        assert self.delta is not None
+        return self.delta
+
+    def due_at(self, starts_at: datetime, zone: ZoneInfo) -> datetime:
+        """The moment (UTC) this reminder of an event starting at `starts_at` is due."""
+        if self.kind == "before":
+            assert self.delta is not None
+            return (starts_at - self.delta).astimezone(UTC)
+        assert self.at is not None
+        day = starts_at.astimezone(zone).date() - timedelta(days=self.days)
+        return datetime.combine(day, self.at, tzinfo=zone).astimezone(UTC)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+_DAYS_AT = re.compile(r"(\d+)d@(\d{1,2})[:.](\d{2})")
+_BEFORE = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+
+def parse_offsets(setting: str) -> list[ReminderOffset]:
+    """Read "1d@17:00,2h" (the setting's format): days before at a local time, or a duration
+    before made of d, h and m ("90m", "1h30m"). Repeats are dropped."""
+    offsets: dict[str, ReminderOffset] = {}
+    for raw in setting.split(","):
+        part = raw.strip().lower().replace(" ", "")
+        if not part:
+            continue
+        offset = _parse_offset(part, raw.strip())
+        offsets.setdefault(offset.key, offset)
+    if not offsets:
+        raise ScheduleError(f"reminder offsets {setting!r}: none given; use e.g. {DEFAULT_OFFSETS_SETTING}")
+    return list(offsets.values())
+
+
+def _parse_offset(part: str, raw: str) -> ReminderOffset:
+    if match := _DAYS_AT.fullmatch(part):
+        days, hour, minute = (int(g) for g in match.groups())
+        if hour > 23 or minute > 59:
+            raise ScheduleError(f"reminder offset {raw!r}: {hour:02d}:{minute:02d} is not a time of day")
+        return ReminderOffset.days_before_at(days, time(hour, minute))
+    match = _BEFORE.fullmatch(part)
+    if match and any(match.groups()):
+        days, hours, minutes = (int(g or 0) for g in match.groups())
+        return ReminderOffset.before(timedelta(days=days, hours=hours, minutes=minutes))
+    raise ScheduleError(
+        f"reminder offset {raw!r} not understood: use e.g. 1d@17:00 (the day before at 17:00) or 2h (two hours before)"
+    )
+
+
+DEFAULT_OFFSETS = tuple(parse_offsets(DEFAULT_OFFSETS_SETTING))
+
+
+# -- the periodic job ----------------------------------------------------------------------------
+
+
+async def local_zone(session: AsyncSession) -> ZoneInfo:
+    """The catalog city's zone (WIB, WITA ...): "the day before at 17:00" is 17:00 there."""
+    info = await catalog.info(session)
+    try:
+        return ZoneInfo(info.timezone if info is not None and info.timezone else DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("catalog time zone %r unknown: using %s", info.timezone if info else None, DEFAULT_TIMEZONE)
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+def dedupe_prefix(event_id: int, offset: ReminderOffset) -> str:
+    return f"reminder:{event_id}:{offset.key}:"
+
+
+def rsvp_data(event_id: int, application_id: int, attending: bool) -> str:
+    """A button's data: "@rsvp|12.3456.y" (the engine's "@" action prefix; far below 64 bytes)."""
+    return f"@{RSVP_ACTION}|{event_id}.{application_id}.{'y' if attending else 'n'}"
+
+
+def parse_rsvp(payload: str) -> tuple[int, int, bool] | None:
+    """(event id, application id, attending) from "12.3456.y", or None for anything else."""
+    parts = payload.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("y", "n"):
+        return None
+    return int(parts[0]), int(parts[1]), parts[2] == "y"
+
+
+async def enqueue_due_reminders(
+    session: AsyncSession,
+    templates: Templates,
+    now: datetime,
+    offsets: Sequence[ReminderOffset] = DEFAULT_OFFSETS,
+    catch_up: timedelta = CATCH_UP,
+    lookahead: timedelta = timedelta(0),
+) -> dict[str, int]:
+    """Enqueue every reminder due in (now - catch_up, now + lookahead] whose event is still ahead.
+
+    One reminder per invited applicant (programme, stages, not erased, reachable), in their own
+    language, with "Hadir / Tidak bisa hadir" buttons. A reminder due later than `now` (within
+    `lookahead`) waits in the outbox until its due time, so a job ticking every minute still
+    delivers on the minute. When two offsets of one event are due at once (the bot was down, or
+    the event was added late), only the later one is sent: one reminder is enough.
+
+    Returns counts for the log: events looked at, (event, offset) pairs due, reminders enqueued,
+    pairs passed over for a later one, and reminders enqueued late (caught up).
+    """
+    now = now.astimezone(UTC)
+    offsets = list(offsets)
+    counts = {"events": 0, "due": 0, "enqueued": 0, "superseded": 0, "late": 0}
+    if not offsets:
+        return counts
+    zone = await local_zone(session)
+    until = now + lookahead
+    horizon = max(o.max_lead for o in offsets) + lookahead
+    for event in await events.starting_between(session, now, now + horizon):
+        counts["events"] += 1
+        due = sorted(
+            ((offset.due_at(event.starts_at, zone), offset) for offset in offsets),
+            key=lambda pair: pair[0],
+        )
+        due = [(at, offset) for at, offset in due if now - catch_up < at <= until and at < event.starts_at]
+        if not due:
+            continue
+        counts["superseded"] += len(due) - 1
+        at, offset = due[-1]
+        counts["due"] += 1
+        added = await _enqueue_reminder(session, templates, event, offset, zone, now, at)
+        counts["enqueued"] += added
+        if now - at > LATE:
+            counts["late"] += added
+    return counts
+
+
+async def _enqueue_reminder(
+    session: AsyncSession,
+    templates: Templates,
+    event: Event,
+    offset: ReminderOffset,
+    zone: ZoneInfo,
+    now: datetime,
+    due: datetime,
+) -> int:
+    prefix = dedupe_prefix(event.id, offset)
+    recipients = await events.recipients(session, event, not_keyed=prefix)
+    if not recipients:
+        return 0
+    # The text names no one, so it is rendered once per language (and the outbox holds no personal data).
+    texts: dict[str, str] = {}
+    labels: dict[str, tuple[str, str]] = {}
+    pushes = []
+    for application_id, contact in recipients:
+        lang = contact.language
+        if lang not in texts:
+            texts[lang] = render_reminder(templates, lang, event, zone, now)
+            labels[lang] = (
+                html_to_plain(templates.render(lang, "reminders/button_yes")).strip(),
+                html_to_plain(templates.render(lang, "reminders/button_no")).strip(),
+            )
+        yes, no = labels[lang]
+        buttons = [
+            [
+                {"label": yes, "data": rsvp_data(event.id, application_id, True)},
+                {"label": no, "data": rsvp_data(event.id, application_id, False)},
+            ]
+        ]
+        pushes.append(Push(contact, Origin.REMINDER, f"{prefix}{application_id}", texts[lang], buttons))
+    # Due later than now (lookahead): the outbox holds it until then.
+    return await enqueue(session, pushes, max(due, now))
+
+
+def render_reminder(templates: Templates, lang: str, event: Event, zone: ZoneInfo, now: datetime) -> str:
+    return templates.render(lang, f"reminders/{kind_of(event)}", **describe_event(event, lang, zone, now))
+
+
+def describe_event(event: Event, lang: str, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """What the reminder and RSVP templates say about an event, in the city's local time."""
+    when = event.starts_at.astimezone(zone)
+    days = (when.date() - now.astimezone(zone).date()).days
+    return {
+        "kind": kind_of(event),
+        "programme": programme_name(event.programme, lang),
+        "code": event.programme.code,
+        "when": when,
+        "place": event.place,
+        "bring": event.bring or "",
+        "note": event.note or "",
+        "day": {0: "today", 1: "tomorrow"}.get(days, ""),
+    }
+
+
+def kind_of(event: Event) -> str:
+    """The event's kind, or "other" for a kind this version has no words for."""
+    return event.kind if event.kind in _KINDS else EventKind.OTHER.value
+
+
+_KINDS = frozenset(k.value for k in EventKind)
+
+
+def programme_name(programme: Programme, lang: str) -> str:
+    """The programme's name in `lang`, else Indonesian (as training.text.local, which outreach does not import)."""
+    names = programme.name or {}
+    return names.get(lang) or names.get("id") or next(iter(names.values()), programme.code)
+
+
+# -- the answers ---------------------------------------------------------------------------------
+
+
+class RsvpOutcome(StrEnum):
+    RECORDED = "recorded"
+    NOT_YOURS = "not_yours"  # unknown event or application, or someone else's: nothing is said about it
+    CANCELLED = "cancelled"
+    PASSED = "passed"
+
+
+@dataclass(frozen=True)
+class Rsvp:
+    outcome: RsvpOutcome
+    event: Event | None = None
+    attending: bool = False
+
+
+async def record_attendance(
+    session: AsyncSession,
+    event_id: int,
+    application_id: int,
+    contact: Contact,
+    attending: bool,
+    *,
+    now: datetime,
+) -> Rsvp:
+    """Store "Hadir" / "Tidak bisa hadir" for the contact's own application to that event.
+
+    Button data can be forged by a modified client, so the application must be this contact's
+    and of the event's programme; otherwise nothing is stored and nothing about the event is told.
+    An answer after the event started, or to a cancelled one, is not stored either.
+    """
+    event = await events.get(session, event_id)
+    application = await events.application(session, application_id)
+    if (
+        event is None
+        or application is None
+        or application.contact_id != contact.id
+        or application.programme_id != event.programme_id
+        or application.anonymised_at is not None
+    ):
+        return Rsvp(RsvpOutcome.NOT_YOURS)
+    if event.cancelled_at is not None:
+        return Rsvp(RsvpOutcome.CANCELLED, event, attending)
+    if event.starts_at <= now:
+        return Rsvp(RsvpOutcome.PASSED, event, attending)
+    await events.upsert_attendance(session, event.id, application.id, attending, now)
+    return Rsvp(RsvpOutcome.RECORDED, event, attending)
+
+
+# -- staff: adding, listing, cancelling ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One line of the staff's schedule."""
+
+    event: Event
+    programme: Programme
+    local_start: datetime
+    counts: AttendanceCounts
+
+    @property
+    def cancelled(self) -> bool:
+        return self.event.cancelled_at is not None
+
+
+def parse_stages(text: str) -> tuple[Stage, ...]:
+    stages: list[Stage] = []
+    for raw in filter(None, (s.strip() for s in text.split(","))):
+        try:
+            stage = Stage(raw)
+        except ValueError:
+            known = ", ".join(s.value for s in Stage if s != Stage.WITHDRAWN)
+            raise ScheduleError(f"unknown stage {raw!r}; stages are: {known}") from None
+        if stage == Stage.WITHDRAWN:
+            raise ScheduleError("withdrawn applicants get no reminders; pick other stages")
+        if stage not in stages:
+            stages.append(stage)
+    if not stages:
+        raise ScheduleError(f"no stages given in {text!r}")
+    return tuple(stages)
+
+
+async def add_event(
+    session: AsyncSession,
+    *,
+    programme_code: str,
+    kind: str,
+    starts_local: datetime,
+    place: str,
+    now: datetime,
+    bring: str | None = None,
+    note: str | None = None,
+    stages: Sequence[Stage] | None = None,
+    created_by: str | None = None,
+) -> Event:
+    """Add an event of a programme at `starts_local`, a wall-clock time in the catalog city."""
+    programme = await catalog.programme(session, programme_code)
+    if programme is None:
+        known = ", ".join(p.code for p in await catalog.programmes(session))
+        raise ScheduleError(f"unknown programme {programme_code!r}; programmes: {known}")
+    try:
+        kind = EventKind(kind).value
+    except ValueError:
+        raise ScheduleError(f"unknown event kind {kind!r}; kinds: {', '.join(k.value for k in EventKind)}") from None
+    if stages is None:
+        if kind not in DEFAULT_STAGES:
+            raise ScheduleError(f"an event of kind {kind!r} has no default stages: say who is invited with --stages")
+        stages = DEFAULT_STAGES[kind]
+    place = place.strip()
+    if not place:
+        raise ScheduleError("the place is empty: say where the event is")
+    if len(place) > 300:
+        raise ScheduleError(f"the place has {len(place)} characters, at most 300")
+    if bring is not None and len(bring) > 500:
+        raise ScheduleError(f"what to bring has {len(bring)} characters, at most 500")
+    zone = await local_zone(session)
+    starts_at = starts_local.replace(tzinfo=zone) if starts_local.tzinfo is None else starts_local
+    if starts_at <= now:
+        raise ScheduleError(f"{starts_at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) is in the past")
+    return await events.add(
+        session,
+        Event(
+            programme_id=programme.id,
+            kind=kind,
+            starts_at=starts_at.astimezone(UTC),
+            place=place,
+            bring=(bring or "").strip() or None,
+            note=(note or "").strip() or None,
+            stages=[Stage(s).value for s in stages],
+            created_by=created_by,
+            created_at=now,
+        ),
+    )
+
+
+async def cancel_event(session: AsyncSession, event_id: int, now: datetime) -> tuple[Event, int]:
+    """Cancel an event; its reminders still waiting in the outbox are not sent. Returns the event and
+    how many reminders were stopped."""
+    event = await events.get(session, event_id)
+    if event is None:
+        raise ScheduleError(f"no event {event_id}")
+    if event.cancelled_at is not None:
+        raise ScheduleError(f"event {event_id} was already cancelled")
+    return event, await events.cancel(session, event, now)
+
+
+async def schedule(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    programme_code: str | None = None,
+    include_past: bool = False,
+    include_cancelled: bool = False,
+    limit: int | None = None,
+) -> list[EventView]:
+    """The events staff look at, with the attendance answers so far."""
+    programme_id = None
+    if programme_code is not None:
+        programme = await catalog.programme(session, programme_code)
+        if programme is None:
+            known = ", ".join(p.code for p in await catalog.programmes(session))
+            raise ScheduleError(f"unknown programme {programme_code!r}; programmes: {known}")
+        programme_id = programme.id
+    rows = await events.listing(
+        session,
+        after=None if include_past else now,
+        programme_id=programme_id,
+        include_cancelled=include_cancelled,
+        limit=limit,
+    )
+    zone = await local_zone(session)
+    counts = await events.attendance_counts(session, rows)
+    return [EventView(e, e.programme, e.starts_at.astimezone(zone), counts[e.id]) for e in rows]
+
+
+async def invited_count(session: AsyncSession, event: Event) -> int:
+    return await events.invited_count(session, event)
