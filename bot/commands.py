@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.ext import Application
 
+from bot.progress import ProgressBoard
 from bot.runtime import build_runtime, make_delivery_loop, prepare_database
 from bot.settings import Settings
 from handlers.console import Console
@@ -66,8 +67,16 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         await loops[0].start_up(sole_worker=runtime.db.is_sqlite)
         await loops[0].run(stop)
 
+    board = ProgressBoard(runtime.db, runtime.conversations.services.templates, settings.language)
     try:
-        await run_telegram(runtime.conversations, settings, runtime.budget, setup=[setup], background=[deliver])
+        await run_telegram(
+            runtime.conversations,
+            settings,
+            runtime.budget,
+            setup=[setup],
+            background=[deliver, board.run],
+            on_tracked=board.track,
+        )
     finally:
         await runtime.close()
     return 0

@@ -220,13 +220,13 @@ OVERLAYS = {
 
 
 def build_engine() -> Engine:
-    from conversations import reminders, vacancies
+    from conversations import broadcasting, reminders, vacancies
 
     return Engine(
-        {REGISTRATION.name: REGISTRATION},
+        {REGISTRATION.name: REGISTRATION, broadcasting.BROADCAST.name: broadcasting.BROADCAST},
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
         actions={**reminders.ACTIONS, **vacancies.ACTIONS},
-        staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS},
+        staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS, **broadcasting.STAFF_COMMANDS},
     )

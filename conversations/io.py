@@ -55,6 +55,8 @@ class Outbound:
     columns: int = 1
     ask_contact: str | None = None
     """Label of a "share my phone number" button, shown instead of inline options."""
+    track: str | None = None
+    """A message whose text follows a changing state ("broadcast:12"): the platform edits it in place."""
     reply_back: str | None = None
     """Label of a typed "back" button beside the share-phone button (its text comes back as typed)."""
 

@@ -61,9 +61,16 @@ T = TypeVar("T")
 class TelegramChannel:
     """Wires one conversation runner to one python-telegram-bot Application."""
 
-    def __init__(self, conversations: Conversations, budget: SendBudget | None = None) -> None:
+    def __init__(
+        self,
+        conversations: Conversations,
+        budget: SendBudget | None = None,
+        on_tracked: Callable[[int, int, str], None] | None = None,
+    ) -> None:
         self.conversations = conversations
         self.budget = budget
+        self.on_tracked = on_tracked
+        """Told (chat id, message id, what it tracks) of each message to be kept up to date in place."""
 
     def install(self, app: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -124,9 +131,13 @@ class TelegramChannel:
             chunks = split_message(outbound.text) or [""]
             for index, chunk in enumerate(chunks):
                 markup = _markup(outbound) if index == len(chunks) - 1 else None
-                await self._send_one(context, chat_id, chunk, markup)
+                sent = await self._send_one(context, chat_id, chunk, markup)
+            if outbound.track and self.on_tracked is not None and sent is not None:
+                self.on_tracked(chat_id, sent.message_id, outbound.track)
 
-    async def _send_one(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: Any) -> None:
+    async def _send_one(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: Any
+    ) -> Message | None:
         if self.budget is not None:
             await self.budget.reply()  # replies go first; pushed messages use what is left
 
@@ -137,14 +148,15 @@ class TelegramChannel:
             return await context.bot.send_message(chat_id, html_to_plain(text), reply_markup=markup)
 
         try:
-            await _with_retries(html)
+            return await _with_retries(html)
         except BadRequest as problem:
             if "parse entities" not in str(problem).lower():
                 raise
             log.warning("HTML refused by Telegram (%s); sending as plain text", problem)
-            await _with_retries(plain)
+            return await _with_retries(plain)
         except Forbidden:
             log.info("chat blocked the bot; reply dropped")
+            return None
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
@@ -194,13 +206,17 @@ def _escape(text: str) -> str:
 
 
 def build_application(
-    conversations: Conversations, token: str, base_url: str | None = None, budget: SendBudget | None = None
+    conversations: Conversations,
+    token: str,
+    base_url: str | None = None,
+    budget: SendBudget | None = None,
+    on_tracked: Callable[[int, int, str], None] | None = None,
 ) -> Application:
     builder = Application.builder().token(token).concurrent_updates(True)
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot"))
     app = builder.build()
-    TelegramChannel(conversations, budget).install(app)
+    TelegramChannel(conversations, budget, on_tracked).install(app)
     return app
 
 
@@ -224,10 +240,11 @@ async def run_telegram(
     *,
     setup: Sequence[Callable[[Application], None]] = (),
     background: Sequence[Background] = (),
+    on_tracked: Callable[[int, int, str], None] | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM: long polling, or a webhook (secret token checked) when configured."""
     app = build_application(
-        conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url, budget
+        conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url, budget, on_tracked
     )
     for prepare in setup:
         prepare(app)

@@ -21,7 +21,7 @@ from messages.render import Templates
 from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
 from storage.models import Cluster, Contact, Origin, Vacancy
-from storage.repositories import vacancies
+from storage.repositories import catalog, vacancies
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -72,7 +72,7 @@ async def check(session: AsyncSession, new: NewVacancy, today: date) -> NewVacan
         texts[name] = value or None
     codes = tuple(dict.fromkeys(code.strip().upper() for code in new.clusters if code.strip()))
     if codes:
-        known = [c.code for c in await vacancies.clusters(session)]
+        known = [c.code for c in await catalog.clusters(session)]
         unknown = [code for code in codes if code not in known]
         if unknown:
             raise VacancyError(
@@ -173,7 +173,7 @@ async def close_vacancy(session: AsyncSession, vacancy_id: int, now: datetime) -
 
 
 async def cluster_names(session: AsyncSession) -> dict[str, Cluster]:
-    return {c.code: c for c in await vacancies.clusters(session)}
+    return {c.code: c for c in await catalog.clusters(session)}
 
 
 def describe(vacancy: Vacancy | NewVacancy, names: Mapping[str, Cluster], lang: str) -> dict[str, Any]:

@@ -94,6 +94,12 @@ async def programmes(session: AsyncSession) -> list[Programme]:
     return list(await session.scalars(select(Programme).order_by(Programme.position, Programme.code)))
 
 
+async def clusters(session: AsyncSession) -> list[Cluster]:
+    """Every cluster the catalog ever had, in catalog order: a vacancy or a broadcast may be for
+    the graduates of a cluster that no longer trains anyone."""
+    return list(await session.scalars(select(Cluster).order_by(Cluster.position, Cluster.code)))
+
+
 async def cluster(session: AsyncSession, code: str) -> Cluster | None:
     return await session.get(Cluster, code)
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Application, Cluster, Contact, DeliveryStatus, OutboxMessage, Programme, Stage, Vacancy
+from storage.models import Application, Contact, DeliveryStatus, OutboxMessage, Programme, Stage, Vacancy
 
 
 def dedupe_key(vacancy_id: int, contact_id: int) -> str:
@@ -104,9 +104,3 @@ async def recipients(session: AsyncSession, clusters: Sequence[str]) -> list[Con
         )
         query = query.where(Contact.id.in_(suited))
     return list(await session.scalars(query.order_by(Contact.id)))
-
-
-async def clusters(session: AsyncSession) -> list[Cluster]:
-    """Every cluster the catalog ever had, in catalog order: a vacancy may suit the graduates of
-    a cluster that no longer trains anyone."""
-    return list(await session.scalars(select(Cluster).order_by(Cluster.position, Cluster.code)))
