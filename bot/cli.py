@@ -30,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line a minute for the reminders tick
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per Bot API call
     for handler in logging.getLogger().handlers:
