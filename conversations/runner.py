@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import AsyncIterator, Hashable
+import math
+import time
+from collections.abc import AsyncIterator, Hashable, Mapping
 from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.commands import build_engine
 from conversations.context import Context, Services
@@ -52,6 +56,24 @@ class ChatLocks:
         return len(self._locks)
 
 
+class StaffDirectory:
+    """Who is staff: the settings' list plus the staff table, read at most every `ttl` seconds
+    (a staff member added with `blkbot staff add` is recognised within that time), so an
+    ordinary turn costs no query for it."""
+
+    def __init__(self, configured: Mapping[tuple[str, str], str], ttl: float = 30.0) -> None:
+        self.configured = configured
+        self.ttl = ttl
+        self._stored: dict[tuple[str, str], str] = {}
+        self._loaded_at = -math.inf
+
+    async def role(self, session: AsyncSession, channel: str, user_id: str) -> str | None:
+        if time.monotonic() - self._loaded_at > self.ttl:
+            self._stored = {(m.channel, m.user_id): m.role for m in await staff.members(session)}
+            self._loaded_at = time.monotonic()
+        return self.configured.get((channel, user_id)) or self._stored.get((channel, user_id))
+
+
 class Conversations:
     def __init__(
         self, db: Database, services: Services, engine: Engine | None = None, default_language: str = "id"
@@ -61,6 +83,7 @@ class Conversations:
         self.engine = engine or build_engine()
         self.default_language = default_language
         self.locks = ChatLocks()
+        self.staff = StaffDirectory(services.staff)
 
     async def handle(self, channel: str, chat_id: str | int, inbound: Inbound) -> Reply:
         chat = str(chat_id)
@@ -82,7 +105,7 @@ class Conversations:
             contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
             state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()
             version = row.version if row else 0
-            role = self.services.staff.get((channel, chat)) or await staff.role_of(session, channel, chat)
+            role = await self.staff.role(session, channel, chat)
             ctx = Context(session, contact, self.services, state.data, staff_role=role)
             reply = await self.engine.take_turn(ctx, state, inbound)
             await conversations.save(

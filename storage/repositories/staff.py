@@ -8,12 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import StaffMember
 
 
-async def role_of(session: AsyncSession, channel: str, user_id: str) -> str | None:
-    return await session.scalar(
-        select(StaffMember.role).where(StaffMember.channel == channel, StaffMember.user_id == user_id)
-    )
-
-
 async def add(session: AsyncSession, channel: str, user_id: str, name: str, role: str) -> StaffMember:
     member = await session.scalar(
         select(StaffMember).where(StaffMember.channel == channel, StaffMember.user_id == user_id)
