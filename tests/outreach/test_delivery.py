@@ -177,3 +177,39 @@ async def test_results_go_before_broadcasts(
 
     order = [c.params["text"] for c in server.calls_to("sendMessage") if c.ok]
     assert order[0] == "Selamat!"
+
+
+async def test_two_workers_draining_one_outbox_never_send_a_message_twice(
+    db: Database,
+    bot,
+    server: FakeTelegramServer,
+    vtime: VirtualTime,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two delivery loops (two processes' worth) claim from the same outbox at once."""
+    import asyncio
+    from collections import Counter
+
+    from handlers.telegram_sender import TelegramSender
+    from outreach.budget import SendBudget
+    from outreach.delivery import DeliverySettings
+
+    people = await make_contacts(db, 60)
+    await push_to(db, people, vtime)
+    loops = [
+        DeliveryLoop(
+            db,
+            {"telegram": TelegramSender(bot)},
+            SendBudget(rate=1000, clock=vtime.monotonic, sleep=vtime.sleep),
+            settings=DeliverySettings(flush_interval=0, batch=7),
+            worker=f"worker-{n}",
+            clock=vtime.now,
+        )
+        for n in (1, 2)
+    ]
+
+    first, second = await asyncio.gather(*(loop.drain() for loop in loops))
+
+    assert first.sent + second.sent == 60
+    per_chat = Counter(c.chat_id for c in server.calls_to("sendMessage") if c.ok)
+    assert set(per_chat.values()) == {1} and len(per_chat) == 60
+    assert {m.status for m in await rows(db)} == {DeliveryStatus.SENT}
