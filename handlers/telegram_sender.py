@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from handlers.telegram import retry_after_seconds
-from messages.markup import html_to_plain, split_message
+from messages.markup import TELEGRAM_LIMIT, html_to_plain, split_message, utf16_len
 from outreach.errors import MarkupRejected, RateLimited, Rejected, TransientSendError, Unreachable
 from storage.models import OutboxMessage
 
@@ -21,7 +21,8 @@ class TelegramSender:
 
     async def send(self, message: OutboxMessage, *, plain: bool = False) -> None:
         """Send the message (in parts when over Telegram's 4,096 characters, buttons on the last)."""
-        parts = split_message(message.text) or [message.text]
+        fits = utf16_len(message.text) <= TELEGRAM_LIMIT  # the visible text is never longer than its HTML
+        parts = [message.text] if fits else (split_message(message.text) or [message.text])
         try:
             for index, part in enumerate(parts):
                 markup = keyboard(message.buttons) if index == len(parts) - 1 else None

@@ -41,13 +41,14 @@ class TokenBucket:
         self.tokens -= 1
         return 0.0 if self.tokens >= -EPSILON else max(-self.tokens / self.rate, MIN_WAIT)
 
-    def try_take(self) -> float:
-        """Take a token and return 0, or return how long until one is there (taking nothing)."""
+    def try_take(self, keep: float = 0.0) -> float:
+        """Take a token and return 0, or return how long until one is there (taking nothing).
+        With `keep`, a token is taken only while `keep` more stay in the bucket."""
         self._refill()
-        if self.tokens >= 1 - EPSILON:
+        if self.tokens >= 1 + keep - EPSILON:
             self.tokens -= 1
             return 0.0
-        return max((1 - self.tokens) / self.rate, MIN_WAIT)
+        return max((1 + keep - self.tokens) / self.rate, MIN_WAIT)
 
     def give_back(self) -> None:
         self.tokens = min(self.burst, self.tokens + 1)
@@ -71,6 +72,9 @@ class SendBudget:
         self._sleep = sleep
         self.overall = TokenBucket(rate, burst=max(1.0, rate * 0.2), clock=clock)
         self.bulk = TokenBucket(rate * bulk_share, burst=1.0, clock=clock)
+        self.reply_reserve = (self.overall.burst - 1) / 2
+        """Tokens pushed messages leave in the overall bucket, so a reply finds one waiting rather
+        than queueing behind the refill (2.5 at 30/s; none when the burst is a single token)."""
         self._paused_until = 0.0
         self._chat_next: dict[str, float] = {}
         self.rate_limited = 0
@@ -90,7 +94,7 @@ class SendBudget:
             await self._sleep(delay)
         while True:
             await self._wait_pause()
-            delay = self.overall.try_take()
+            delay = self.overall.try_take(keep=self.reply_reserve)
             if delay == 0:
                 break
             await self._sleep(delay)
