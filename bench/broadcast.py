@@ -106,7 +106,7 @@ from messages.render import Templates  # noqa: E402
 from outreach import broadcasts  # noqa: E402
 from outreach.delivery import DeliverySettings  # noqa: E402
 from outreach.segments import Segment  # noqa: E402
-from storage.db import Database  # noqa: E402
+from storage.db import Database, admin_statement  # noqa: E402
 from storage.models import Contact, DeliveryStatus, OutboxMessage  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegramServer, StoredMessage  # noqa: E402
 
@@ -438,7 +438,7 @@ async def scratch_database(database_url: str | None, workdir: Path) -> AsyncIter
         url, drop, kind = f"sqlite+aiosqlite:///{workdir / 'broadcast.sqlite3'}", None, "sqlite"
     else:
         name = f"blkbot_bench_broadcast_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        await _pg_admin(database_url, f'CREATE DATABASE "{name}"')
+        await admin_statement(database_url, f'CREATE DATABASE "{name}"')
         url = make_url(database_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
         drop, kind = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "postgresql"
     try:
@@ -449,25 +449,7 @@ async def scratch_database(database_url: str | None, workdir: Path) -> AsyncIter
             await db.dispose()
     finally:
         if drop:
-            await _pg_admin(database_url, drop)  # type: ignore[arg-type]
-
-
-async def _pg_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-        timeout=10,
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+            await admin_statement(database_url, drop)  # type: ignore[arg-type]
 
 
 async def add_subscribers(db: Database, count: int) -> None:

@@ -101,7 +101,7 @@ from conversations.context import Services  # noqa: E402
 from conversations.runner import Conversations  # noqa: E402
 from handlers.telegram import build_application  # noqa: E402
 from messages.render import Templates  # noqa: E402
-from storage.db import Database  # noqa: E402
+from storage.db import Database, admin_statement  # noqa: E402
 from storage.models import Application as ApplicationRow  # noqa: E402
 from storage.models import Programme  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegramServer, StoredMessage  # noqa: E402
@@ -492,7 +492,7 @@ async def scratch_database(database_url: str | None, workdir: Path, label: str):
         drop = None
     else:
         name = f"blkbot_bench_{os.getpid()}_{label}_{uuid.uuid4().hex[:6]}"
-        await _pg_admin(database_url, f'CREATE DATABASE "{name}"')
+        await admin_statement(database_url, f'CREATE DATABASE "{name}"')
         url = make_url(database_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
         drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     db = await prepare_database(Settings(database_url=url))
@@ -501,25 +501,7 @@ async def scratch_database(database_url: str | None, workdir: Path, label: str):
     finally:
         await db.dispose()
         if drop:
-            await _pg_admin(database_url, drop)  # type: ignore[arg-type]
-
-
-async def _pg_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-        timeout=10,
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+            await admin_statement(database_url, drop)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -62,7 +62,7 @@ from messages.render import Templates
 from outreach import reminders
 from outreach.budget import SendBudget
 from outreach.delivery import DeliveryLoop, DeliverySettings
-from storage.db import Database
+from storage.db import Database, admin_statement
 from storage.models import Application, Contact, Programme, Stage
 from tests.fakes.telegram_server import ThreadedFakeTelegramServer
 
@@ -97,7 +97,7 @@ async def scratch_database(database_url: str | None, workdir: Path) -> AsyncIter
         url, drop, kind = f"sqlite+aiosqlite:///{workdir / 'reminders.sqlite3'}", None, "SQLite"
     else:
         name = f"blkbot_bench_reminders_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        await _pg_admin(database_url, f'CREATE DATABASE "{name}"')
+        await admin_statement(database_url, f'CREATE DATABASE "{name}"')
         url = make_url(database_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
         drop, kind = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "PostgreSQL"
     db = await prepare_database(Settings(database_url=url))
@@ -106,25 +106,7 @@ async def scratch_database(database_url: str | None, workdir: Path) -> AsyncIter
     finally:
         await db.dispose()
         if drop:
-            await _pg_admin(database_url, drop)  # type: ignore[arg-type]
-
-
-async def _pg_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-        timeout=10,
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+            await admin_statement(database_url, drop)  # type: ignore[arg-type]
 
 
 async def add_applicants(db: Database, count: int) -> None:

@@ -82,3 +82,23 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def admin_statement(url: str, statement: str) -> None:
+    """Run one statement outside any transaction on a PostgreSQL server (CREATE/DROP DATABASE),
+    for the tests' and benchmarks' scratch databases."""
+    import asyncpg
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+        timeout=10,
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

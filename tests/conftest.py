@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from conversations.context import Services
 from conversations.runner import Conversations
 from messages.render import Templates
-from storage.db import Database
+from storage.db import Database, admin_statement
 from storage.migrate import upgrade
 from storage.models import Base
 from training.catalog_file import parse_catalog
@@ -44,24 +44,6 @@ def _postgres_admin_url() -> str | None:
     return url
 
 
-async def _pg_admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-        timeout=5,
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str | None]:
     """A fresh database on the PostgreSQL server for this run, migrated to head."""
@@ -71,7 +53,7 @@ def postgres_url() -> Iterator[str | None]:
         return
     name = f"blkbot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     try:
-        asyncio.run(_pg_admin(admin, f'CREATE DATABASE "{name}"'))
+        asyncio.run(admin_statement(admin, f'CREATE DATABASE "{name}"'))
     except (TimeoutError, OSError, Exception) as problem:
         if os.environ.get("CI"):
             raise RuntimeError(f"PostgreSQL at {admin} is required in CI and did not answer: {problem}") from problem
@@ -86,7 +68,7 @@ def postgres_url() -> Iterator[str | None]:
 
     asyncio.run(migrate())
     yield url
-    asyncio.run(_pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin_statement(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
