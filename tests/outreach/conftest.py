@@ -24,21 +24,21 @@ class VirtualTime:
     exactly, and no test waits for real seconds."""
 
     def __init__(self) -> None:
-        self.elapsed = 0.0
+        self.seconds = 0.0
         self.start = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
     def monotonic(self) -> float:
-        return self.elapsed
+        return self.seconds
 
     def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.elapsed)
+        return self.start + timedelta(seconds=self.seconds)
 
     async def sleep(self, seconds: float) -> None:
-        self.elapsed += max(0.0, seconds)
+        self.seconds += max(0.0, seconds)
         await asyncio.sleep(0)
 
     def advance(self, seconds: float) -> None:
-        self.elapsed += seconds
+        self.seconds += seconds
 
 
 @pytest.fixture
