@@ -99,6 +99,7 @@ from telegram.constants import ParseMode  # noqa: E402
 from telegram.error import RetryAfter, TelegramError  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from bench.conversation_load import BenchServer as ConversationBenchServer  # noqa: E402
 from bot.runtime import make_delivery_loop, prepare_database, send_budget, telegram_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
@@ -108,7 +109,7 @@ from outreach.delivery import DeliverySettings  # noqa: E402
 from outreach.segments import Segment  # noqa: E402
 from storage.db import Database, admin_statement  # noqa: E402
 from storage.models import Contact, DeliveryStatus, OutboxMessage  # noqa: E402
-from tests.fakes.telegram_server import FakeTelegramServer, StoredMessage  # noqa: E402
+from tests.fakes.telegram_server import StoredMessage  # noqa: E402
 
 TOKEN = "123456789:BENCH-broadcast"
 FIRST_CHAT = 20_000_000
@@ -146,10 +147,10 @@ left out of the latency figures."""
 # ------------------------------------------------------------------------------------------
 
 
-class BenchServer(FakeTelegramServer):
-    """The fake server, plus: per-chat counts of the broadcast's messages (recognised by a marker in
-    their text), the 429s split between broadcast and other messages, and for the residents the
-    moment each update was delivered and a per-chat wait for the message that ends a turn."""
+class BenchServer(ConversationBenchServer):
+    """The conversation bench's server (when each update was delivered, a per-chat wait for the
+    message that ends a turn), plus: per-chat counts of the broadcast's messages (recognised by a
+    marker in their text) and the 429s split between broadcast and other messages."""
 
     def __init__(self, marker: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -159,30 +160,13 @@ class BenchServer(FakeTelegramServer):
         self.other_times: list[float] = []
         self.marked_429 = 0
         self.other_429: list[float] = []
-        self.delivered: dict[int, float] = {}
-        self.turn_waiters: dict[int, asyncio.Future[tuple[float, StoredMessage]]] = {}
-        self.unexpected_replies = 0
-        self.last_update_id = 0
-        self._polled: list[int] = []
 
-    async def inject_update(self, payload: Any) -> int:
-        self.last_update_id = await super().inject_update(payload)
-        return self.last_update_id
+    def _marked(self, params: Any) -> bool:
+        text = params.get("text")
+        return isinstance(text, str) and self.marker in text
 
-    async def _call_api(self, method: str, params: dict[str, Any], arrival: float) -> tuple[int, dict[str, Any]]:
-        status, payload = await super()._call_api(method, params, arrival)
-        if status == 200 and method.lower() == "getupdates":
-            self._polled.extend(update["update_id"] for update in payload["result"])
-        return status, payload
-
-    async def _handle_http(self, request: Any) -> tuple[bytes | None, bool]:
-        response = await super()._handle_http(request)
-        if self._polled:  # nothing awaits between here and writing the response: "delivered"
-            now = self._clock()
-            for update_id in self._polled:
-                self.delivered.setdefault(update_id, now)
-            self._polled.clear()
-        return response
+    def ends_turn(self, params: Any) -> bool:
+        return not self._marked(params)
 
     def _record(
         self, method: str, chat_id: Any, params: Any, arrival: float, status: int, payload: Any, message: Any
@@ -190,27 +174,17 @@ class BenchServer(FakeTelegramServer):
         super()._record(method, chat_id, params, arrival, status, payload, message)
         if method != "sendMessage":
             return
-        text = params.get("text")
-        marked = isinstance(text, str) and self.marker in text
+        marked = self._marked(params)
         if status == 429:
             if marked:
                 self.marked_429 += 1
             else:
                 self.other_429.append(arrival)
-            return
-        if status != 200:
-            return
-        if marked:
+        elif status == 200 and marked:
             self.ok_by_chat[chat_id] += 1
             self.ok_times.append(arrival)
-            return
-        self.other_times.append(arrival)
-        if message is not None and message.reply_markup is not None:
-            waiter = self.turn_waiters.pop(chat_id, None)
-            if waiter is None:
-                self.unexpected_replies += 1
-            elif not waiter.done():
-                waiter.set_result((arrival, message))
+        elif status == 200:
+            self.other_times.append(arrival)
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,14 @@ class BenchServer(FakeTelegramServer):
         super()._record(method, chat_id, params, arrival, status, payload, message)
         if method != "sendMessage" or status != 200 or message is None or message.reply_markup is None:
             return
+        if self.ends_turn(params):
+            self._turn_ended(chat_id, arrival, message)
+
+    def ends_turn(self, params: Any) -> bool:
+        """Whether a keyboard message answers a resident (a subclass may send others too)."""
+        return True
+
+    def _turn_ended(self, chat_id: Any, arrival: float, message: StoredMessage) -> None:
         waiter = self.turn_waiters.pop(chat_id, None)
         if waiter is None:
             self.unexpected_replies += 1
