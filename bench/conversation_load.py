@@ -49,7 +49,7 @@ Load shapes
 The same driver then runs against a bare PTB echo bot (text -> the same text; button -> answer the
 query and send a message; every reply carries a one-button keyboard to press next) as the ceiling.
 There one update -> one reply is a turn, with the same 16-turn mix of typing, pressing and sharing.
-The echo bot is built with the same PTB defaults as blkbot's (concurrent updates, HTTP pool), so
+The echo bot is built with the same PTB settings as blkbot's (concurrent updates, the same HTTP pool), so
 the ratio isolates what blkbot adds. Its paced phase is cut to about ECHO_PACED_SECONDS of turns:
 it only gives the ceiling's latency at that rate.
 
@@ -99,7 +99,7 @@ from bot.runtime import prepare_database  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from conversations.context import Services  # noqa: E402
 from conversations.runner import Conversations  # noqa: E402
-from handlers.telegram import build_application  # noqa: E402
+from handlers.telegram import CONNECTION_POOL, build_application  # noqa: E402
 from messages.render import Templates  # noqa: E402
 from storage.db import Database, admin_statement  # noqa: E402
 from storage.models import Application as ApplicationRow  # noqa: E402
@@ -358,6 +358,7 @@ async def run_load(server: BenchServer, spec: dict[str, Any]) -> dict[str, Any]:
     """One load phase: `residents` at once, closed loop or paced; returns raw figures."""
     script_of = echo_script if spec["bot"] == "echo" else registration_script
     server.stats.by_status.clear()
+    server.stats.by_method.clear()
     server.unexpected_replies = 0
     count = spec["residents"]
     cpu0, t0 = _cpu_seconds(), server._clock()
@@ -389,6 +390,7 @@ def _summarise_load(server: BenchServer, outcomes: list[ResidentOutcome], t0: fl
         "steps": [t.step for t in turns if t.update_id in server.delivered],
         "errors": [o.error for o in outcomes if o.error] + [f"update {t.update_id} never delivered" for t in missing],
         "bad_status": bad_status,
+        "api_calls": dict(server.stats.by_method),
         "unexpected_replies": server.unexpected_replies,
         "late": sum(o.late for o in outcomes),
         "numbers": {o.index: o.number for o in outcomes},
@@ -471,7 +473,7 @@ def build_echo_application(token: str, base_url: str) -> Application:
         await query.answer()
         await context.bot.send_message(query.message.chat.id, query.data or "?", reply_markup=ECHO_KEYBOARD)
 
-    builder = Application.builder().token(token).concurrent_updates(True)
+    builder = Application.builder().token(token).concurrent_updates(True).connection_pool_size(CONNECTION_POOL)
     app = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot")).build()
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.TEXT | filters.CONTACT, on_message))
@@ -593,6 +595,7 @@ class Result:
     bot_cpu_seconds: float = 0.0
     driver_cpu: float = 0.0
     machine_busy: float = 0.0
+    api_calls: dict[str, int] = field(default_factory=dict)
     check: Check | None = None
 
     @property
@@ -602,6 +605,11 @@ class Result:
     @property
     def cpu_ms_per_turn(self) -> float:
         return 1000 * self.bot_cpu_seconds / self.turns if self.turns else math.nan
+
+    def calls_per_turn(self, method: str | None = None) -> float:
+        """Bot API requests per turn: all of them (getUpdates included), or one method's."""
+        calls = sum(self.api_calls.values()) if method is None else self.api_calls.get(method, 0)
+        return calls / self.turns if self.turns else math.nan
 
     def ms(self, q: float, which: str = "latency") -> float:
         return percentile(getattr(self, which), q) * 1000
@@ -657,6 +665,7 @@ def _take_raw(result: Result, raw: dict[str, Any]) -> None:
     result.turns, result.wall = raw["turns"], raw["wall"]
     result.latency, result.e2e, result.steps = raw["latency"], raw["e2e"], raw["steps"]
     result.late = raw["late"]
+    result.api_calls = raw["api_calls"]
     result.driver_cpu = raw["driver_cpu"] / raw["wall"] if raw["wall"] > 0 else 0.0
     problems = raw["errors"] + [f"bot API calls answered {s}: {n}" for s, n in raw["bad_status"].items()]
     if raw["unexpected_replies"]:
@@ -695,21 +704,24 @@ def _machine_cores_busy(since: tuple[int, int]) -> float:
 def print_table(results: list[Result]) -> None:
     head = (
         f"{'phase':<22}{'residents':>10}{'turns':>7}{'turns/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'e2e p95':>9}{'late':>6}{'cpu ms/turn':>12}{'bot cpu':>9}{'drv cpu':>9}{'machine':>9}"
+        f"{'e2e p95':>9}{'late':>6}{'cpu ms/turn':>12}{'calls/turn':>11}{'polls/turn':>11}{'bot cpu':>9}"
+        f"{'drv cpu':>9}{'machine':>9}"
     )
     print(head)
     print("-" * len(head))
     for r in results:
         print(
             f"{r.phase.name:<22}{r.phase.residents:>10}{r.turns:>7}{r.turns_per_s:>9.1f}{r.ms(50):>9.1f}{r.ms(95):>9.1f}{r.ms(99):>9.1f}"
-            f"{r.errors:>8}{r.ms(95, 'e2e'):>9.1f}{r.late:>6}{r.cpu_ms_per_turn:>12.2f}{r.bot_cpu:>9.0%}{r.driver_cpu:>9.0%}"
+            f"{r.errors:>8}{r.ms(95, 'e2e'):>9.1f}{r.late:>6}{r.cpu_ms_per_turn:>12.2f}"
+            f"{r.calls_per_turn():>11.2f}{r.calls_per_turn('getUpdates'):>11.2f}{r.bot_cpu:>9.0%}{r.driver_cpu:>9.0%}"
             f"{r.machine_busy / (os.cpu_count() or 1):>9.0%}"
         )
     print(
         "latency: update delivered (getUpdates response written) -> turn-ending sendMessage received, "
         "in the server process.\ne2e: update injected by the resident -> reply. late: paced answers that "
-        "had to wait for the previous reply.\ncpu ms/turn: the bot process's CPU time per turn. bot/drv cpu: "
-        "share of one core; machine: share of all cores."
+        "had to wait for the previous reply.\ncpu ms/turn: the bot process's CPU time per turn. calls/turn: Bot "
+        "API requests per turn, getUpdates included; polls/turn: getUpdates alone.\nbot/drv cpu: share of one "
+        "core; machine: share of all cores."
     )
 
 

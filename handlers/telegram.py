@@ -55,6 +55,10 @@ MENU_COMMANDS = (
     "hapusdata",
 )
 
+CONNECTION_POOL = 32
+"""HTTP connections to the Bot API, not PTB's 256: httpcore scans the whole pool on every request,
+and 32 keeps replies, edits and pushed messages flowing at Telegram's ~30 messages a second."""
+
 T = TypeVar("T")
 
 
@@ -212,9 +216,7 @@ def build_application(
     budget: SendBudget | None = None,
     on_tracked: Callable[[int, int, str], None] | None = None,
 ) -> Application:
-    # A pool of 32, not PTB's 256: httpcore scans the whole pool on every request, and 32 keeps
-    # replies, edits and pushed messages flowing at Telegram's ~30 messages a second.
-    builder = Application.builder().token(token).concurrent_updates(True).connection_pool_size(32)
+    builder = Application.builder().token(token).concurrent_updates(True).connection_pool_size(CONNECTION_POOL)
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_url.replace("/bot", "/file/bot"))
     app = builder.build()
