@@ -14,7 +14,6 @@ from conversations.steps import Choice, Flow, Step, Summary, Text
 from outreach import broadcasts
 from outreach.segments import Segment
 from storage.models import Stage
-from storage.repositories import catalog
 from training.errors import InvalidAnswer
 from training.text import local
 
@@ -39,14 +38,14 @@ async def target_options(ctx: Context) -> list[tuple[str, str]]:
 async def value_options(ctx: Context) -> list[tuple[str, str]]:
     target = ctx.answers.get("siaran_target")
     if target in ("cluster", "graduates"):
-        clusters = await catalog.clusters(ctx.session)
+        clusters = ctx.catalog.clusters
         return [(c.code, local(c.name, ctx.lang)) for c in clusters]
     if target == "programme":
-        return [(p.code, f"{p.code} – {local(p.name, ctx.lang)}") for p in await catalog.programmes(ctx.session)]
+        return [(p.code, f"{p.code} – {local(p.name, ctx.lang)}") for p in ctx.catalog.programmes]
     if target == "stage":
         return [(s.value, ctx.label(f"stages/{s.value}")) for s in Stage if s != Stage.WITHDRAWN]
     if target == "district":
-        return [(d.code, d.name) for d in await catalog.districts(ctx.session)]
+        return [(d.code, d.name) for d in ctx.catalog.districts()]
     return []
 
 

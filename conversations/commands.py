@@ -9,7 +9,7 @@ from conversations.context import Context
 from conversations.engine import Command, Engine, Overlay, State
 from conversations.io import Option, Outbound, Reply
 from conversations.registration import REGISTRATION, describe, prefill
-from storage.repositories import catalog, contacts
+from storage.repositories import contacts
 from training import applications
 from training.text import LANGUAGES, local
 
@@ -44,7 +44,7 @@ async def register(engine: Engine, ctx: Context, state: State, argument: str | N
 async def _begin_registration(
     engine: Engine, ctx: Context, state: State, answers: dict[str, Any], extra: dict[str, Any]
 ) -> list[Outbound]:
-    if not await catalog.clusters_with_open_programmes(ctx.session, ctx.today()):
+    if not ctx.catalog.clusters_with_open_programmes(ctx.today()):
         return [ctx.say("registration/none_open", options=[Option("/mulai", ctx.label("buttons/notify_me"))])]
     return await engine.start_flow(ctx, state, REGISTRATION.name, answers=answers, extra=extra)
 
@@ -101,7 +101,7 @@ async def language(engine: Engine, ctx: Context, state: State, _: str | None) ->
 
 async def my_data(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     mine = await applications.of_contact(ctx.session, ctx.contact)
-    districts = {d.code: d.name for d in await catalog.districts(ctx.session)}
+    districts = {code: d.name for code, d in ctx.catalog.all_districts.items()}
     items = [
         {
             "number": a.number,

@@ -15,6 +15,7 @@ from conversations.io import Option, Outbound
 from messages.markup import html_to_plain
 from messages.render import Templates
 from storage.models import Contact
+from training.catalog_view import CatalogCache, CatalogView
 
 
 def system_clock() -> datetime:
@@ -30,6 +31,7 @@ class Services:
     clock: Callable[[], datetime] = system_clock
     staff: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """(channel, user id) -> role, from settings; the staff table adds to it."""
+    catalog: CatalogCache = field(default_factory=CatalogCache)
 
 
 @dataclass
@@ -40,8 +42,8 @@ class Context:
     data: dict[str, Any]
     staff_role: str | None = None
     """Set when the person is staff (settings or the staff table): staff commands answer only them."""
-    cache: dict[str, Any] = field(default_factory=dict)
-    """Objects loaded during this turn (the chosen programme ...), never persisted."""
+    catalog: CatalogView = field(default_factory=CatalogView)
+    """The catalog as this turn sees it (shared, read-only rows)."""
 
     @property
     def lang(self) -> str:

@@ -30,14 +30,9 @@ EDITABLE = ("full_name", "nik", "address", "district", "phone", "education")
 # -- what the steps read from the catalog -------------------------------------------------------
 
 
-async def chosen_programme(ctx: Context) -> Programme | None:
+def chosen_programme(ctx: Context) -> Programme | None:
     code = ctx.answers.get("programme")
-    if code is None:
-        return None
-    if ctx.cache.get("programme_code") != code:
-        ctx.cache["programme"] = await catalog.programme(ctx.session, code)
-        ctx.cache["programme_code"] = code
-    return ctx.cache["programme"]
+    return ctx.catalog.programme(code) if code is not None else None
 
 
 def rules_of(programme: Programme | None) -> tuple[eligibility.Rule, ...]:
@@ -45,18 +40,18 @@ def rules_of(programme: Programme | None) -> tuple[eligibility.Rule, ...]:
 
 
 async def cluster_options(ctx: Context) -> list[tuple[str, str]]:
-    clusters = await catalog.clusters_with_open_programmes(ctx.session, ctx.today())
+    clusters = ctx.catalog.clusters_with_open_programmes(ctx.today())
     return [(c.code, local(c.name, ctx.lang)) for c in clusters]
 
 
 async def programme_options(ctx: Context) -> list[tuple[str, str]]:
-    programmes = await catalog.open_programmes(ctx.session, ctx.today(), ctx.answers.get("cluster"))
+    programmes = ctx.catalog.open_programmes(ctx.today(), ctx.answers.get("cluster"))
     return [(p.code, local(p.name, ctx.lang)) for p in programmes]
 
 
 async def programme_params(ctx: Context) -> dict[str, Any]:
-    cluster = await catalog.cluster(ctx.session, ctx.answers.get("cluster", ""))
-    programmes = await catalog.open_programmes(ctx.session, ctx.today(), ctx.answers.get("cluster"))
+    cluster = ctx.catalog.cluster(ctx.answers.get("cluster", ""))
+    programmes = ctx.catalog.open_programmes(ctx.today(), ctx.answers.get("cluster"))
     counts = await catalog.registered_counts(ctx.session, [p.id for p in programmes])
     return {
         "cluster": local(cluster.name, ctx.lang) if cluster else "",
@@ -99,12 +94,12 @@ async def check_consent(ctx: Context, agreed: bool) -> Finish | None:
 
 async def turned_away(ctx: Context, failure: Failure) -> Finish:
     """Say which rule failed, kindly, and offer another programme or news of future openings."""
-    programme = await chosen_programme(ctx)
+    programme = chosen_programme(ctx)
     if programme is not None:
         await applications.record_screening(
             ctx.session, programme, failed_rule=failure.rule, source=ctx.data.get("source")
         )
-    regions = await catalog.regions(ctx.session)
+    regions = ctx.catalog.regions
     extra: dict[str, Any] = {"region_names": regions, "text": local(failure.text, ctx.lang)}
     if "level" in failure.params:
         extra["level_label"] = ctx.label(f"education/{failure.params['level']}")
@@ -121,7 +116,7 @@ def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
 
     async def params(ctx: Context) -> dict[str, Any]:
         if isinstance(rule, KtpRegion):
-            regions = await catalog.regions(ctx.session)
+            regions = ctx.catalog.regions
             return {"regions": [regions.get(code, code) for code in rule.regions]}
         return {"text": local(rule.question, ctx.lang)}
 
@@ -143,7 +138,7 @@ async def education_options(ctx: Context) -> list[tuple[str, str]]:
 
 
 async def check_education(ctx: Context, level: str) -> Finish | None:
-    failure = eligibility.check_education(rules_of(await chosen_programme(ctx)), Education(level))
+    failure = eligibility.check_education(rules_of(chosen_programme(ctx)), Education(level))
     return await turned_away(ctx, failure) if failure else None
 
 
@@ -156,7 +151,7 @@ async def check_nik(ctx: Context, nik: str) -> Finish | None:
     if existing is not None:
         return Finish([already_registered(ctx, existing)])
     year = await applications.past_participation(ctx.session, nik)
-    failure = eligibility.check_history(rules_of(await chosen_programme(ctx)), year)
+    failure = eligibility.check_history(rules_of(chosen_programme(ctx)), year)
     return await turned_away(ctx, failure) if failure else None
 
 
@@ -185,7 +180,7 @@ async def check_birth(ctx: Context, confirmed: bool) -> Finish | None:
         # The NIK carries the birth date: a wrong date means a mistyped NIK, so ask for it again.
         ctx.answers.pop("nik", None)
         raise InvalidAnswer("registration/nik_recheck")
-    programme = await chosen_programme(ctx)
+    programme = chosen_programme(ctx)
     assert programme is not None
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
     failure = eligibility.check_age(rules_of(programme), nik.birth_date, programme.training_starts)
@@ -198,21 +193,21 @@ async def check_birth(ctx: Context, confirmed: bool) -> Finish | None:
 
 
 async def district_options(ctx: Context) -> list[tuple[str, str]]:
-    districts = await catalog.districts(ctx.session)
+    districts = ctx.catalog.districts()
     return [(d.code, d.name) for d in districts] + [("other", ctx.label("registration/district_other"))]
 
 
 async def privacy_params(ctx: Context) -> dict[str, Any]:
-    info = await catalog.info(ctx.session)
+    info = ctx.catalog.info
     return {"office": info.office if info else "", "city": info.city if info else ""}
 
 
 async def summary_params(ctx: Context) -> dict[str, Any]:
-    programme = await chosen_programme(ctx)
+    programme = chosen_programme(ctx)
     assert programme is not None
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
     district = ctx.answers.get("district")
-    district_row = await catalog.district(ctx.session, district) if district and district != "other" else None
+    district_row = ctx.catalog.district(district) if district and district != "other" else None
     counts = await catalog.registered_counts(ctx.session, [programme.id])
     return {
         "programme": describe(programme, ctx.lang, counts.get(programme.id, 0)),
@@ -231,7 +226,7 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
 
 
 async def steps(ctx: Context) -> list[Step]:
-    programme = await chosen_programme(ctx)
+    programme = chosen_programme(ctx)
     rules = rules_of(programme)
     return [
         YesNo(
@@ -271,7 +266,7 @@ async def steps(ctx: Context) -> list[Step]:
 
 
 async def submit(ctx: Context) -> list[Outbound]:
-    programme = await chosen_programme(ctx)
+    programme = chosen_programme(ctx)
     if programme is None:
         return [closed_meanwhile(ctx)]
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
@@ -322,12 +317,8 @@ async def prefill(ctx: Context, argument: str | None, today: date) -> dict[str, 
     if not argument:
         return {}
     code = deep_link_target(argument)
-    programme = await catalog.programme(ctx.session, code)
-    if (
-        programme is not None
-        and programme.active
-        and programme.registration_opens <= today <= programme.registration_closes
-    ):
+    programme = ctx.catalog.programme(code)
+    if programme is not None and programme.is_open(today):
         return {"cluster": programme.cluster_code, "programme": programme.code}
     open_clusters = {c for c, _ in await cluster_options(ctx)}
     if code in open_clusters:

@@ -101,12 +101,15 @@ class Conversations:
     async def _turn(self, channel: str, chat: str, inbound: Inbound) -> Reply:
         async with self.db.transaction() as session:
             await conversations.lock(session, channel, chat)
-            row = await conversations.load(session, channel, chat)
-            contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
+            contact, row = await conversations.load_with_contact(session, channel, chat)
+            if contact is None:
+                contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
+                row = await conversations.load(session, channel, chat)
             state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()
             version = row.version if row else 0
             role = await self.staff.role(session, channel, chat)
-            ctx = Context(session, contact, self.services, state.data, staff_role=role)
+            view = await self.services.catalog.current(session)
+            ctx = Context(session, contact, self.services, state.data, staff_role=role, catalog=view)
             reply = await self.engine.take_turn(ctx, state, inbound)
             await conversations.save(
                 session, channel, chat, flow=state.flow, step=state.step, data=state.data, expected_version=version

@@ -121,6 +121,10 @@ class Programme(Base):
     cluster: Mapped[Cluster] = relationship(lazy="joined")
     venue: Mapped[Venue] = relationship(lazy="joined")
 
+    def is_open(self, today: date) -> bool:
+        """Taking registrations on `today` (the office's date): in the catalog and inside its window."""
+        return self.active and self.registration_opens <= today <= self.registration_closes
+
 
 class Contact(Base):
     """A person on one channel: language, consent and whether they want announcements."""

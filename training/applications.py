@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
-from storage.repositories import applications, contacts, participants
+from storage.repositories import applications, catalog, contacts, participants
 from training.errors import BlkbotError
 
 
@@ -64,9 +64,10 @@ async def submit(session: AsyncSession, contact: Contact, submission: Submission
     The checks are repeated here, inside the transaction, because the resident may have spent
     an hour on the summary: the window may have closed, or the same NIK registered elsewhere.
     """
-    programme = submission.programme
-    if not programme.active or not (programme.registration_opens <= today <= programme.registration_closes):
-        raise RegistrationClosed(programme.code)
+    # Read afresh: the flow saw the catalog as it was when the resident started (see catalog_view).
+    programme = await catalog.programme_by_id(session, submission.programme.id)
+    if programme is None or not programme.is_open(today):
+        raise RegistrationClosed(submission.programme.code)
     await applications.lock_person(session, submission.nik)
     existing = await applications.active_for_nik(session, submission.nik)
     if existing is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,22 +65,6 @@ async def info(session: AsyncSession) -> CatalogInfo | None:
     return await session.get(CatalogInfo, 1)
 
 
-async def clusters_with_open_programmes(session: AsyncSession, today: date) -> list[Cluster]:
-    query = (
-        select(Cluster)
-        .where(Cluster.active, Cluster.code.in_(_open_programmes(today).with_only_columns(Programme.cluster_code)))
-        .order_by(Cluster.position, Cluster.code)
-    )
-    return list(await session.scalars(query))
-
-
-async def open_programmes(session: AsyncSession, today: date, cluster: str | None = None) -> list[Programme]:
-    query = _open_programmes(today).order_by(Programme.position, Programme.code)
-    if cluster is not None:
-        query = query.where(Programme.cluster_code == cluster)
-    return list(await session.scalars(query))
-
-
 async def programme(session: AsyncSession, code: str) -> Programme | None:
     return await session.scalar(select(Programme).where(Programme.code == code))
 
@@ -104,12 +87,9 @@ async def cluster(session: AsyncSession, code: str) -> Cluster | None:
     return await session.get(Cluster, code)
 
 
-async def districts(session: AsyncSession) -> list[District]:
-    return list(await session.scalars(select(District).where(District.active).order_by(District.code)))
-
-
-async def district(session: AsyncSession, code: str) -> District | None:
-    return await session.get(District, code)
+async def all_districts(session: AsyncSession) -> list[District]:
+    """Listed or not: an application keeps the district it named when the catalog dropped it."""
+    return list(await session.scalars(select(District).order_by(District.code)))
 
 
 async def regions(session: AsyncSession) -> dict[str, str]:
@@ -126,11 +106,3 @@ async def registered_counts(session: AsyncSession, programme_ids: Sequence[int])
         .group_by(Application.programme_id)
     )
     return {pid: count for pid, count in rows.all()}
-
-
-def _open_programmes(today: date):  # type: ignore[no-untyped-def]
-    return select(Programme).where(
-        Programme.active,
-        Programme.registration_opens <= today,
-        Programme.registration_closes >= today,
-    )

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import StaleConversation
-from storage.models import Conversation
+from storage.models import Contact, Conversation
 
 
 async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
@@ -26,6 +26,21 @@ async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
 
 async def load(session: AsyncSession, channel: str, chat_id: str) -> Conversation | None:
     return await session.get(Conversation, (channel, chat_id), populate_existing=True)
+
+
+async def load_with_contact(
+    session: AsyncSession, channel: str, chat_id: str
+) -> tuple[Contact | None, Conversation | None]:
+    """The chat's contact and its dialogue state in one query, as every turn needs both.
+    (None, None) for a chat never seen: the caller creates the contact."""
+    query = (
+        select(Contact, Conversation)
+        .outerjoin(Conversation, (Conversation.channel == Contact.channel) & (Conversation.chat_id == Contact.chat_id))
+        .where(Contact.channel == channel, Contact.chat_id == chat_id)
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 async def save(
