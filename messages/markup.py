@@ -11,6 +11,7 @@ and entities are seen as units and never cut in half.
 from __future__ import annotations
 
 import html as _html
+import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
@@ -24,6 +25,8 @@ _VOID = frozenset(
     {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source",
      "track", "wbr", "param"}
 )
+# A tag, for the quick look at short messages (attribute values never hold a raw ">": escaped).
+_TAG = re.compile(r"<[^>]*>")
 # Whitespace that a line may not break at.
 _NO_BREAK = frozenset({"\u00a0", "\u2007", "\u202f", "\u2060"})
 
@@ -223,6 +226,12 @@ def split_message(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """
     if limit < 1:
         raise ValueError("limit must be positive")
+    if utf16_len(html) <= limit:
+        # Nearly every message: the source is no longer than the visible text could be (tags
+        # vanish, entities shrink), so it fits whole; only blankness needs a look.
+        visible = _TAG.sub("", html)
+        if "&" not in visible:
+            return [html] if visible.strip() else []
     atoms = _atoms(html)
     prefix = [0]
     for a in atoms:

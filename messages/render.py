@@ -207,11 +207,16 @@ def _check_key(key: str) -> None:
 class Templates:
     """All message templates, with the language fallback and Telegram-safe escaping.
 
-    Build one per process and share it: the environment caches compiled templates.
+    Build one per process and share it: the environment caches compiled templates, and
+    which language answers each key. With ``auto_reload`` a template edited (or translated)
+    while the process runs is picked up, at the price of looking at the files on every
+    render; the bot renders a dozen sentences a turn and leaves it off.
     """
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, *, auto_reload: bool = False) -> None:
         self.root = Path(root) if root is not None else PACKAGE_ROOT
+        self.auto_reload = auto_reload
+        self._resolved: dict[tuple[str, str], str] = {}
         self.environment: Environment = _LangEnvironment(
             loader=_LangLoader(self.root),
             autoescape=select_autoescape(
@@ -221,6 +226,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             cache_size=2000,
+            auto_reload=auto_reload,
         )
         self.environment.filters.update(FILTERS)
 
@@ -237,9 +243,14 @@ class Templates:
     def resolve_lang(self, lang: str, key: str) -> str:
         """The language ``render`` will use: ``lang``, then its base ("en-US" → "en"),
         then "id". Raises ``TemplateNotFound`` if even "id" lacks the key."""
+        known = self._resolved.get((lang, key))
+        if known is not None:
+            return known
         chain = [lang, lang.replace("_", "-").split("-", 1)[0].lower(), DEFAULT_LANG]
         for candidate in dict.fromkeys(chain):
             if self.has(candidate, key):
+                if not self.auto_reload:
+                    self._resolved[(lang, key)] = candidate
                 return candidate
         raise TemplateNotFound(f"{DEFAULT_LANG}/{key}{SUFFIX}")
 

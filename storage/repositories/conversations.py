@@ -67,15 +67,11 @@ async def save(
         session.add(Conversation(channel=channel, chat_id=chat_id, flow=flow, step=step, data=data, version=1))
         await session.flush()
         return 1
+    table = Conversation.__table__  # a plain UPDATE: the ORM's bulk-update bookkeeping cost more than the write
     result = await session.execute(
-        update(Conversation)
-        .where(
-            Conversation.channel == channel,
-            Conversation.chat_id == chat_id,
-            Conversation.version == expected_version,
-        )
+        update(table)
+        .where(table.c.channel == channel, table.c.chat_id == chat_id, table.c.version == expected_version)
         .values(flow=flow, step=step, data=data, version=expected_version + 1)
-        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleConversation(f"{channel}:{chat_id}")

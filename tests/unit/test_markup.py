@@ -75,6 +75,7 @@ def test_empty_and_whitespace_only() -> None:
     assert split_message("") == []
     assert split_message("  \n\n ") == []
     assert split_message("<b> </b>") == []
+    assert split_message("<i>&#32;&#10;</i>") == []  # entities that decode to whitespace
 
 
 def test_tags_and_entities_do_not_count() -> None:

@@ -19,12 +19,12 @@ import messages
 from messages.render import Templates, format_number, format_rupiah
 
 
-def write(root: Path, files: dict[str, str]) -> Templates:
+def write(root: Path, files: dict[str, str], *, auto_reload: bool = False) -> Templates:
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    return Templates(root)
+    return Templates(root, auto_reload=auto_reload)
 
 
 @pytest.fixture
@@ -195,8 +195,8 @@ def test_has_keys_languages(tpl: Templates) -> None:
     assert tpl.languages() == {"id", "en"}
 
 
-def test_template_edits_are_picked_up(tmp_path: Path) -> None:
-    t = write(tmp_path, {"id/x.html.j2": "satu"})
+def test_template_edits_are_picked_up_with_auto_reload(tmp_path: Path) -> None:
+    t = write(tmp_path, {"id/x.html.j2": "satu"}, auto_reload=True)
     assert t.render("id", "x") == "satu"
     path = tmp_path / "id/x.html.j2"
     path.write_text("dua", encoding="utf-8")
@@ -250,15 +250,26 @@ def test_time_only_filter_accepts_naive_time(tmp_path: Path) -> None:
     assert t.render("en", "t", t=time(9, 30)) == "09:30"
 
 
-def test_new_translation_of_a_partial_replaces_the_fallback(tmp_path: Path) -> None:
+def test_new_translation_of_a_partial_replaces_the_fallback_with_auto_reload(tmp_path: Path) -> None:
     t = write(
         tmp_path,
         {
             "id/_p/f.html.j2": "id",
             "en/a.html.j2": "{% include '_p/f.html.j2' %}",
         },
+        auto_reload=True,
     )
     assert t.render("en", "a") == "id"
     (tmp_path / "en/_p").mkdir()
     (tmp_path / "en/_p/f.html.j2").write_text("en", encoding="utf-8")
     assert t.render("en", "a") == "en"
+
+
+def test_without_auto_reload_the_files_are_read_once(tmp_path: Path) -> None:
+    t = write(tmp_path, {"id/x.html.j2": "satu"})
+    assert t.render("en", "x") == "satu"
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en/x.html.j2").write_text("one", encoding="utf-8")
+    (tmp_path / "id/x.html.j2").write_text("dua", encoding="utf-8")
+    assert t.render("en", "x") == "satu"  # what the running bot said at first, until it restarts
+    assert Templates(tmp_path).render("en", "x") == "one"
