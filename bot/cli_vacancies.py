@@ -118,7 +118,7 @@ async def post_vacancy(settings: Settings, args: argparse.Namespace) -> int:
         names = await vacancies.cluster_names(session)
     lang = settings.language
     text = html_to_plain(vacancies.announcement(templates, lang, draft, names))
-    button = html_to_plain(templates.render(lang, "vacancies/button_other")).strip()
+    button = templates.label(lang, "vacancies/button_other")
     if draft.clusters:
         labels = vacancies.describe(draft, names, lang)["clusters"]
         fields = ", ".join(f"{label} ({code})" for label, code in zip(labels, draft.clusters, strict=True))

@@ -12,7 +12,6 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.io import Option, Outbound
-from messages.markup import html_to_plain
 from messages.render import Templates
 from storage.models import Contact
 from training.catalog_view import CatalogCache, CatalogView
@@ -70,7 +69,7 @@ class Context:
 
     def label(self, key: str, **params: Any) -> str:
         """A button label: rendered like any sentence, then made plain, since buttons show no markup."""
-        return html_to_plain(self.render(key, **params)).strip()
+        return self.services.templates.label(self.lang, key, **params)
 
     def say(self, key: str, options: Iterable[Option] = (), columns: int = 1, **params: Any) -> Outbound:
         return Outbound(self.render(key, **params), options=tuple(options), columns=columns)

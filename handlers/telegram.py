@@ -232,7 +232,7 @@ async def set_commands(app: Application, conversations: Conversations) -> None:
     templates = conversations.services.templates
     for lang in ("id", "en"):
         commands = [
-            BotCommand(name, html_to_plain(templates.render(lang, f"commands/{name}"))) for name in MENU_COMMANDS
+            BotCommand(name, templates.label(lang, f"commands/{name}")) for name in MENU_COMMANDS
         ]
         await app.bot.set_my_commands(commands, language_code=None if lang == "id" else lang)
 

@@ -37,6 +37,7 @@ from messages.dates import (
     format_time,
     normalize_lang,
 )
+from messages.markup import html_to_plain
 
 SUFFIX = ".html.j2"
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -217,6 +218,7 @@ class Templates:
         self.root = Path(root) if root is not None else PACKAGE_ROOT
         self.auto_reload = auto_reload
         self._resolved: dict[tuple[str, str], str] = {}
+        self._labels: dict[tuple[str, str], str] = {}
         self.environment: Environment = _LangEnvironment(
             loader=_LangLoader(self.root),
             autoescape=select_autoescape(
@@ -290,3 +292,15 @@ class Templates:
         used = self.resolve_lang(lang, key)
         template = self.environment.get_template(f"{used}/{key}{SUFFIX}")
         return template.render(**params).strip()
+
+    def label(self, lang: str, key: str, /, **params: Any) -> str:
+        """A button label or a menu entry: rendered like any sentence, then made plain, since
+        buttons show no markup. Labels without parameters are kept: a turn shows a dozen."""
+        if params:
+            return html_to_plain(self.render(lang, key, **params)).strip()
+        known = self._labels.get((lang, key))
+        if known is None:
+            known = html_to_plain(self.render(lang, key)).strip()
+            if not self.auto_reload:
+                self._labels[(lang, key)] = known
+        return known

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.markup import html_to_plain
 from messages.render import Templates
 from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
@@ -250,8 +249,8 @@ async def _enqueue_reminder(
         if lang not in texts:
             texts[lang] = render_reminder(templates, lang, event, zone, now)
             labels[lang] = (
-                html_to_plain(templates.render(lang, "reminders/button_yes")).strip(),
-                html_to_plain(templates.render(lang, "reminders/button_no")).strip(),
+                templates.label(lang, "reminders/button_yes"),
+                templates.label(lang, "reminders/button_no"),
             )
         yes, no = labels[lang]
         buttons = [

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.markup import html_to_plain
 from messages.render import Templates
 from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
@@ -153,7 +152,7 @@ async def announce(session: AsyncSession, templates: Templates, vacancy: Vacancy
         if person.language not in rendered:
             rendered[person.language] = (
                 announcement(templates, person.language, vacancy, names),
-                [[{"label": _label(templates, person.language, "vacancies/button_other"), "data": BROWSE_COMMAND}]],
+                [[{"label": templates.label(person.language, "vacancies/button_other"), "data": BROWSE_COMMAND}]],
             )
         text, buttons = rendered[person.language]
         pushes.append(Push(person, Origin.VACANCY, vacancies.dedupe_key(vacancy.id, person.id), text, buttons))
@@ -194,10 +193,6 @@ def describe(vacancy: Vacancy | NewVacancy, names: Mapping[str, Cluster], lang: 
 def announcement(templates: Templates, lang: str, vacancy: Vacancy | NewVacancy, names: Mapping[str, Cluster]) -> str:
     """The pushed message (Telegram HTML; whatever staff typed is escaped)."""
     return templates.render(lang, "vacancies/announcement", v=describe(vacancy, names, lang))
-
-
-def _label(templates: Templates, lang: str, key: str) -> str:
-    return html_to_plain(templates.render(lang, key)).strip()
 
 
 def _local(text: Mapping[str, str], lang: str) -> str:

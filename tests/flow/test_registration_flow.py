@@ -789,6 +789,29 @@ async def test_conversation_resumes_after_a_restart(conversations: Conversations
     assert (application.full_name, application.education) == ("Siti Nur Aini", "sma")
 
 
+async def test_a_turn_that_fails_half_way_keeps_none_of_its_writes_and_the_next_turn_works(
+    siti: Resident, db: Database, words: Words, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.repositories import conversations as conversation_repo
+
+    await siti.type("/daftar")
+    real_save = conversation_repo.save
+
+    async def broken_save(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(conversation_repo, "save", broken_save)
+    await siti.consent()  # consent is written, then saving the step fails
+    assert siti.text == words("common/error")
+    assert (await contact_of(db, "siti")).consented_at is None
+
+    monkeypatch.setattr(conversation_repo, "save", real_save)
+    await siti.type("/daftar")  # still at the consent question
+    await siti.consent()
+    assert siti.step == "cluster"
+    assert (await contact_of(db, "siti")).consented_at is not None
+
+
 async def test_pressing_the_same_button_twice_advances_once(siti: Resident, db: Database, words: Words) -> None:
     await siti.type("/daftar")
     await siti.consent()

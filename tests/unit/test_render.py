@@ -273,3 +273,12 @@ def test_without_auto_reload_the_files_are_read_once(tmp_path: Path) -> None:
     (tmp_path / "id/x.html.j2").write_text("dua", encoding="utf-8")
     assert t.render("en", "x") == "satu"  # what the running bot said at first, until it restarts
     assert Templates(tmp_path).render("en", "x") == "one"
+
+
+def test_label_is_plain_text_and_kept_unless_auto_reload(tmp_path: Path) -> None:
+    t = write(tmp_path, {"id/b.html.j2": "  ✅ <b>Setuju</b> &amp; lanjut \n", "id/n.html.j2": "{{ n }} <i>kursi</i>"})
+    assert t.label("id", "b") == "✅ Setuju & lanjut"
+    assert t.label("id", "n", n=5) == "5 kursi"
+    (tmp_path / "id/b.html.j2").write_text("Baru", encoding="utf-8")
+    assert t.label("id", "b") == "✅ Setuju & lanjut"
+    assert Templates(tmp_path, auto_reload=True).label("id", "b") == "Baru"
