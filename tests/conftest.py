@@ -132,6 +132,16 @@ class Clock:
         return self.now
 
 
+class Ticks:
+    """A monotonic clock (seconds) the test moves by hand, for caches and rate limits."""
+
+    def __init__(self, seconds: float = 1000.0) -> None:
+        self.seconds = seconds
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -147,4 +157,4 @@ def conversations(db: Database, templates: Templates, clock: Clock) -> Conversat
     return Conversations(db, Services(templates=templates, timezone=JAKARTA, clock=clock))
 
 
-__all__ = ["NOW", "Clock"]
+__all__ = ["NOW", "Clock", "Ticks"]

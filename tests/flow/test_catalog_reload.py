@@ -13,21 +13,11 @@ from conversations.context import Services
 from conversations.runner import Conversations
 from messages.render import Templates
 from storage.db import Database
-from tests.conftest import JAKARTA, Clock
+from tests.conftest import JAKARTA, Clock, Ticks
 from tests.flow.helpers import Resident, Words, application_count, last_number
 from training.catalog import Catalog
 from training.catalog_store import store_catalog
 from training.catalog_view import CatalogCache
-
-
-class Ticks:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
 
 
 @pytest.fixture

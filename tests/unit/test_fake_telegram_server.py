@@ -42,6 +42,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from tests.conftest import Ticks
 from tests.fakes.telegram_server import (
     FakeTelegramServer,
     FakeUser,
@@ -54,23 +55,13 @@ TOKEN = "123456:TEST-token_for-fake"
 CHAT = 424242
 
 
-class FakeClock:
-    """Deterministic clock for the rate limiter: time only moves when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> Ticks:
+    return Ticks()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def server(clock: FakeClock) -> AsyncIterator[FakeTelegramServer]:
+async def server(clock: Ticks) -> AsyncIterator[FakeTelegramServer]:
     async with FakeTelegramServer(token=TOKEN, clock=clock) as fake:
         yield fake
 
@@ -317,14 +308,14 @@ async def test_injected_429_surfaces_as_retry_after(server: FakeTelegramServer, 
 
 
 @pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-async def test_rate_limit_uses_the_clock(server: FakeTelegramServer, bot: Bot, clock: FakeClock) -> None:
+async def test_rate_limit_uses_the_clock(server: FakeTelegramServer, bot: Bot, clock: Ticks) -> None:
     server.set_rate_limit(per_chat_per_s=1)
     await bot.send_message(CHAT, "one")
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(CHAT, "two")
     assert retry_after_of(caught.value) == 1
     await bot.send_message(CHAT + 1, "other chats have their own budget")
-    clock.now += 1.0
+    clock.seconds += 1.0
     await bot.send_message(CHAT, "two, later")
     assert server.stats.rate_limited == 1
     assert [m.text for m in server.messages(CHAT)] == ["one", "two, later"]
