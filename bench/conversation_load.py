@@ -1,7 +1,7 @@
 """Load benchmark: N residents register at once through the real Telegram handler.
 
     .venv/bin/python bench/conversation_load.py [--residents 500] [--rate 50]
-        [--database-url URL] [--skip-echo]
+        [--database-url URL] [--api-latency-ms 0] [--skip-echo]
 
 What runs where
 ---------------
@@ -32,8 +32,8 @@ latency = reply received - update delivered, both taken in the server process on
   That is the earliest moment the bot can know of the update; time the update spent queued in the
   server waiting for the bot's next getUpdates is not the bot's processing, so it is left out here.
 * "reply received" is when the server has read the turn-ending sendMessage request off the socket
-  (RecordedCall.timestamp). A button turn therefore includes answerCallbackQuery and the edit of the
-  pressed message, which blkbot makes before sending the next question.
+  (RecordedCall.timestamp). blkbot answers a press with answerCallbackQuery, the edit of the
+  pressed message and the next question at once; the sendMessage ends the turn.
 The column "e2e p95" is what a resident feels instead: from the driver injecting the update to the
 reply, i.e. including the wait for the bot's next long poll.
 
@@ -404,7 +404,7 @@ async def _driver(conn: Any) -> None:
     while True:
         command, argument = await loop.run_in_executor(None, conn.recv)
         if command == "serve":
-            server = await BenchServer(token=TOKEN).start()
+            server = await BenchServer(token=TOKEN, latency=argument or 0.0).start()
             conn.send(server.base_url)
         elif command == "warm-up":
             assert server is not None
@@ -630,7 +630,7 @@ async def run_phase(phase: Phase, driver: Driver, args: argparse.Namespace, work
     result = Result(phase)
     try:
         async with AsyncExitStack() as stack:
-            base_url = await driver.call("serve")
+            base_url = await driver.call("serve", args.api_latency_ms / 1000)
             stack.push_async_callback(driver.call, "stop")
             db: Database | None = None
             if phase.bot == "blkbot":
@@ -774,6 +774,7 @@ def summary_json(results: list[Result], args: argparse.Namespace, database: str)
         "p95_ms": num(closed.ms(95)),
         "p99_ms": num(closed.ms(99)),
         "paced_rate": args.rate,
+        "api_latency_ms": args.api_latency_ms,
         "paced_turns_per_s": num(paced.turns_per_s),
         "paced_p50_ms": num(paced.ms(50)),
         "paced_p95_ms": num(paced.ms(95)),
@@ -801,11 +802,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--database-url", default=None, help="PostgreSQL server to make a scratch database on (default: SQLite)"
     )
+    parser.add_argument(
+        "--api-latency-ms",
+        type=float,
+        default=0.0,
+        help="the fake server answers every Bot API call this much later, as a real network would (default 0)",
+    )
     parser.add_argument("--skip-echo", action="store_true", help="do not measure the echo-bot ceiling")
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced arrival process")
     args = parser.parse_args(argv)
     if args.residents < 1 or args.rate <= 0:
         parser.error("--residents and --rate must be positive")
+    if args.api_latency_ms < 0:
+        parser.error("--api-latency-ms cannot be negative")
     return args
 
 
@@ -835,7 +844,10 @@ async def main_async(args: argparse.Namespace) -> int:
     finally:
         await driver.close()
     print()
-    print(f"blkbot conversation load: {args.residents} residents x {len(STEP_NAMES)} turns, database {database}")
+    latency = f", Bot API answers after {args.api_latency_ms:g} ms" if args.api_latency_ms else ""
+    print(
+        f"blkbot conversation load: {args.residents} residents x {len(STEP_NAMES)} turns, database {database}{latency}"
+    )
     print_table(results)
     print_details(results)
     print_steps(next(r for r in results if r.phase.name == "blkbot paced"))

@@ -70,10 +70,34 @@ class Resident:
         message = message or self.last
         for button in message.inline_buttons:
             if button["text"] == label:
-                return await self._turn(
-                    self.server.press_button(self.chat_id, message.message_id, button["callback_data"])
-                )
+                return await self.press_data(message, button["callback_data"], check=True)
         raise AssertionError(f"no button {label!r} on message {message.message_id}: {message.button_texts}")
+
+    async def press_data(self, message: StoredMessage, data: str, *, check: bool = False) -> list[StoredMessage]:
+        """Press a button (an old one too, without `check`). The bot answers a press with three calls
+        at once: the turn is over when the reply came, the spinner was stopped and the pressed
+        message was marked (or the bot tried: an old message may refuse the edit)."""
+        edits_before = self._edits_of(message.message_id)
+        query_ids: list[str] = []
+
+        async def press() -> None:
+            query_ids.append(await self.server.press_button(self.chat_id, message.message_id, data, check=check))
+
+        seen = await self._turn(press())
+        await self.server.wait_until(lambda: self._answered(query_ids[0]), "answer the press")
+        await self.server.wait_until(lambda: self._edits_of(message.message_id) > edits_before, "mark the press")
+        return seen
+
+    def _answered(self, query_id: str) -> bool:
+        return any(c.params.get("callback_query_id") == query_id for c in self.server.calls_to("answerCallbackQuery"))
+
+    def _edits_of(self, message_id: int) -> int:
+        return sum(
+            1
+            for method in ("editMessageText", "editMessageReplyMarkup")
+            for call in self.server.calls_to(method, self.chat_id)
+            if call.params.get("message_id") == message_id
+        )
 
     @property
     def last(self) -> StoredMessage:

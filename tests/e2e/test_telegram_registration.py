@@ -95,11 +95,30 @@ async def test_old_keyboard_gets_a_gentle_reply_and_the_current_question(
     clusters = resident.last
     await resident.press("Tata Boga")
     # A slow phone still shows the consent keyboard and sends its press now.
-    seen = await resident._turn(server.press_button(resident.chat_id, consent.message_id, "consent|y", check=False))
+    seen = await resident.press_data(consent, "consent|y")
 
     assert "sudah tidak berlaku" in seen[0].plain_text
     assert "Pilih pelatihan" in seen[-1].plain_text
     assert clusters.inline_markup is None  # answered keyboards are removed
+
+
+async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_marked(
+    resident: Resident, server: FakeTelegramServer
+) -> None:
+    await resident.type("/start")
+    consent = resident.last
+    server.fail_next("answerCallbackQuery", kind="hang")
+    server.fail_next("editMessageText", kind="hang")
+
+    seen = await resident._turn(server.press_button(resident.chat_id, consent.message_id, "consent|y"))
+
+    assert "Pilih bidang pelatihan" in seen[-1].plain_text
+    assert not server.calls_to("answerCallbackQuery") and not server.calls_to("editMessageText")  # still held
+    server.release_hangs()
+    await server.wait_for_call("answerCallbackQuery")
+    await server.wait_for_call("editMessageText", resident.chat_id)
+    await resident.press("Tata Boga")  # the chat goes on
+    assert "Olahan Kue dan Roti" in resident.last.plain_text
 
 
 async def test_answers_with_html_are_shown_escaped(resident: Resident, server: FakeTelegramServer) -> None:
@@ -166,7 +185,8 @@ async def test_blocked_bot_does_not_stop_other_chats(server: FakeTelegramServer,
     seen = await resident.type("/start")
 
     assert "Selamat datang" in seen[0].plain_text
-    assert any(c.status == 403 for c in server.calls_to("sendMessage", 6999))
+    refused = await server.wait_for_call("sendMessage", 6999)  # the two chats' turns run side by side
+    assert refused.status == 403
 
 
 async def test_many_residents_at_once_are_each_answered_in_order(

@@ -1004,6 +1004,7 @@ class FakeTelegramServer:
         self._connections: set[_HttpConnection] = set()
         self._closing = False
         self._closing_event = asyncio.Event()
+        self._hangs_released = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
         self._http_client: httpx.AsyncClient | None = None
 
@@ -1077,6 +1078,7 @@ class FakeTelegramServer:
             return
         self._closing = True
         self._closing_event.set()
+        self._hangs_released.set()
         if self._active_poll is not None and not self._active_poll.done():
             self._active_poll.set_result("closing")
         for waiter in self._call_waiters:
@@ -1214,6 +1216,24 @@ class FakeTelegramServer:
                 if waiter in self._call_waiters:
                     self._call_waiters.remove(waiter)
 
+    async def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        """Wait until ``condition()`` holds; it is checked again after every Bot API call."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._closing:
+                raise AssertionError(f"{what}: not within {timeout}s")
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._call_waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                pass
+            finally:
+                if waiter in self._call_waiters:
+                    self._call_waiters.remove(waiter)
+
     async def wait_for_message(
         self,
         chat_id: int,
@@ -1282,6 +1302,11 @@ class FakeTelegramServer:
                 description = f"Too Many Requests: retry after {retry_after}"
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         self._faults.append(_Fault(method.lower(), chat_id, kind, status, description, parameters, times))
+
+    def release_hangs(self) -> None:
+        """Let every call held by ``kind="hang"`` go: its connection closes unanswered."""
+        self._hangs_released.set()
+        self._hangs_released = asyncio.Event()
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -1554,7 +1579,7 @@ class FakeTelegramServer:
             if fault is not None:
                 self.stats.injected_failures += 1
                 if fault.kind == "hang":
-                    await self._closing_event.wait()
+                    await self._hangs_released.wait()
                 if fault.kind != "error":
                     status = 0
                 else:
