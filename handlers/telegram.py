@@ -239,9 +239,7 @@ Background = Callable[[Bot, asyncio.Event], Awaitable[None]]
 async def set_commands(app: Application, conversations: Conversations) -> None:
     templates = conversations.services.templates
     for lang in ("id", "en"):
-        commands = [
-            BotCommand(name, templates.label(lang, f"commands/{name}")) for name in MENU_COMMANDS
-        ]
+        commands = [BotCommand(name, templates.label(lang, f"commands/{name}")) for name in MENU_COMMANDS]
         await app.bot.set_my_commands(commands, language_code=None if lang == "id" else lang)
 
 

@@ -18,12 +18,32 @@ _DAYS: dict[str, tuple[str, ...]] = {
 }
 _MONTHS: dict[str, tuple[str, ...]] = {
     "id": (
-        "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-        "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
     ),
     "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ),
 }
 # Short forms follow CLDR ("Agu", "Okt", "Des" in Indonesian).
@@ -59,19 +79,19 @@ def normalize_lang(lang: str | None) -> str:
 
 
 def format_date(d: date, lang: str = DEFAULT_LANG) -> str:
-    """"Senin, 27 Oktober 2025" / "Monday, 27 October 2025"."""
+    """ "Senin, 27 Oktober 2025" / "Monday, 27 October 2025"."""
     lg = normalize_lang(lang)
     return f"{_DAYS[lg][d.weekday()]}, {d.day} {_MONTHS[lg][d.month - 1]} {d.year}"
 
 
 def format_date_short(d: date, lang: str = DEFAULT_LANG) -> str:
-    """"27 Okt 2025" / "27 Oct 2025": for lists where the weekday is noise."""
+    """ "27 Okt 2025" / "27 Oct 2025": for lists where the weekday is noise."""
     lg = normalize_lang(lang)
     return f"{d.day} {_MONTHS_SHORT[lg][d.month - 1]} {d.year}"
 
 
 def _offset_label(offset: timedelta | None) -> str:
-    """"UTC+7", "UTC+5:30", "UTC-3", "UTC" for a UTC offset."""
+    """ "UTC+7", "UTC+5:30", "UTC-3", "UTC" for a UTC offset."""
     if not offset:
         return "UTC"
     minutes = int(offset.total_seconds()) // 60
@@ -109,10 +129,8 @@ def _abbrev_for(value: datetime | time, tz: tzinfo) -> str:
     return _offset_label(tz.utcoffset(None))
 
 
-def format_time(
-    t: datetime | time, tz_abbrev: str | None = None, lang: str = DEFAULT_LANG
-) -> str:
-    """"14.00 WIB" / "14:00 WIB".
+def format_time(t: datetime | time, tz_abbrev: str | None = None, lang: str = DEFAULT_LANG) -> str:
+    """ "14.00 WIB" / "14:00 WIB".
 
     ``tz_abbrev=None`` derives the abbreviation from an aware ``t`` (nothing for a naive
     one); pass ``""`` to leave it out on purpose.
@@ -126,7 +144,7 @@ def format_time(
 
 
 def format_datetime(dt: datetime, lang: str = DEFAULT_LANG) -> str:
-    """"Senin, 27 Oktober 2025 pukul 14.00 WIB" / "Monday, 27 October 2025 at 14:00 WIB".
+    """ "Senin, 27 Oktober 2025 pukul 14.00 WIB" / "Monday, 27 October 2025 at 14:00 WIB".
 
     ``dt`` must already be in the resident's local zone (no conversion here) and aware,
     because a time without its zone is ambiguous across Indonesia's three zones.

@@ -22,8 +22,7 @@ TELEGRAM_LIMIT = 4096
 
 # Elements that never get a closing tag: they must not be pushed on the open-tag stack.
 _VOID = frozenset(
-    {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source",
-     "track", "wbr", "param"}
+    {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr", "param"}
 )
 # A tag, for the quick look at short messages (attribute values never hold a raw ">": escaped).
 _TAG = re.compile(r"<[^>]*>")
@@ -68,9 +67,7 @@ class _Recorder(HTMLParser):
         line, col = self.getpos()
         return self._line_starts[line - 1] + col
 
-    def _add(
-        self, kind: str, tag: str = "", attrs: list[tuple[str, str | None]] | None = None
-    ) -> None:
+    def _add(self, kind: str, tag: str = "", attrs: list[tuple[str, str | None]] | None = None) -> None:
         self.events.append(_Event(kind, self._pos(), tag, attrs or []))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -180,12 +177,7 @@ def _breaks(atoms: list[_Atom]) -> list[_Break]:
         if a.kind == "text" and a.text.isspace() and a.text not in _NO_BREAK:
             j = i
             newlines = 0
-            while (
-                j < n
-                and atoms[j].kind == "text"
-                and atoms[j].text.isspace()
-                and atoms[j].text not in _NO_BREAK
-            ):
+            while j < n and atoms[j].kind == "text" and atoms[j].text.isspace() and atoms[j].text not in _NO_BREAK:
                 newlines += atoms[j].text.count("\n")
                 j += 1
             runs.append(_Break(i, j, 3 if newlines >= 2 else 2 if newlines else 1))
@@ -338,11 +330,7 @@ def _convert(source: str, render: Render) -> str:
                 stack[-1].parts.append(render(node, "", stack[1:]))
             else:
                 stack.append(node)
-        elif (
-            ev.kind == "end"
-            and ev.tag not in _VOID
-            and any(node.tag == ev.tag for node in stack[1:])
-        ):
+        elif ev.kind == "end" and ev.tag not in _VOID and any(node.tag == ev.tag for node in stack[1:]):
             while stack[-1].tag != ev.tag:
                 close_top()
             close_top()
@@ -352,7 +340,7 @@ def _convert(source: str, render: Render) -> str:
 
 
 def _link(label: str, href: str) -> str:
-    """"label (url)" unless the label already says the url."""
+    """ "label (url)" unless the label already says the url."""
     shown = label.strip()
     if not href or shown == href:
         return label
@@ -396,9 +384,13 @@ def _wrap_lines(inner: str, marker: str) -> str:
 
 
 _WA_MARKERS = {
-    "b": "*", "strong": "*",
-    "i": "_", "em": "_",
-    "s": "~", "strike": "~", "del": "~",
+    "b": "*",
+    "strong": "*",
+    "i": "_",
+    "em": "_",
+    "s": "~",
+    "strike": "~",
+    "del": "~",
 }
 
 

@@ -65,7 +65,7 @@ def format_number(n: int | float | Decimal, lang: str = DEFAULT_LANG) -> str:
 
 
 def format_rupiah(amount: int | float | Decimal, lang: str = DEFAULT_LANG) -> str:
-    """"Rp 1.500.000" (id) / "Rp 1,500,000" (en), rounded to whole rupiah."""
+    """ "Rp 1.500.000" (id) / "Rp 1,500,000" (en), rounded to whole rupiah."""
     if isinstance(amount, bool):
         raise TypeError("format_rupiah got a bool; pass an amount")
     whole = int(Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -148,18 +148,14 @@ class _LangLoader(BaseLoader):
         self._root = root
         self._fs = FileSystemLoader(str(root), encoding="utf-8")
 
-    def get_source(
-        self, environment: Environment, template: str
-    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
         try:
             return self._fs.get_source(environment, template)
         except TemplateNotFound:
             lang, _, rest = template.partition("/")
             if not rest or lang == DEFAULT_LANG:
                 raise
-            source, filename, uptodate = self._fs.get_source(
-                environment, f"{DEFAULT_LANG}/{rest}"
-            )
+            source, filename, uptodate = self._fs.get_source(environment, f"{DEFAULT_LANG}/{rest}")
             own = self._root / template
 
             def still_fallback() -> bool:
@@ -261,9 +257,7 @@ class Templates:
         if not self.root.is_dir():
             return set()
         return {
-            p.name
-            for p in self.root.iterdir()
-            if p.is_dir() and _LANG_RE.match(p.name) and not p.name.startswith("_")
+            p.name for p in self.root.iterdir() if p.is_dir() and _LANG_RE.match(p.name) and not p.name.startswith("_")
         }
 
     def keys(self, lang: str) -> set[str]:

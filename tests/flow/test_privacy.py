@@ -46,4 +46,3 @@ async def test_nik_never_appears_in_logs_even_when_a_turn_fails(
     assert SITI_NIK not in caplog.text
     assert "3375**********02" in caplog.text
     assert "database said no to '3375**********02'" in caplog.text  # the traceback, masked
-

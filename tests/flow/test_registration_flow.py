@@ -55,8 +55,9 @@ def siti(conversations: Conversations) -> Resident:
     return Resident(conversations, "siti")
 
 
-async def to_nik_step(resident: Resident, programme: str = "BOGA1", cluster: str = "BOGA",
-                      name: str = "Siti Nur Aini") -> None:
+async def to_nik_step(
+    resident: Resident, programme: str = "BOGA1", cluster: str = "BOGA", name: str = "Siti Nur Aini"
+) -> None:
     await resident.type("/daftar")
     await resident.consent()
     await resident.pick(programme, cluster)
@@ -124,7 +125,12 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     await siti.type("Jl. Merdeka 5 RT 01")
     assert siti.last.text == words("registration/ask_district")
     assert siti.buttons == [
-        "Pekalongan Barat", "Pekalongan Timur", "Pekalongan Utara", "Pekalongan Selatan", "Di luar kota ini", BACK,
+        "Pekalongan Barat",
+        "Pekalongan Timur",
+        "Pekalongan Utara",
+        "Pekalongan Selatan",
+        "Di luar kota ini",
+        BACK,
     ]
     await siti.press("Pekalongan Barat")
     assert siti.last.text == words("registration/ask_phone")
@@ -146,8 +152,13 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     ):
         assert line in summary
     assert siti.buttons == [
-        "✅ Kirim pendaftaran", "✏️ Ubah nama", "✏️ Ubah NIK", "✏️ Ubah alamat",
-        "✏️ Ubah kecamatan", "✏️ Ubah nomor HP", "✏️ Ubah pendidikan",
+        "✅ Kirim pendaftaran",
+        "✏️ Ubah nama",
+        "✏️ Ubah NIK",
+        "✏️ Ubah alamat",
+        "✏️ Ubah kecamatan",
+        "✏️ Ubah nomor HP",
+        "✏️ Ubah pendidikan",
     ]
 
     reply = await siti.press("✅ Kirim pendaftaran")
@@ -170,7 +181,10 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     assert application.phone == "+6281234567890"
     assert application.education == "sma"
     assert application.answers == {
-        "q_ktp_region": True, "q_healthy": True, "q_not_working": True, "q_never_trained": True,
+        "q_ktp_region": True,
+        "q_healthy": True,
+        "q_not_working": True,
+        "q_never_trained": True,
     }
     assert application.flags == []
     assert application.source is None
@@ -260,24 +274,62 @@ class Refusal:
 
 
 REFUSALS = {
-    "ktp_region": Refusal("BOGA1", "BOGA", say_no_to("q_ktp_region"), "ktp_region", "eligibility/ktp_region_failed",
-                          {"regions": ("33.75",), "region_names": REGIONS}),
+    "ktp_region": Refusal(
+        "BOGA1",
+        "BOGA",
+        say_no_to("q_ktp_region"),
+        "ktp_region",
+        "eligibility/ktp_region_failed",
+        {"regions": ("33.75",), "region_names": REGIONS},
+    ),
     "healthy": Refusal("BOGA1", "BOGA", say_no_to("q_healthy"), "healthy", "eligibility/healthy_failed"),
-    "not_working": Refusal("BOGA1", "BOGA", say_no_to("q_not_working"), "not_working",
-                           "eligibility/not_working_failed"),
-    "never_trained": Refusal("BOGA1", "BOGA", say_no_to("q_never_trained"), "never_trained",
-                             "eligibility/never_trained_failed"),
-    "min_age": Refusal("BOGA1", "BOGA", with_nik("3375010106090001"), "min_age", "eligibility/min_age_failed",
-                       {"years": 18, "age": 17, "on": date(2027, 1, 25)}),
-    "max_age": Refusal("BRST1", "BARISTA", with_nik("3375010101900001"), "max_age", "eligibility/max_age_failed",
-                       {"years": 35, "age": 37, "on": date(2027, 5, 17)}),
-    "min_education": Refusal("DIGI1", "DIGITAL", with_education("smp"), "min_education",
-                             "eligibility/min_education_failed", {"level_label": "SMA / SMK / sederajat"}),
-    "pmi_candidate": Refusal("LAS-PMI", "LAS", say_no_to("q_pmi_candidate"), "pmi_candidate",
-                             "eligibility/declaration_failed",
-                             {"text": "Pelatihan ini khusus untuk calon pekerja migran Indonesia (PMI)."}),
-    "past_participant": Refusal("BOGA1", "BOGA", with_nik(male_nik(7), confirm=False), "never_trained",
-                                "eligibility/past_participant", {"year": 2024}, past_participant=True),
+    "not_working": Refusal(
+        "BOGA1", "BOGA", say_no_to("q_not_working"), "not_working", "eligibility/not_working_failed"
+    ),
+    "never_trained": Refusal(
+        "BOGA1", "BOGA", say_no_to("q_never_trained"), "never_trained", "eligibility/never_trained_failed"
+    ),
+    "min_age": Refusal(
+        "BOGA1",
+        "BOGA",
+        with_nik("3375010106090001"),
+        "min_age",
+        "eligibility/min_age_failed",
+        {"years": 18, "age": 17, "on": date(2027, 1, 25)},
+    ),
+    "max_age": Refusal(
+        "BRST1",
+        "BARISTA",
+        with_nik("3375010101900001"),
+        "max_age",
+        "eligibility/max_age_failed",
+        {"years": 35, "age": 37, "on": date(2027, 5, 17)},
+    ),
+    "min_education": Refusal(
+        "DIGI1",
+        "DIGITAL",
+        with_education("smp"),
+        "min_education",
+        "eligibility/min_education_failed",
+        {"level_label": "SMA / SMK / sederajat"},
+    ),
+    "pmi_candidate": Refusal(
+        "LAS-PMI",
+        "LAS",
+        say_no_to("q_pmi_candidate"),
+        "pmi_candidate",
+        "eligibility/declaration_failed",
+        {"text": "Pelatihan ini khusus untuk calon pekerja migran Indonesia (PMI)."},
+    ),
+    "past_participant": Refusal(
+        "BOGA1",
+        "BOGA",
+        with_nik(male_nik(7), confirm=False),
+        "never_trained",
+        "eligibility/past_participant",
+        {"year": 2024},
+        past_participant=True,
+    ),
 }
 
 
@@ -642,7 +694,9 @@ async def test_help_without_a_specific_text_and_with_nothing_running(siti: Resid
     await siti.consent()
     await siti.type("bantuan")
     assert [m.text for m in siti.messages] == [
-        words("help/step"), words("help/commands"), words("registration/ask_cluster"),
+        words("help/step"),
+        words("help/commands"),
+        words("registration/ask_cluster"),
     ]
 
 
@@ -699,8 +753,15 @@ async def test_my_data_shows_what_is_stored_with_the_full_nik(siti: Resident) ->
     await siti.submit()
     await siti.type("/dataku")
     text = siti.text
-    for shown in ("BOGA1-2027-0001", "NIK: 3375015203950002", "Nama: Siti Nur Aini", "Alamat: Jl. Merdeka 5 RT 01",
-                  "Nomor HP: +6281234567890", "Kecamatan: Pekalongan Barat", "Tanggal lahir: Minggu, 12 Maret 1995"):
+    for shown in (
+        "BOGA1-2027-0001",
+        "NIK: 3375015203950002",
+        "Nama: Siti Nur Aini",
+        "Alamat: Jl. Merdeka 5 RT 01",
+        "Nomor HP: +6281234567890",
+        "Kecamatan: Pekalongan Barat",
+        "Tanggal lahir: Minggu, 12 Maret 1995",
+    ):
         assert shown in text
 
 
@@ -925,8 +986,12 @@ async def test_same_nik_submitted_from_two_chats_at_once_registers_once(
 
     [application] = await all_applications(db)
     assert application.number == "BOGA1-2027-0001"
-    already = words("registration/already_registered", number="BOGA1-2027-0001", programme="Olahan Kue dan Roti",
-                    stage=words("stages/registered"))
+    already = words(
+        "registration/already_registered",
+        number="BOGA1-2027-0001",
+        programme="Olahan Kue dan Roti",
+        stage=words("stages/registered"),
+    )
     texts = sorted([a.text, b.text], key=lambda t: "terkirim" not in t)
     assert "Pendaftaran terkirim!" in texts[0]
     assert texts[1] == already
@@ -979,8 +1044,12 @@ async def test_a_nik_with_an_active_application_is_told_its_number(siti: Residen
     await siti.choose("education", "sma")
     await siti.type("Siti Nur Aini")
     await siti.type("3375-0152-0395-0002")
-    assert siti.text == words("registration/already_registered", number="BOGA1-2027-0001",
-                              programme="Olahan Kue dan Roti", stage=words("stages/registered"))
+    assert siti.text == words(
+        "registration/already_registered",
+        number="BOGA1-2027-0001",
+        programme="Olahan Kue dan Roti",
+        stage=words("stages/registered"),
+    )
     assert siti.buttons == ["📋 Status pendaftaran"]
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
     await assert_state_cleared(db, "siti")

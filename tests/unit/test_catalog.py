@@ -190,10 +190,7 @@ def test_demo_rules(demo: Catalog) -> None:
     assert [p for p in demo.programmes if MinEducation(Education.SMA) in p.rules]
 
     custom = [
-        (p, r)
-        for p in demo.programmes
-        for r in p.rules
-        if isinstance(r, Declaration) and r.key == "pmi_candidate"
+        (p, r) for p in demo.programmes for r in p.rules if isinstance(r, Declaration) and r.key == "pmi_candidate"
     ]
     assert len(custom) == 1
     programme, rule = custom[0]
@@ -280,16 +277,14 @@ def test_unknown_key_suggests_the_right_one() -> None:
     )
     # the missing key is reported at the programme's header
     assert (
-        f'catalog.toml line {line_of(text, "[[programme]]")}: programme "LAS1": '
-        "missing required key 'quota'"
+        f"catalog.toml line {line_of(text, '[[programme]]')}: programme \"LAS1\": missing required key 'quota'"
     ) in found
 
 
 def test_unknown_table_suggests_the_right_one() -> None:
     text = edit("[[programme]]", "[[programmes]]")
     assert only_problem(text) == (
-        f"catalog.toml line {line_of(text, '[[programmes]]')}: "
-        "unknown table 'programmes' (did you mean 'programme'?)"
+        f"catalog.toml line {line_of(text, '[[programmes]]')}: unknown table 'programmes' (did you mean 'programme'?)"
     )
 
 
@@ -338,8 +333,7 @@ def test_dates_out_of_order() -> None:
 def test_dates_must_be_dates() -> None:
     text = edit("opens = 2026-11-01", 'opens = "2026-11-01"')
     assert only_problem(text).endswith(
-        "registration.opens must be a date like 2026-11-01, got '2026-11-01' "
-        "(write dates without quotes)"
+        "registration.opens must be a date like 2026-11-01, got '2026-11-01' (write dates without quotes)"
     )
     text = edit("opens = 2026-11-01", "opens = 2026-11-01T08:00:00")
     assert "registration.opens must be a date without a time" in only_problem(text)
@@ -357,8 +351,7 @@ def test_bad_rule_kind_points_at_the_rule() -> None:
     text = edit('{ kind = "healthy" }', '{ kind = "helthy" }')
     found = only_problem(text)
     assert found.startswith(
-        f'catalog.toml line {line_of(text, "helthy")}: programme "LAS1": rules: rule 3: '
-        "unknown rule kind 'helthy'"
+        f"catalog.toml line {line_of(text, 'helthy')}: programme \"LAS1\": rules: rule 3: unknown rule kind 'helthy'"
     )
 
 
@@ -490,10 +483,7 @@ def test_codes_have_a_format() -> None:
 def test_regions_must_be_declared() -> None:
     text = edit('code = "33.75.01"', 'code = "33.76.01"')
     found = problems(text)
-    assert any(
-        "code '33.76.01' lies in region '33.76', which is not declared in any [[region]]" in p
-        for p in found
-    )
+    assert any("code '33.76.01' lies in region '33.76', which is not declared in any [[region]]" in p for p in found)
     assert any("no [[district]] lies in the city's region '33.75'" in p for p in found)
     text = edit('region = "33.75"', 'region = "33.26"')
     assert "city: region '33.26' is not declared in any [[region]]" in only_problem(text)
@@ -502,31 +492,23 @@ def test_regions_must_be_declared() -> None:
 def test_texts_need_indonesian_and_fit_buttons() -> None:
     text = edit('name = { id = "Teknik Las", en = "Welding" }', 'name = { en = "Welding" }')
     assert only_problem(text) == (
-        f'catalog.toml line {line_of(text, "Welding")}: cluster "LAS": '
-        "name needs an 'id' (Bahasa Indonesia) text"
+        f"catalog.toml line {line_of(text, 'Welding')}: cluster \"LAS\": name needs an 'id' (Bahasa Indonesia) text"
     )
     long = "Pelatihan " * 9
     text = edit('{ id = "Pengelasan SMAW Dasar"', f'{{ id = "{long}"')
-    assert "name.id is 90 characters long; at most 80 fit (it is shown on buttons)" in (
-        only_problem(text)
-    )
+    assert "name.id is 90 characters long; at most 80 fit (it is shown on buttons)" in (only_problem(text))
     text = edit('en = "Welding"', 'inggris = "Welding"')
     assert "unknown key 'name.inggris'" in only_problem(text)
 
 
 def test_enumerations() -> None:
     text = edit('funding = "APBD"', 'funding = "APBD2"')
-    assert (
-        "funding must be one of APBD, APBD_PROVINSI, DBHCHT, APBN, OTHER, got 'APBD2'"
-        in only_problem(text)
-    )
+    assert "funding must be one of APBD, APBD_PROVINSI, DBHCHT, APBN, OTHER, got 'APBD2'" in only_problem(text)
 
 
 def test_missing_city_and_wrong_shapes() -> None:
     text = BASE.split("[[region]]", 1)[1]
-    assert problems("[[region]]" + text) == [
-        "catalog.toml: missing the [city] table (name, region, office, timezone)"
-    ]
+    assert problems("[[region]]" + text) == ["catalog.toml: missing the [city] table (name, region, office, timezone)"]
     text = edit("[city]", "[[city]]")
     assert "city must be one [city] table, not a list of them" in only_problem(text)
 
@@ -538,6 +520,4 @@ def test_multiline_strings_do_not_confuse_the_locator() -> None:
     )
     text = edit("quota = 16", 'quota = "ten"', text)
     # the first 'quota = ' line is inside the description
-    assert only_problem(text).startswith(
-        f'catalog.toml line {line_of(text, "quota = ", 2)}: programme "LAS1": quota'
-    )
+    assert only_problem(text).startswith(f'catalog.toml line {line_of(text, "quota = ", 2)}: programme "LAS1": quota')

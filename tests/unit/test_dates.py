@@ -21,12 +21,32 @@ WEEK = [date(2025, 10, 27) + timedelta(days=i) for i in range(7)]
 DAYS_ID = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 DAYS_EN = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS_ID = [
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
 ]
 MONTHS_EN = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 SHORT_ID = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
 SHORT_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -42,9 +62,7 @@ def test_example_from_the_spec() -> None:
     assert format_date_short(d, "en") == "27 Oct 2025"
 
 
-@pytest.mark.parametrize(
-    ("d", "id_name", "en_name"), list(zip(WEEK, DAYS_ID, DAYS_EN, strict=True))
-)
+@pytest.mark.parametrize(("d", "id_name", "en_name"), list(zip(WEEK, DAYS_ID, DAYS_EN, strict=True)))
 def test_every_weekday(d: date, id_name: str, en_name: str) -> None:
     assert format_date(d, "id").startswith(f"{id_name}, ")
     assert format_date(d, "en").startswith(f"{en_name}, ")

@@ -231,16 +231,12 @@ def test_nik_impossible_birth_date_is_refused(ddmmyy: str) -> None:
         ("010100", date(2100, 1, 1), date(2100, 1, 1)),
     ],
 )
-def test_nik_century_is_the_latest_not_after_today(
-    ddmmyy: str, today: date, expected: date
-) -> None:
+def test_nik_century_is_the_latest_not_after_today(ddmmyy: str, today: date, expected: date) -> None:
     assert parse_nik(with_birth(ddmmyy), today=today).birth_date == expected
 
 
 def test_nik_29_february_00_before_its_date_in_2000_would_be_1900_and_is_refused() -> None:
-    assert nik_key(with_birth("290200"), today=date(2000, 1, 15)).key == (
-        "registration/nik_birth_date"
-    )
+    assert nik_key(with_birth("290200"), today=date(2000, 1, 15)).key == ("registration/nik_birth_date")
 
 
 @pytest.mark.parametrize("ddmmyy", ["160326", "150327", "010127", "311226"])
@@ -312,9 +308,7 @@ def test_nik_is_frozen_and_compares_by_value() -> None:
         nik.value = FEMALE  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(
-    "value", ["337501120395000", "337501120395000x", "３３７５０１１２０３９５０００１"]
-)
+@pytest.mark.parametrize("value", ["337501120395000", "337501120395000x", "３３７５０１１２０３９５０００１"])
 def test_nik_built_directly_needs_16_ascii_digits(value: str) -> None:
     with pytest.raises(ValueError):
         Nik(value, date(1995, 3, 12))
@@ -324,9 +318,7 @@ def test_nik_built_directly_needs_16_ascii_digits(value: str) -> None:
     ("value", "birth_date"),
     [(MALE, date(1995, 3, 13)), (MALE, date(1985, 3, 12)), (FEMALE, date(1995, 4, 12))],
 )
-def test_nik_built_directly_with_another_birth_date_is_refused(
-    value: str, birth_date: date
-) -> None:
+def test_nik_built_directly_with_another_birth_date_is_refused(value: str, birth_date: date) -> None:
     with pytest.raises(ValueError) as caught:
         Nik(value, birth_date)
     assert value not in str(caught.value)

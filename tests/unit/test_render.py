@@ -40,9 +40,7 @@ def tpl(tmp_path: Path) -> Templates:
             "id/_partials/footer.html.j2": "<i>Salam, BLK</i> [{{ lang }}]",
             "en/_partials/footer.html.j2": "<i>Regards, BLK</i> [{{ lang }}]",
             # Only an Indonesian version of this partial: English falls back to it.
-            "id/_partials/macros.html.j2": (
-                "{% macro when(d) %}{{ d|tanggal_pendek }}/{{ lang }}{% endmacro %}"
-            ),
+            "id/_partials/macros.html.j2": ("{% macro when(d) %}{{ d|tanggal_pendek }}/{{ lang }}{% endmacro %}"),
             "id/sched.html.j2": "{% import '_partials/macros.html.j2' as m %}{{ m.when(d) }}",
             "en/sched.html.j2": "{% import '_partials/macros.html.j2' as m %}{{ m.when(d) }}",
             "id/filters.html.j2": (
@@ -162,12 +160,7 @@ def test_trim_and_lstrip_blocks(tmp_path: Path) -> None:
         tmp_path,
         {
             "id/list.html.j2": (
-                "Pelatihan:\n"
-                "{% for c in courses %}\n"
-                "    {% if c %}\n"
-                "• {{ c }}\n"
-                "    {% endif %}\n"
-                "{% endfor %}\n"
+                "Pelatihan:\n{% for c in courses %}\n    {% if c %}\n• {{ c }}\n    {% endif %}\n{% endfor %}\n"
             )
         },
     )

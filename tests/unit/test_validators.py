@@ -32,9 +32,7 @@ def refused(parse: Callable[[str], Any], text: str) -> InvalidAnswer:
 
 
 def test_strip_invisible_removes_zero_width_and_bidi_characters() -> None:
-    assert strip_invisible("\ufeffSi\u200bti\u200c \u200dNur\u200e\u200f\u202e\u2066\u2060") == (
-        "Siti Nur"
-    )
+    assert strip_invisible("\ufeffSi\u200bti\u200c \u200dNur\u200e\u200f\u202e\u2066\u2060") == ("Siti Nur")
 
 
 @pytest.mark.parametrize(
@@ -211,9 +209,7 @@ def test_phone_landline_or_foreign_is_not_an_indonesian_mobile(typed: str) -> No
     assert refused(parse_phone, typed).key == "registration/phone_not_mobile"
 
 
-@pytest.mark.parametrize(
-    "shared", ["6281234567890", "+6281234567890", " 6281234567890 ", "081234567890"]
-)
+@pytest.mark.parametrize("shared", ["6281234567890", "+6281234567890", " 6281234567890 ", "081234567890"])
 def test_shared_contact_phone_becomes_e164(shared: str) -> None:
     assert normalise_shared_phone(shared) == "+6281234567890"
 
@@ -441,9 +437,7 @@ def test_date_that_is_no_real_day_month_year_is_invalid(typed: str) -> None:
         (parse_date_dmy, "common/date_invalid"),
     ],
 )
-def test_input_over_max_is_refused_with_the_fields_key(
-    parse: Callable[[str], Any], key: str
-) -> None:
+def test_input_over_max_is_refused_with_the_fields_key(parse: Callable[[str], Any], key: str) -> None:
     assert refused(parse, "1" * (MAX_INPUT + 1)).key == key
 
 
