@@ -53,6 +53,10 @@ The echo bot is built with the same PTB settings as blkbot's (concurrent updates
 the ratio isolates what blkbot adds. Its paced phase is cut to about ECHO_PACED_SECONDS of turns:
 it only gives the ceiling's latency at that rate.
 
+The fake server answers at once, as no real network does. --api-latency-ms N makes it answer every
+Bot API call N ms late, to see what round trips cost a resident (a reply of two messages waits for
+the first; a press's three calls go out together).
+
 Each load phase gets a fresh server, a fresh bot and (for blkbot) a fresh database, warmed up by one
 extra resident that walks to the summary without submitting (so caches are warm and it leaves no
 application). After a blkbot phase the database must hold exactly N applications, one per
