@@ -597,8 +597,8 @@ async def run_blkbot(
     await bot.initialize()
     run = Run("blkbot delivery loop", "blkbot", len(expected), args.rate, args.bulk_share)
     try:
-        loop = make_delivery_loop(settings, db, budget, bot)
-        await loop.start_up(sole_worker=db.is_sqlite)
+        loop = make_delivery_loop(settings, db, budget, bot, "deliver")
+        await loop.start_up()
         stop = asyncio.Event()
         server_cpu0 = (await server.call("progress"))["cpu"]
         cpu0, t0 = _cpu_seconds(), time.monotonic()
@@ -920,8 +920,8 @@ async def run_talkers(
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling()
-    loop = make_delivery_loop(settings, db, budget, app.bot)
-    await loop.start_up(sole_worker=db.is_sqlite)
+    loop = make_delivery_loop(settings, db, budget, app.bot, "bot")
+    await loop.start_up()
     stop = asyncio.Event()
     delivery = asyncio.create_task(loop.run(stop))
     run = Run(f"blkbot loop + {args.talkers} residents", "blkbot", args.recipients, args.rate, args.bulk_share)

@@ -233,7 +233,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                         settings=DeliverySettings(batch=args.batch, concurrency=args.concurrency),
                         worker="bench",
                     )
-                    await loop.start_up(sole_worker=db.is_sqlite)
+                    await loop.start_up()
                     stop = asyncio.Event()
                     delivery = asyncio.create_task(loop.run(stop))
                     try:

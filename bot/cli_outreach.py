@@ -134,7 +134,7 @@ async def _deliver_with_progress(settings: Settings, broadcast_id: int) -> None:
     from bot.runtime import delivery_loop
     from outreach import broadcasts
 
-    loop, close = await delivery_loop(settings)
+    loop, close = await delivery_loop(settings, "broadcast")
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
@@ -155,7 +155,7 @@ async def _deliver_with_progress(settings: Settings, broadcast_id: int) -> None:
 async def deliver_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import delivery_loop
 
-    loop, close = await delivery_loop(settings)
+    loop, close = await delivery_loop(settings, "deliver")
     try:
         if args.once:
             stats = await loop.drain()

@@ -58,13 +58,13 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     def setup(app: Application) -> None:
         """The delivery loop sends through the bot's own connection; APScheduler (PTB's JobQueue)
         ticks the reminders, which live in the database."""
-        loops.append(make_delivery_loop(settings, runtime.db, runtime.budget, app.bot))
+        loops.append(make_delivery_loop(settings, runtime.db, runtime.budget, app.bot, "bot"))
         schedule_reminders(
             app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
         )
 
     async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
-        await loops[0].start_up(sole_worker=runtime.db.is_sqlite)
+        await loops[0].start_up()
         await loops[0].run(stop)
 
     board = ProgressBoard(runtime.db, runtime.conversations.services.templates, settings.language)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,17 +65,29 @@ def telegram_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_token.get_secret_value(), request=HTTPXRequest(connection_pool_size=64), **kwargs)
 
 
-def make_delivery_loop(settings: Settings, db: Database, budget: SendBudget, bot: Bot) -> DeliveryLoop:
-    return DeliveryLoop(db, {"telegram": TelegramSender(bot)}, budget)
+def worker_name(settings: Settings, role: str) -> str:
+    """Who holds a claim in the outbox. With one process per role (BLKBOT_WORKERS=1) the name
+    survives a restart, so a restarted bot takes back at once what it had claimed before a crash;
+    any other process's claims wait for their lease, as that process may still be sending them."""
+    host = socket.gethostname()
+    return f"{host}:{role}" if settings.workers == 1 and role in STABLE_ROLES else f"{host}:{role}:{os.getpid()}"
 
 
-async def delivery_loop(settings: Settings) -> tuple[DeliveryLoop, Callable[[], Awaitable[None]]]:
+STABLE_ROLES = ("bot", "deliver")
+"""`blkbot run` and `blkbot deliver` are restarted as such; `broadcast --deliver` runs once."""
+
+
+def make_delivery_loop(settings: Settings, db: Database, budget: SendBudget, bot: Bot, role: str) -> DeliveryLoop:
+    return DeliveryLoop(db, {"telegram": TelegramSender(bot)}, budget, worker=worker_name(settings, role))
+
+
+async def delivery_loop(settings: Settings, role: str) -> tuple[DeliveryLoop, Callable[[], Awaitable[None]]]:
     """A delivery loop of its own (for `blkbot deliver` and `broadcast --deliver`), and how to close it."""
     db = await prepare_database(settings)
     bot = telegram_bot(settings)
     await bot.initialize()
-    loop = make_delivery_loop(settings, db, send_budget(settings), bot)
-    await loop.start_up(sole_worker=db.is_sqlite)
+    loop = make_delivery_loop(settings, db, send_budget(settings), bot, role)
+    await loop.start_up()
 
     async def close() -> None:
         await bot.shutdown()

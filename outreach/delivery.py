@@ -3,8 +3,8 @@
 It claims due rows with a lease, paces them through the shared SendBudget, sends a few at a
 time, and writes each outcome back shortly after (in small batches, one transaction each). A
 crash loses nothing: unconfirmed rows are claimed again when their lease runs out (or at once,
-when the single worker restarts), so a message goes out twice only if the crash fell between the
-platform's answer and the status write.
+when the same worker restarts under its name), so a message goes out twice only if the crash fell
+between the platform's answer and the status write.
 """
 
 from __future__ import annotations
@@ -91,11 +91,12 @@ class DeliveryLoop:
         """Something was enqueued in this process: look now rather than at the next poll."""
         self._wake.set()
 
-    async def start_up(self, *, sole_worker: bool) -> int:
-        """The only worker (SQLite) takes back its predecessor's claims at once; shared workers
-        wait for the leases of dead ones to run out."""
+    async def start_up(self) -> int:
+        """Take back at once what a crashed predecessor of the same name had claimed. Other
+        workers' claims are left alone: they may be sending them right now (a `blkbot deliver`
+        beside the bot), and a dead worker's claims come back when its lease runs out."""
         async with self.db.transaction() as session:
-            return await outbox.release(session, worker=None if sole_worker else self.worker)
+            return await outbox.release(session, worker=self.worker)
 
     async def run(self, stop: asyncio.Event) -> None:
         flusher = asyncio.create_task(self._flush_forever(stop))

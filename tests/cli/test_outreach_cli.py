@@ -154,3 +154,17 @@ def test_staff_add_and_list(cli_db: str, capsys: pytest.CaptureFixture[str], mon
     out = capsys.readouterr().out
     assert "telegram:777\toperator\tBu Rina" in out
     assert "telegram:42\tadmin\t(from BLKBOT_STAFF)" in out
+
+
+def test_outbox_claims_carry_a_name_that_survives_a_restart_only_where_it_is_unique() -> None:
+    import os
+    import socket
+
+    from bot.runtime import worker_name
+    from bot.settings import Settings
+
+    host, pid = socket.gethostname(), os.getpid()
+    assert worker_name(Settings(workers=1), "bot") == f"{host}:bot"
+    assert worker_name(Settings(workers=1), "deliver") == f"{host}:deliver"
+    assert worker_name(Settings(workers=1), "broadcast") == f"{host}:broadcast:{pid}"  # runs beside the bot
+    assert worker_name(Settings(workers=3), "bot") == f"{host}:bot:{pid}"

@@ -144,7 +144,7 @@ async def test_a_timeout_is_retried_and_then_delivered(
     assert message.status == DeliveryStatus.SENT
 
 
-async def test_messages_claimed_by_a_crashed_worker_are_sent_after_restart(
+async def test_messages_claimed_before_a_crash_are_sent_at_once_by_the_restarted_worker(
     db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
 ) -> None:
     from datetime import timedelta
@@ -153,15 +153,37 @@ async def test_messages_claimed_by_a_crashed_worker_are_sent_after_restart(
 
     people = await make_contacts(db, 4)
     await push_to(db, people, vtime)
-    async with db.transaction() as session:  # a worker claims everything, then dies (SIGKILL)
-        claimed = await outbox.claim_due(session, now=vtime.now(), worker="dead", lease=timedelta(minutes=5), limit=10)
+    async with db.transaction() as session:  # this worker claims everything, then dies (SIGKILL)
+        claimed = await outbox.claim_due(
+            session, now=vtime.now(), worker=loop.worker, lease=timedelta(minutes=5), limit=10
+        )
     assert len(claimed) == 4
-    assert (await loop.drain()).sent == 0  # still leased to the dead worker
 
-    released = await loop.start_up(sole_worker=True)
+    released = await loop.start_up()  # the same worker, restarted
     stats = await loop.drain()
 
     assert released == 4 and stats.sent == 4
+    assert all(len(server.messages(int(p.chat_id))) == 1 for p in people)
+
+
+async def test_a_worker_starting_beside_another_leaves_its_claims_until_their_lease_runs_out(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    """`blkbot deliver` or `broadcast --deliver` started while the bot sends: nothing goes out twice."""
+    from datetime import timedelta
+
+    from storage.repositories import outbox
+
+    people = await make_contacts(db, 4)
+    await push_to(db, people, vtime)
+    async with db.transaction() as session:
+        await outbox.claim_due(session, now=vtime.now(), worker="host:bot", lease=timedelta(minutes=1), limit=10)
+
+    assert await loop.start_up() == 0
+    assert (await loop.drain()).sent == 0  # the bot may be sending them right now
+
+    vtime.advance(61)  # the bot died: its lease runs out
+    assert (await loop.drain()).sent == 4
     assert all(len(server.messages(int(p.chat_id))) == 1 for p in people)
 
 
