@@ -33,7 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from conversations.io import Inbound, Outbound, Reply
-from conversations.runner import Conversations
+from conversations.runner import ChatLocks, Conversations
 from messages.markup import html_to_plain, split_message
 from outreach.budget import SendBudget
 from training.nik import RedactNiks
@@ -77,6 +77,7 @@ class TelegramChannel:
         self.budget = budget
         self.on_tracked = on_tracked
         """Told (chat id, message id, what it tracks) of each message to be kept up to date in place."""
+        self.chats = ChatLocks()
 
     def install(self, app: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -89,35 +90,39 @@ class TelegramChannel:
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None and message.text is not None
-        inbound = Inbound.parse_text(message.text)
-        reply = await self.conversations.handle(CHANNEL, message.chat_id, inbound)
-        await self.send(context, message.chat_id, reply.messages)
+        await self.take_turn(context, message.chat_id, Inbound.parse_text(message.text))
 
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None and message.contact is not None
-        reply = await self.conversations.handle(
-            CHANNEL, message.chat_id, Inbound(contact_phone=message.contact.phone_number)
-        )
-        await self.send(context, message.chat_id, reply.messages)
+        await self.take_turn(context, message.chat_id, Inbound(contact_phone=message.contact.phone_number))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo, sticker or voice note: the current step re-asks for what it needs."""
         message = update.effective_message
         assert message is not None
-        reply = await self.conversations.handle(CHANNEL, message.chat_id, Inbound())
-        await self.send(context, message.chat_id, reply.messages)
+        await self.take_turn(context, message.chat_id, Inbound())
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
         chat_id = query.message.chat.id if query.message else query.from_user.id
-        # The turn runs before answering the query so that presses of one chat reach the runner in order.
-        reply = await self.conversations.handle(CHANNEL, chat_id, Inbound(choice=query.data or ""))
-        # Then the three calls go out together: over a real network a press costs one round trip, not three.
-        await asyncio.gather(
-            self.answer(query), self.mark_answered(query.message, reply), self.send(context, chat_id, reply.messages)
-        )
+        async with self.chats.hold(chat_id):
+            # The turn runs before answering the query so that presses of one chat reach the runner in order.
+            reply = await self.conversations.handle(CHANNEL, chat_id, Inbound(choice=query.data or ""))
+            # Then the three calls go out together: over a real network a press costs one round trip, not three.
+            await asyncio.gather(
+                self.answer(query),
+                self.mark_answered(query.message, reply),
+                self.send(context, chat_id, reply.messages),
+            )
+
+    async def take_turn(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, inbound: Inbound) -> None:
+        """Run the turn and send its reply while holding the chat, so that a resident who types
+        twice quickly gets the two replies in order (two sends in flight may arrive either way)."""
+        async with self.chats.hold(chat_id):
+            reply = await self.conversations.handle(CHANNEL, chat_id, inbound)
+            await self.send(context, chat_id, reply.messages)
 
     async def answer(self, query: CallbackQuery) -> None:
         """Stop the button's spinner. Nothing to tell the resident if it fails: the spinner stops by itself."""

@@ -121,6 +121,22 @@ async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_m
     assert "Olahan Kue dan Roti" in resident.last.plain_text
 
 
+async def test_two_quick_messages_get_their_replies_in_order_even_when_the_first_send_is_retried(
+    resident: Resident, server: FakeTelegramServer
+) -> None:
+    await resident.type("/start")
+    server.fail_next("sendMessage", chat_id=resident.chat_id, status=502)  # the first reply is sent again later
+
+    await server.send_text(resident.chat_id, "/bantuan")
+    await server.send_text(resident.chat_id, "/status")
+    await server.wait_for_message(resident.chat_id, predicate=lambda m: "belum punya pendaftaran" in m.plain_text)
+
+    texts = [m.plain_text for m in server.messages(resident.chat_id)]
+    helped = next(i for i, t in enumerate(texts) if "persetujuan Anda sebelum menyimpan" in t)
+    status = next(i for i, t in enumerate(texts) if "belum punya pendaftaran" in t)
+    assert helped < status
+
+
 async def test_answers_with_html_are_shown_escaped(resident: Resident, server: FakeTelegramServer) -> None:
     await walk_to_summary(resident, address="<b>Jl. Merdeka</b> & Gg. <Mawar> 5")
 
