@@ -1203,36 +1203,32 @@ class FakeTelegramServer:
                     start += 1
                 self._index_start[key] = start
                 return call
-            remaining = deadline - loop.time()
-            if remaining <= 0 or self._closing:
+            if not await self._next_call(deadline):
                 raise AssertionError(self._timeout_report(method, chat_id, timeout))
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._call_waiters.append(waiter)
-            try:
-                await asyncio.wait_for(waiter, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                if waiter in self._call_waiters:
-                    self._call_waiters.remove(waiter)
 
     async def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
         """Wait until ``condition()`` holds; it is checked again after every Bot API call."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = asyncio.get_running_loop().time() + timeout
         while not condition():
-            remaining = deadline - loop.time()
-            if remaining <= 0 or self._closing:
+            if not await self._next_call(deadline):
                 raise AssertionError(f"{what}: not within {timeout}s")
-            waiter: asyncio.Future[None] = loop.create_future()
-            self._call_waiters.append(waiter)
-            try:
-                await asyncio.wait_for(waiter, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                if waiter in self._call_waiters:
-                    self._call_waiters.remove(waiter)
+
+    async def _next_call(self, deadline: float) -> bool:
+        """Wait for the next recorded call (or the deadline); False once the time is up or the server closes."""
+        loop = asyncio.get_running_loop()
+        remaining = deadline - loop.time()
+        if remaining <= 0 or self._closing:
+            return False
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._call_waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, remaining)
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._call_waiters:
+                self._call_waiters.remove(waiter)
+        return True
 
     async def wait_for_message(
         self,
