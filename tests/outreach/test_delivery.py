@@ -144,20 +144,24 @@ async def test_a_timeout_is_retried_and_then_delivered(
     assert message.status == DeliveryStatus.SENT
 
 
-async def test_messages_claimed_before_a_crash_are_sent_at_once_by_the_restarted_worker(
-    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
-) -> None:
+async def four_claimed_by(db: Database, vtime: VirtualTime, worker: str) -> list[Contact]:
+    """Four people with a message waiting, all claimed by `worker` for a minute."""
     from datetime import timedelta
 
     from storage.repositories import outbox
 
     people = await make_contacts(db, 4)
     await push_to(db, people, vtime)
-    async with db.transaction() as session:  # this worker claims everything, then dies (SIGKILL)
-        claimed = await outbox.claim_due(
-            session, now=vtime.now(), worker=loop.worker, lease=timedelta(minutes=5), limit=10
-        )
+    async with db.transaction() as session:
+        claimed = await outbox.claim_due(session, now=vtime.now(), worker=worker, lease=timedelta(minutes=1), limit=10)
     assert len(claimed) == 4
+    return people
+
+
+async def test_messages_claimed_before_a_crash_are_sent_at_once_by_the_restarted_worker(
+    db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    people = await four_claimed_by(db, vtime, loop.worker)  # then the worker dies (SIGKILL)
 
     released = await loop.start_up()  # the same worker, restarted
     stats = await loop.drain()
@@ -170,14 +174,7 @@ async def test_a_worker_starting_beside_another_leaves_its_claims_until_their_le
     db: Database, loop: DeliveryLoop, server: FakeTelegramServer, vtime: VirtualTime
 ) -> None:
     """`blkbot deliver` or `broadcast --deliver` started while the bot sends: nothing goes out twice."""
-    from datetime import timedelta
-
-    from storage.repositories import outbox
-
-    people = await make_contacts(db, 4)
-    await push_to(db, people, vtime)
-    async with db.transaction() as session:
-        await outbox.claim_due(session, now=vtime.now(), worker="host:bot", lease=timedelta(minutes=1), limit=10)
+    people = await four_claimed_by(db, vtime, "host:bot")
 
     assert await loop.start_up() == 0
     assert (await loop.drain()).sent == 0  # the bot may be sending them right now
