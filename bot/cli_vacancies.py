@@ -133,21 +133,7 @@ async def post_vacancy(settings: Settings, args: argparse.Namespace) -> int:
         print("Not posted: nothing was stored or sent.")
         return 1
     async with staff_transaction(settings) as session:
-        vacancy, queued = await vacancies.post_vacancy(
-            session,
-            templates,
-            employer=draft.employer,
-            position=draft.position,
-            location=draft.location,
-            deadline=draft.deadline,
-            how_to_apply=draft.how_to_apply,
-            abroad=draft.abroad,
-            clusters=draft.clusters,
-            description=draft.description,
-            created_by=draft.created_by,
-            now=now,
-            timezone=timezone,
-        )
+        vacancy, queued = await vacancies.post_vacancy(session, templates, draft, now=now, timezone=timezone)
     print(f"vacancy {vacancy.id} posted: {queued} messages queued for delivery")
     return 0
 

@@ -88,41 +88,14 @@ async def recipients(session: AsyncSession, clusters: Sequence[str]) -> list[Con
 
 
 async def post_vacancy(
-    session: AsyncSession,
-    templates: Templates,
-    *,
-    employer: str,
-    position: str,
-    location: str,
-    deadline: date,
-    how_to_apply: str,
-    abroad: bool = False,
-    clusters: Sequence[str] = (),
-    description: str | None = None,
-    created_by: str | None = None,
-    now: datetime,
-    timezone: ZoneInfo = JAKARTA,
+    session: AsyncSession, templates: Templates, draft: NewVacancy, *, now: datetime, timezone: ZoneInfo = JAKARTA
 ) -> tuple[Vacancy, int]:
     """Store the vacancy and enqueue its announcement to everyone it suits, in the caller's
     transaction; returns the vacancy and the number of messages enqueued.
 
     Raises VacancyError (nothing stored) for an empty field, an unknown cluster or a past deadline.
     """
-    new = await check(
-        session,
-        NewVacancy(
-            employer=employer,
-            position=position,
-            location=location,
-            deadline=deadline,
-            how_to_apply=how_to_apply,
-            abroad=abroad,
-            clusters=tuple(clusters),
-            description=description,
-            created_by=created_by,
-        ),
-        now.astimezone(timezone).date(),
-    )
+    new = await check(session, draft, now.astimezone(timezone).date())
     vacancy = await vacancies.add(
         session,
         Vacancy(

@@ -10,7 +10,7 @@ import pytest
 from conversations.io import Inbound
 from conversations.runner import Conversations
 from messages.render import Templates
-from outreach.vacancies import close_vacancy, post_vacancy
+from outreach.vacancies import NewVacancy, close_vacancy, post_vacancy
 from storage.db import Database
 from storage.models import Vacancy
 from storage.repositories import vacancies as vacancy_repo
@@ -37,12 +37,11 @@ async def post(db: Database, templates: Templates, position: str, clusters: list
         "location": "Kabupaten Batang",
         "deadline": date(2027, 1, 31),
         "how_to_apply": "Kirim lamaran ke hrd@majujaya.co.id",
-        "clusters": clusters,
-        "now": NOW,
+        "clusters": tuple(clusters),
     }
     values.update(fields)
     async with db.transaction() as session:
-        vacancy, _ = await post_vacancy(session, templates, **values)  # type: ignore[arg-type]
+        vacancy, _ = await post_vacancy(session, templates, NewVacancy(**values), now=NOW)  # type: ignore[arg-type]
         return vacancy
 
 

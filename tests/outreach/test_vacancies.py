@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from messages.render import Templates
 from outreach.delivery import DeliveryLoop
-from outreach.vacancies import VacancyError, announce, close_vacancy, post_vacancy
+from outreach.vacancies import NewVacancy, VacancyError, announce, close_vacancy, post_vacancy
 from storage.db import Database
 from storage.models import Application, Contact, DeliveryStatus, OutboxMessage, Stage, Vacancy
 from storage.repositories import catalog, contacts
@@ -52,19 +52,19 @@ async def person(
         return contact
 
 
-async def post(db: Database, templates: Templates, **fields: object) -> tuple[Vacancy, int]:
+async def post(db: Database, templates: Templates, *, now: datetime = NOW, **fields: object) -> tuple[Vacancy, int]:
     values: dict[str, object] = {
         "employer": "PT Maju Jaya",
         "position": "Juru las SMAW",
         "location": "Kabupaten Batang",
         "deadline": DEADLINE,
         "how_to_apply": "Kirim lamaran ke hrd@majujaya.co.id",
-        "clusters": ["LAS", "MOTOR"],
-        "now": NOW,
+        "clusters": ("LAS", "MOTOR"),
     }
     values.update(fields)
+    values["clusters"] = tuple(values["clusters"])  # type: ignore[call-overload]
     async with db.transaction() as session:
-        return await post_vacancy(session, templates, **values)  # type: ignore[arg-type]
+        return await post_vacancy(session, templates, NewVacancy(**values), now=now)  # type: ignore[arg-type]
 
 
 async def outbox_rows(db: Database) -> list[OutboxMessage]:
