@@ -80,8 +80,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -100,14 +100,15 @@ from telegram.error import RetryAfter, TelegramError  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bench.conversation_load import BenchServer as ConversationBenchServer  # noqa: E402
-from bot.runtime import make_delivery_loop, prepare_database, send_budget, telegram_bot  # noqa: E402
+from bench.conversation_load import scratch_database  # noqa: E402
+from bot.runtime import make_delivery_loop, send_budget, telegram_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
 from messages.render import Templates  # noqa: E402
 from outreach import broadcasts  # noqa: E402
 from outreach.delivery import DeliverySettings  # noqa: E402
 from outreach.segments import Segment  # noqa: E402
-from storage.db import Database, admin_statement  # noqa: E402
+from storage.db import Database  # noqa: E402
 from storage.models import Contact, DeliveryStatus, OutboxMessage  # noqa: E402
 from tests.fakes.telegram_server import StoredMessage  # noqa: E402
 
@@ -403,27 +404,6 @@ class ServerProcess:
 # ------------------------------------------------------------------------------------------
 # Database
 # ------------------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def scratch_database(database_url: str | None, workdir: Path) -> AsyncIterator[tuple[Database, str, str]]:
-    """A fresh, migrated database holding the demo catalog; removed afterwards. Yields (db, url, kind)."""
-    if database_url is None or make_url(database_url).get_backend_name() == "sqlite":
-        url, drop, kind = f"sqlite+aiosqlite:///{workdir / 'broadcast.sqlite3'}", None, "sqlite"
-    else:
-        name = f"blkbot_bench_broadcast_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        await admin_statement(database_url, f'CREATE DATABASE "{name}"')
-        url = make_url(database_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
-        drop, kind = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "postgresql"
-    try:
-        db = await prepare_database(Settings(database_url=url))
-        try:
-            yield db, url, kind
-        finally:
-            await db.dispose()
-    finally:
-        if drop:
-            await admin_statement(database_url, drop)  # type: ignore[arg-type]
 
 
 async def add_subscribers(db: Database, count: int) -> None:
@@ -1282,7 +1262,8 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     try:
         with tempfile.TemporaryDirectory(prefix="blkbot-bench-broadcast-") as folder:
             workdir = Path(folder)
-            async with scratch_database(args.database_url, workdir) as (db, url, kind):
+            async with scratch_database(args.database_url, workdir, "broadcast") as db:
+                url, kind = db.url, make_url(db.url).get_backend_name()
                 await add_subscribers(db, args.recipients)
                 if args.talkers:
                     print(

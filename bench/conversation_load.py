@@ -82,7 +82,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -499,21 +499,23 @@ async def polling(app: Application):  # type: ignore[no-untyped-def]
 
 
 @asynccontextmanager
-async def scratch_database(database_url: str | None, workdir: Path, label: str):  # type: ignore[no-untyped-def]
-    """A fresh, migrated database holding the demo catalog; removed afterwards."""
+async def scratch_database(database_url: str | None, workdir: Path, label: str) -> AsyncIterator[Database]:
+    """A fresh, migrated database holding the demo catalog, removed afterwards: a SQLite file in
+    `workdir`, or a database made on the PostgreSQL server of `database_url` (for every bench script)."""
     if database_url is None or make_url(database_url).get_backend_name() == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / f'{label}.sqlite3'}"
-        drop = None
+        url, drop = f"sqlite+aiosqlite:///{workdir / f'{label}.sqlite3'}", None
     else:
         name = f"blkbot_bench_{os.getpid()}_{label}_{uuid.uuid4().hex[:6]}"
         await admin_statement(database_url, f'CREATE DATABASE "{name}"')
         url = make_url(database_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
         drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    db = await prepare_database(Settings(database_url=url))
     try:
-        yield db
+        db = await prepare_database(Settings(database_url=url))
+        try:
+            yield db
+        finally:
+            await db.dispose()
     finally:
-        await db.dispose()
         if drop:
             await admin_statement(database_url, drop)  # type: ignore[arg-type]
 

@@ -34,14 +34,10 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,19 +46,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.runtime import prepare_database
+from bench.conversation_load import scratch_database
 from bot.scheduler import tick
-from bot.settings import Settings
 from handlers.telegram_sender import TelegramSender
 from messages.render import Templates
 from outreach import reminders
 from outreach.budget import SendBudget
 from outreach.delivery import DeliveryLoop, DeliverySettings
-from storage.db import Database, admin_statement
+from storage.db import Database
 from storage.models import Application, Contact, Programme, Stage
 from tests.fakes.telegram_server import ThreadedFakeTelegramServer
 
@@ -88,25 +82,6 @@ class Scenario:
 
 
 # -- the database -------------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def scratch_database(database_url: str | None, workdir: Path) -> AsyncIterator[tuple[Database, str]]:
-    """A fresh, migrated database holding the demo catalog; removed afterwards."""
-    if database_url is None or make_url(database_url).get_backend_name() == "sqlite":
-        url, drop, kind = f"sqlite+aiosqlite:///{workdir / 'reminders.sqlite3'}", None, "SQLite"
-    else:
-        name = f"blkbot_bench_reminders_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        await admin_statement(database_url, f'CREATE DATABASE "{name}"')
-        url = make_url(database_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(False)
-        drop, kind = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', "PostgreSQL"
-    db = await prepare_database(Settings(database_url=url))
-    try:
-        yield db, kind
-    finally:
-        await db.dispose()
-        if drop:
-            await admin_statement(database_url, drop)  # type: ignore[arg-type]
 
 
 async def add_applicants(db: Database, count: int) -> None:
@@ -217,7 +192,8 @@ def judge(scenario: Scenario, calls: list[tuple[float, Any]], due_mono: float, c
 async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     templates = Templates()
     with tempfile.TemporaryDirectory(prefix="blkbot-bench-") as tmp:
-        async with scratch_database(args.database_url, Path(tmp)) as (db, kind):
+        async with scratch_database(args.database_url, Path(tmp), "reminders") as db:
+            kind = "SQLite" if db.is_sqlite else "PostgreSQL"
             t0 = time.perf_counter()
             await add_applicants(db, args.reminders)
             setup_s = time.perf_counter() - t0
