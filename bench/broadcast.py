@@ -69,7 +69,6 @@ import asyncio
 import json
 import logging
 import math
-import multiprocessing
 import os
 import random
 import resource
@@ -100,7 +99,7 @@ from telegram.error import RetryAfter, TelegramError  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bench.conversation_load import BenchServer as ConversationBenchServer  # noqa: E402
-from bench.conversation_load import scratch_database  # noqa: E402
+from bench.conversation_load import ChildProcess, scratch_database  # noqa: E402
 from bot.runtime import make_delivery_loop, send_budget, telegram_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
@@ -364,23 +363,11 @@ def server_main(conn: Any) -> None:
     asyncio.run(_server_main(conn))
 
 
-class ServerProcess:
-    """The bench's handle on the server process; one call at a time, none blocking the event loop."""
+class ServerProcess(ChildProcess):
+    """The bench's handle on the server process."""
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=server_main, args=(child,), name="bench-fake-telegram", daemon=True)
-        self.process.start()
-        self._lock = asyncio.Lock()
-
-    async def call(self, command: str, argument: Any = None) -> Any:
-        async with self._lock:
-            self.conn.send((command, argument))
-            answer = await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        super().__init__(server_main, "bench-fake-telegram")
 
     async def serve(self, marker: str, rate: float | None) -> str:
         return await self.call(
@@ -392,13 +379,6 @@ class ServerProcess:
                 "global_burst": max(1.0, rate) if rate else None,
             },
         )
-
-    async def close(self) -> None:
-        with suppress(Exception):  # closing anyway
-            await asyncio.wait_for(self.call("exit"), 10)
-        self.process.join(10)
-        if self.process.is_alive():
-            self.process.kill()
 
 
 # ------------------------------------------------------------------------------------------

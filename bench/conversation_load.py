@@ -83,7 +83,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -432,22 +432,38 @@ def driver_main(conn: Any) -> None:
     asyncio.run(_driver(conn))
 
 
-class Driver:
-    """The bot process's handle on the driver process (every call keeps the bot's loop free)."""
+class ChildProcess:
+    """A spawned helper process that answers (command, argument) over a pipe, one call at a time;
+    waiting for it never blocks the event loop, and an exception it sends back is raised here."""
 
-    def __init__(self) -> None:
+    def __init__(self, target: Callable[[Any], None], name: str) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=driver_main, args=(child,), name="bench-driver", daemon=True)
+        self.process = context.Process(target=target, args=(child,), name=name, daemon=True)
         self.process.start()
+        self._lock = asyncio.Lock()
 
     async def call(self, command: str, argument: Any = None) -> Any:
-        self.conn.send((command, argument))
-        return await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)
+        async with self._lock:
+            self.conn.send((command, argument))
+            answer = await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def close(self) -> None:
-        await self.call("exit")
+        with suppress(Exception):  # closing anyway
+            await asyncio.wait_for(self.call("exit"), 10)
         self.process.join(10)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class Driver(ChildProcess):
+    """The bot process's handle on the driver process (the fake server and the residents)."""
+
+    def __init__(self) -> None:
+        super().__init__(driver_main, "bench-driver")
 
 
 # ------------------------------------------------------------------------------------------
