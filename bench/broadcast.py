@@ -811,8 +811,6 @@ async def run_kill(
     run.extra |= {"restart_gap_s": round(restarted - killed, 2), "server_429": report["rate_limited"]}
     if not done:
         run.note = "not every row settled before the deadline"
-    if not db.is_sqlite:
-        run.note = (run.note + " PostgreSQL: the restarted worker waits for the dead one's lease (60 s)").strip()
     return run
 
 
