@@ -65,16 +65,16 @@ def telegram_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_token.get_secret_value(), request=HTTPXRequest(connection_pool_size=64), **kwargs)
 
 
+STABLE_ROLES = ("bot", "deliver")
+"""`blkbot run` and `blkbot deliver` are restarted as such; `broadcast --deliver` runs once."""
+
+
 def worker_name(settings: Settings, role: str) -> str:
     """Who holds a claim in the outbox. With one process per role (BLKBOT_WORKERS=1) the name
     survives a restart, so a restarted bot takes back at once what it had claimed before a crash;
     any other process's claims wait for their lease, as that process may still be sending them."""
     host = socket.gethostname()
     return f"{host}:{role}" if settings.workers == 1 and role in STABLE_ROLES else f"{host}:{role}:{os.getpid()}"
-
-
-STABLE_ROLES = ("bot", "deliver")
-"""`blkbot run` and `blkbot deliver` are restarted as such; `broadcast --deliver` runs once."""
 
 
 def make_delivery_loop(settings: Settings, db: Database, budget: SendBudget, bot: Bot, role: str) -> DeliveryLoop:
