@@ -96,6 +96,8 @@ class Conversations:
                 except Exception:
                     log.exception("turn failed in %s chat", channel)
                     return Reply([self._error_message()])
+        # Every attempt met another writer: rare enough that someone should hear of it.
+        log.warning("turn in %s chat %s gave up after %d concurrent changes", channel, chat, RETRIES)
         return Reply([self._error_message()])
 
     async def _turn(self, channel: str, chat: str, inbound: Inbound) -> Reply:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from conversations.io import Inbound
+import pytest
+
+from conversations.commands import menu
+from conversations.context import Context
+from conversations.engine import Engine, State
+from conversations.io import Inbound, Reply
 from conversations.runner import Conversations
+from storage.errors import StaleConversation
 from tests.flow.helpers import Resident
 
 
@@ -23,3 +30,24 @@ async def test_two_workers_never_interleave_one_chats_turns(conversations: Conve
     )
 
     assert sorted([first.stale, second.stale]) == [False, True]
+
+
+class AlwaysOvertaken(Engine):
+    """An engine whose every turn finds that another worker saved the chat first."""
+
+    async def take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
+        raise StaleConversation("console:crowded")
+
+
+async def test_a_turn_overtaken_on_every_retry_answers_sorry_and_logs_a_warning(
+    conversations: Conversations, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = Conversations(conversations.db, conversations.services, engine=AlwaysOvertaken({}, {}, {}, menu))
+    caplog.set_level(logging.WARNING, logger="conversations.runner")
+
+    reply = await runner.handle("console", "crowded", Inbound(text="halo"))
+
+    assert [m.text for m in reply.messages] == [conversations.services.templates.render("id", "common/error")]
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "console chat crowded" in warnings[0].getMessage()
