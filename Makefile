@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh Linux machine with Python 3.11+:
 #   make run    installs into .venv and starts the bot (Telegram if BLKBOT_TELEGRAM_TOKEN is set,
-#               otherwise a chat in this terminal on the demo catalog, stored in blkbot.sqlite3)
+#               otherwise a chat in this terminal on the demo catalog, kept in ~/.local/share/blkbot)
 #   make test   installs and runs the whole suite (SQLite, and PostgreSQL where one answers)
 
 PYTHON ?= python3

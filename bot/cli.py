@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.settings import Settings
+from storage.db import database_label
 from storage.errors import BlkbotError
 from training.nik import RedactNiks
 
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(RedactNiks())  # whatever a library logs, a NIK leaves masked
     if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
         logging.getLogger().setLevel(logging.WARNING)
+    else:
+        print(f"blkbot: database {database_label(settings.database_url)}", file=sys.stderr)
     try:
         return asyncio.run(args.handler(settings, args)) or 0
     except BlkbotError as problem:

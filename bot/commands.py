@@ -17,7 +17,7 @@ from bot.runtime import build_runtime, make_delivery_loop, prepare_database
 from bot.settings import Settings
 from handlers.console import Console
 from outreach.delivery import DeliveryLoop
-from storage.db import Database
+from storage.db import Database, database_label
 from storage.migrate import current_revision, head_revision, upgrade
 from training.catalog_file import parse_catalog
 from training.catalog_store import store_catalog
@@ -28,7 +28,8 @@ from training.reports import export_applications, funnel, render_stats
 async def start(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_token is None:
         print(
-            "BLKBOT_TELEGRAM_TOKEN is not set: chatting in this terminal on the demo catalog (Ctrl-D to leave).",
+            "BLKBOT_TELEGRAM_TOKEN is not set: chatting in this terminal (Ctrl-D to leave); "
+            f"kept in {database_label(settings.database_url)}",
             file=sys.stderr,
         )
         return await chat(settings, args)

@@ -20,7 +20,7 @@ from handlers.telegram_sender import TelegramSender
 from messages.render import Templates
 from outreach.budget import SendBudget
 from outreach.delivery import DeliveryLoop
-from storage.db import Database
+from storage.db import Database, database_label
 from storage.errors import BlkbotError
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.repositories import catalog as catalog_repo
@@ -105,7 +105,8 @@ async def prepare_database(settings: Settings) -> Database:
     db = Database(settings.database_url)
     revision = await current_revision(db.engine)
     if revision is None:
-        log.info("empty database: creating the schema")
+        # Said at WARNING: a staff command pointed at the wrong place must not quietly answer "0".
+        log.warning("the database %s was empty: created a new one", database_label(settings.database_url))
         await upgrade(db.engine)
     elif revision != head_revision():
         await db.dispose()

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "training" / "demo" / "catalog.toml"
 
 
+def data_folder(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where blkbot keeps its files by default: $XDG_DATA_HOME/blkbot, else ~/.local/share/blkbot."""
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "blkbot"
+
+
+def default_database_url() -> str:
+    folder = data_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{folder / 'blkbot.sqlite3'}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BLKBOT_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite+aiosqlite:///blkbot.sqlite3"
-    """SQLite file in the working directory by default; postgresql://user@host/db in production."""
+    database_url: str = Field(default_factory=lambda: default_database_url())
+    """A SQLite file in the user's data folder by default (the same whatever folder a command runs
+    from, so `blkbot stats` elsewhere never opens a new empty file); postgresql://user@host/db in production."""
     timezone: str = "Asia/Jakarta"
     """The office's time zone (Asia/Jakarta = WIB, Asia/Makassar = WITA). When not set, the catalog
     city's time zone wins over this default (see bot.runtime.office_timezone)."""

@@ -25,6 +25,11 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def database_label(url: str) -> str:
+    """The URL to show people: which database a command uses, never its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 

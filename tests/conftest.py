@@ -44,6 +44,15 @@ def _postgres_admin_url() -> str | None:
     return url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_data_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test writes to the real ~/.local/share/blkbot (the default database's folder)."""
+    folder = tmp_path_factory.mktemp("xdg-data")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str | None]:
     """A fresh database on the PostgreSQL server for this run, migrated to head."""
