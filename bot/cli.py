@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.addFilter(RedactNiks())  # whatever a library logs, a NIK leaves masked
     if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
         logging.getLogger().setLevel(logging.WARNING)
-    else:
+    elif getattr(args, "uses_database", True):
         print(f"blkbot: database {database_label(settings.database_url)}", file=sys.stderr)
     try:
         return asyncio.run(args.handler(settings, args)) or 0
@@ -80,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.set_defaults(handler=commands.catalog_load)
     check = catalog.add_parser("check", help="validate a catalog TOML file without loading it")
     check.add_argument("file", type=Path)
-    check.set_defaults(handler=commands.catalog_check)
+    check.set_defaults(handler=commands.catalog_check, uses_database=False)
+    new = catalog.add_parser("new", help="write an annotated catalog to fill in (comments in Bahasa Indonesia)")
+    new.add_argument("file", type=Path)
+    new.set_defaults(handler=commands.catalog_new, uses_database=False)
 
     participants = sub.add_parser("participants", help="past participants").add_subparsers(
         dest="participants_command", required=True

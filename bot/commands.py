@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
@@ -18,6 +19,7 @@ from bot.settings import Settings
 from handlers.console import Console
 from outreach.delivery import DeliveryLoop
 from storage.db import Database, database_label
+from storage.errors import BlkbotError
 from storage.migrate import current_revision, head_revision, upgrade
 from training.catalog_file import parse_catalog
 from training.catalog_store import store_catalog
@@ -99,6 +101,19 @@ async def catalog_check(settings: Settings, args: argparse.Namespace) -> int:
     print(
         f"{args.file}: OK — {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
         f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
+    )
+    return 0
+
+
+CATALOG_TEMPLATE = Path(__file__).resolve().parent.parent / "training" / "demo" / "catalog-template.toml"
+
+
+async def catalog_new(settings: Settings, args: argparse.Namespace) -> int:
+    if args.file.exists():
+        raise BlkbotError(f"{args.file} exists already; give a new file name")
+    args.file.write_text(CATALOG_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    print(
+        f"{args.file}: written. Fill it in, then `blkbot catalog check {args.file}` and `blkbot catalog load {args.file}`."
     )
     return 0
 
