@@ -306,11 +306,12 @@ class _Node:
 Render = Callable[[_Node, str, list[_Node]], str]
 
 
-def _convert(source: str, render: Render) -> str:
+def _convert(source: str, render: Render, text: Callable[[str], str] = lambda data: data) -> str:
     """Rebuild ``source`` bottom-up: each element's converted content goes to ``render``.
 
     ``render(node, inner, ancestors)`` returns the replacement for the element; unclosed
-    elements are closed at the end, stray closing tags are ignored.
+    elements are closed at the end, stray closing tags are ignored. ``text`` sees each piece
+    of (unescaped) text outside the tags.
     """
     root = _Node("", {})
     stack = [root]
@@ -323,7 +324,7 @@ def _convert(source: str, render: Render) -> str:
         if ev.kind in ("data", "ref"):
             # Data is unescaped too: at the very end of input the parser can hand an
             # unterminated entity ("&amp") over as data.
-            stack[-1].parts.append(_html.unescape(ev.raw))
+            stack[-1].parts.append(text(_html.unescape(ev.raw)))
         elif ev.kind in ("start", "startend"):
             node = _Node(ev.tag, {k: v or "" for k, v in ev.attrs})
             if ev.kind == "startend" or ev.tag in _VOID:
@@ -412,6 +413,13 @@ def _whatsapp(node: _Node, inner: str, ancestors: list[_Node]) -> str:
     return inner  # u, span, tg-spoiler, …: WhatsApp has no equivalent
 
 
+_WA_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb"})
+"""WhatsApp has no escape character: a resident's "*Siti*" would turn bold, so the markers in
+text (as opposed to tags) become look-alike characters that WhatsApp does not read as markup."""
+
+
 def html_to_whatsapp(html: str) -> str:
-    """Telegram HTML to WhatsApp's markup (``*b*``, ``_i_``, ``~s~``, ```` ```code``` ````)."""
-    return _convert(html, _whatsapp)
+    """Telegram HTML to WhatsApp's markup (``*b*``, ``_i_``, ``~s~``, ```` ```code``` ````).
+
+    Only tags become markers: text between them can never add formatting of its own."""
+    return _convert(html, _whatsapp, lambda data: data.translate(_WA_LOOKALIKES))

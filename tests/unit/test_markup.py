@@ -264,6 +264,9 @@ def test_html_to_plain(html: str, plain: str) -> None:
         ("<u>garis bawah</u>", "garis bawah"),
         ("<blockquote>satu\ndua</blockquote>", "> satu\n> dua"),
         ("<b></b>kosong", "kosong"),
+        # A resident's own markers are text, not markup: they come out as look-alikes.
+        ("Nama: <b>*Siti* _Aini_</b>", "Nama: *\u2217Siti\u2217 \uff3fAini\uff3f*"),
+        ("~coret~ `kode`", "\u223ccoret\u223c \u02cbkode\u02cb"),
     ],
 )
 def test_html_to_whatsapp(html: str, wa: str) -> None:

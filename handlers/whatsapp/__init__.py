@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: webhook payloads, rendering, the Graph API sender."""
