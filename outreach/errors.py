@@ -35,3 +35,8 @@ class Rejected(SendError):
 
 class TransientSendError(SendError):
     """A timeout, a dropped connection or a 5xx: worth another try later."""
+
+
+class NeedsTemplate(SendError):
+    """The person's 24-hour window is closed and no approved template fits this kind of message:
+    the row is held (status needs_template) until one is configured, never dropped."""

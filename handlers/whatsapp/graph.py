@@ -1,0 +1,120 @@
+"""The Graph API calls blkbot makes for WhatsApp: send a message, fetch a file a person sent.
+
+Meta's error codes are mapped onto outreach.errors in one table, read top to bottom, so nothing
+above handlers/ ever sees a Graph API code. The base URL is a setting (BLKBOT_WHATSAPP_BASE_URL),
+so a proxy or the tests' fake server stands in for graph.facebook.com without code changes.
+
+Written on httpx rather than a WhatsApp framework (pywa and others): blkbot needs the raw webhook
+body for the signature and stores every message before answering, then processes it on its own
+schedule; a framework that owns the webhook and dispatches to callbacks would stand in the way,
+and the three calls used here are small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from outreach.errors import NeedsTemplate, RateLimited, Rejected, SendError, TransientSendError, Unreachable
+
+DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
+MEDIA_MAX_BYTES = 16 * 1024 * 1024
+"""What blkbot fetches of one file; WhatsApp's own limit for documents is 100 MB."""
+RATE_LIMIT_WAIT = 60.0
+"""Seconds to wait after a rate-limit code that came without a Retry-After header."""
+
+# (codes, what it means for the message): the first row whose codes hold the error's code wins.
+ERROR_TABLE: tuple[tuple[frozenset[int], type[SendError], str], ...] = (
+    (frozenset({4, 80007, 130429, 131048, 131056}), RateLimited, "rate limit"),
+    (frozenset({131047}), NeedsTemplate, "outside the 24-hour window"),
+    (frozenset({131026, 131030, 133010, 131049}), Unreachable, "cannot be reached on WhatsApp"),
+    (frozenset({1, 2, 131000, 131016, 133004}), TransientSendError, "WhatsApp is having trouble"),
+    (frozenset({0, 10, 190, 200}), TransientSendError, "the access token or permission was refused"),
+)
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    content: bytes
+    mime_type: str
+
+
+def map_error(status: int, document: Any, retry_after: str | None = None) -> SendError:
+    """A Graph API error answer as the outcome the delivery loop understands."""
+    error = document.get("error", {}) if isinstance(document, dict) else {}
+    error = error if isinstance(error, dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    reason = f"WhatsApp {code if code is not None else status}: {str(error.get('message') or '')[:200]}".strip()
+    for codes, outcome, meaning in ERROR_TABLE:
+        if code in codes:
+            if outcome is RateLimited:
+                return RateLimited(_seconds(retry_after))
+            return outcome(f"{reason} ({meaning})")
+    if status == 429:
+        return RateLimited(_seconds(retry_after))
+    if status >= 500:
+        return TransientSendError(reason)
+    return Rejected(reason)
+
+
+def _seconds(header: str | None) -> float:
+    try:
+        return max(1.0, float(header)) if header else RATE_LIMIT_WAIT
+    except ValueError:
+        return RATE_LIMIT_WAIT
+
+
+class GraphApi:
+    def __init__(self, base_url: str, phone_number_id: str, token: str, *, timeout: float = 20.0) -> None:
+        self.phone_number_id = phone_number_id
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, to: str, body: dict[str, Any]) -> str:
+        """Send one message body (as handlers.whatsapp.render builds it) to `to`; its wamid."""
+        payload = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **body}
+        document = await self._call("POST", f"{self.phone_number_id}/messages", json=payload)
+        try:
+            return str(document["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError):
+            raise TransientSendError("WhatsApp answered without a message id") from None
+
+    async def media(self, media_id: str) -> MediaFile:
+        """A file a person sent: look up its short-lived URL, then fetch it (both with the token)."""
+        info = await self._call("GET", media_id)
+        url, mime = info.get("url"), str(info.get("mime_type") or "application/octet-stream")
+        if not isinstance(url, str):
+            raise Rejected(f"media {media_id}: no URL")
+        if int(info.get("file_size") or 0) > MEDIA_MAX_BYTES:
+            raise Rejected(f"media {media_id}: larger than {MEDIA_MAX_BYTES} bytes")
+        try:
+            answer = await self._client.get(url)
+        except httpx.HTTPError as problem:
+            raise TransientSendError(f"media {media_id}: {type(problem).__name__}") from None
+        if answer.status_code != 200:
+            raise map_error(answer.status_code, {}, answer.headers.get("retry-after"))
+        return MediaFile(answer.content[: MEDIA_MAX_BYTES + 1], mime)
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            answer = await self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise TransientSendError("WhatsApp did not answer in time") from None
+        except httpx.HTTPError as problem:
+            raise TransientSendError(f"WhatsApp unreachable: {type(problem).__name__}") from None
+        try:
+            document = answer.json()
+        except ValueError:
+            document = {}
+        if answer.status_code != 200:
+            raise map_error(answer.status_code, document, answer.headers.get("retry-after"))
+        return document if isinstance(document, dict) else {}
