@@ -1,0 +1,312 @@
+"""A fake WhatsApp Cloud API (Graph API) on 127.0.0.1, and a resident's phone that posts webhooks.
+
+The bot's Graph API client talks real HTTP to this server through BLKBOT_WHATSAPP_BASE_URL; the
+server checks what WhatsApp checks (the token, the body's shape, 3 buttons of 20 characters, 10
+list rows of 24/72, bodies of 1,024 and texts of 4,096, approved template names) and answers with
+Meta's error documents, so a rendering mistake fails a test as it would fail in production.
+Faults (rate limits, a closed window, 5xx) are injected per call.
+
+The other direction: `webhook(...)` signs a real-shaped webhook document with the app secret and
+POSTs it to the bot's webhook URL, as Meta does, and returns the HTTP answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from handlers.whatsapp.signature import sign
+
+VERSION = "v21.0"
+
+
+@dataclass
+class Sent:
+    to: str
+    body: dict[str, Any]
+    wamid: str
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("type"))
+
+    @property
+    def text(self) -> str:
+        """What the person reads: the text, or an interactive message's body."""
+        if self.kind == "text":
+            return str(self.body["text"]["body"])
+        if self.kind == "interactive":
+            return str(self.body["interactive"]["body"]["text"])
+        if self.kind == "template":
+            return f"[template {self.body['template']['name']}]"
+        return ""
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(id, title) of the buttons or list rows."""
+        if self.kind != "interactive":
+            return []
+        interactive = self.body["interactive"]
+        action = interactive["action"]
+        if interactive["type"] == "button":
+            return [(b["reply"]["id"], b["reply"]["title"]) for b in action["buttons"]]
+        return [(r["id"], r["title"]) for s in action["sections"] for r in s["rows"]]
+
+
+@dataclass
+class Fault:
+    status: int
+    code: int
+    message: str
+    to: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeWhatsAppServer:
+    def __init__(
+        self,
+        *,
+        phone_number_id: str = "106540352242922",
+        token: str = "wa-test-token",
+        app_secret: str = "wa-app-secret",
+        templates: frozenset[str] = frozenset(),
+    ) -> None:
+        self.phone_number_id = phone_number_id
+        self.token = token
+        self.app_secret = app_secret
+        self.templates = templates
+        self.sent: list[Sent] = []
+        self.faults: list[Fault] = []
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.webhook_url: str | None = None
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.port = 0
+        app = Starlette(
+            routes=[
+                Route(f"/{VERSION}/{{phone_id}}/messages", self._messages, methods=["POST"]),
+                Route(f"/{VERSION}/{{media_id}}", self._media_info, methods=["GET"]),
+                Route("/media-bytes/{media_id}", self._media_bytes, methods=["GET"]),
+            ]
+        )
+        self.app = app
+
+    # -- lifecycle
+
+    async def __aenter__(self) -> FakeWhatsAppServer:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+            await asyncio.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._client = httpx.AsyncClient(timeout=10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+        assert self._server is not None and self._task is not None
+        self._server.should_exit = True
+        await self._task
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{VERSION}"
+
+    # -- what the bot sent
+
+    def to(self, wa_id: str) -> list[Sent]:
+        return [s for s in self.sent if s.to == wa_id]
+
+    async def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out waiting for {what}; sent: {[(s.to, s.text[:60]) for s in self.sent]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def wait_for_messages(self, wa_id: str, count: int, timeout: float = 5.0) -> list[Sent]:
+        await self.wait_for(lambda: len(self.to(wa_id)) >= count, f"{count} messages to {wa_id}", timeout)
+        return self.to(wa_id)
+
+    def fail_next(
+        self, status: int, code: int, message: str = "error", *, to: str | None = None, **headers: str
+    ) -> None:
+        self.faults.append(Fault(status, code, message, to, headers))
+
+    def add_media(self, content: bytes, mime_type: str) -> str:
+        media_id = str(9000000000000000 + next(self._ids))
+        self.media[media_id] = (content, mime_type)
+        return media_id
+
+    # -- the person's side: webhooks as Meta sends them
+
+    async def webhook(self, value: dict[str, Any], *, secret: str | None = None) -> httpx.Response:
+        assert self.webhook_url, "set server.webhook_url to the bot's webhook"
+        document = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
+        }
+        body = json.dumps(document).encode()
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(secret or self.app_secret, body)}
+        return await self._client.post(self.webhook_url, content=body, headers=headers)
+
+    def message_value(
+        self, wa_id: str, message: dict[str, Any], *, name: str = "Warga", at: float | None = None
+    ) -> dict[str, Any]:
+        message = {
+            "from": wa_id,
+            "id": f"wamid.IN{next(self._ids)}",
+            "timestamp": str(int(at or time.time())),
+            **message,
+        }
+        return {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "6285100000000", "phone_number_id": self.phone_number_id},
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [message],
+        }
+
+    async def text(self, wa_id: str, body: str, **kwargs: Any) -> httpx.Response:
+        return await self.webhook(self.message_value(wa_id, {"type": "text", "text": {"body": body}}, **kwargs))
+
+    async def press(self, wa_id: str, reply_id: str, title: str = "", *, list_row: bool = False) -> httpx.Response:
+        kind = "list_reply" if list_row else "button_reply"
+        interactive = {"type": kind, kind: {"id": reply_id, "title": title}}
+        return await self.webhook(self.message_value(wa_id, {"type": "interactive", "interactive": interactive}))
+
+    async def status(
+        self, wamid: str, wa_id: str, status: str, *, error: tuple[int, str] | None = None
+    ) -> httpx.Response:
+        item: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": str(int(time.time())),
+            "recipient_id": wa_id,
+        }
+        if error:
+            item["errors"] = [{"code": error[0], "title": error[1]}]
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"phone_number_id": self.phone_number_id},
+            "statuses": [item],
+        }
+        return await self.webhook(value)
+
+    # -- the Graph API
+
+    def _authorised(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.token}"
+
+    async def _messages(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return _error(401, 190, "Error validating access token")
+        if request.path_params["phone_id"] != self.phone_number_id:
+            return _error(400, 100, "Unsupported post request: unknown phone number id")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, 100, "Invalid JSON")
+        problem = check_message(body, self.templates)
+        if problem:
+            return _error(400, 100, problem)
+        to = str(body["to"])
+        for fault in self.faults:
+            if fault.to in (None, to):
+                self.faults.remove(fault)
+                return _error(fault.status, fault.code, fault.message, fault.headers)
+        wamid = f"wamid.OUT{next(self._ids)}"
+        content = {k: v for k, v in body.items() if k not in ("messaging_product", "recipient_type", "to")}
+        self.sent.append(Sent(to, content, wamid))
+        self._changed.set()
+        return JSONResponse(
+            {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": wamid}]}
+        )
+
+    async def _media_info(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return _error(401, 190, "Error validating access token")
+        media_id = request.path_params["media_id"]
+        if media_id not in self.media:
+            return _error(400, 100, "Unsupported get request")
+        content, mime = self.media[media_id]
+        url = f"http://127.0.0.1:{self.port}/media-bytes/{media_id}"
+        return JSONResponse({"url": url, "mime_type": mime, "sha256": "x", "file_size": len(content), "id": media_id})
+
+    async def _media_bytes(self, request: Request) -> Response:
+        if not self._authorised(request):
+            return Response(status_code=401)
+        content, mime = self.media[request.path_params["media_id"]]
+        return Response(content, media_type=mime)
+
+
+def _error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    document = {"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf"}}
+    return JSONResponse(document, status_code=status, headers=headers)
+
+
+def check_message(body: Any, templates: frozenset[str]) -> str | None:
+    """What WhatsApp would refuse in a message body, in Meta's words where we know them."""
+    if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp" or not body.get("to"):
+        return "(#100) The parameter messaging_product and to are required"
+    kind = body.get("type", "text")
+    if kind == "text":
+        text = body.get("text", {}).get("body", "")
+        if not text or len(text) > 4096:
+            return "(#100) Param text['body'] must be 1-4096 characters"
+        return None
+    if kind == "template":
+        name = body.get("template", {}).get("name")
+        return None if name in templates else f"(#132001) Template name does not exist in the translation: {name}"
+    if kind != "interactive":
+        return f"(#100) type {kind!r} is not used by blkbot"
+    interactive = body.get("interactive", {})
+    text = interactive.get("body", {}).get("text", "")
+    if not text or len(text) > 1024:
+        return "(#100) Param interactive['body']['text'] must be 1-1024 characters"
+    action = interactive.get("action", {})
+    if interactive.get("type") == "button":
+        buttons = action.get("buttons", [])
+        if not 1 <= len(buttons) <= 3:
+            return "(#100) Param interactive['action']['buttons'] must have 1-3 elements"
+        titles = [b["reply"]["title"] for b in buttons]
+        ids = [b["reply"]["id"] for b in buttons]
+        if any(not 1 <= len(t) <= 20 for t in titles):
+            return "(#100) Button title length must be 1-20 characters"
+        if len(set(titles)) != len(titles) or len(set(ids)) != len(ids):
+            return "(#131009) Button titles and ids must be unique"
+        return None
+    if interactive.get("type") == "list":
+        if not 1 <= len(action.get("button", "")) <= 20:
+            return "(#100) Param interactive['action']['button'] must be 1-20 characters"
+        rows = [r for s in action.get("sections", []) for r in s.get("rows", [])]
+        if not 1 <= len(rows) <= 10:
+            return "(#131009) Total row count exceed max allowed count: 10"
+        if any(not 1 <= len(r.get("title", "")) <= 24 for r in rows):
+            return "(#100) Row title length must be 1-24 characters"
+        if any(len(r.get("description", "")) > 72 for r in rows):
+            return "(#100) Row description length must be at most 72 characters"
+        if len({r["id"] for r in rows}) != len(rows):
+            return "(#131009) Row ids must be unique"
+        return None
+    return "(#100) unknown interactive type"
