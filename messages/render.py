@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from jinja2 import (
     BaseLoader,
     Environment,
@@ -73,6 +74,18 @@ def format_rupiah(amount: int | float | Decimal, lang: str = DEFAULT_LANG) -> st
     return f"{sign}Rp {_group(f'{abs(whole):,}', lang)}"
 
 
+def format_phone(e164: str) -> str:
+    """A phone number the way Indonesians write it: "+6281234567890" -> "0812-3456-7890"
+    (another country's number in its international form); anything unreadable as it came."""
+    try:
+        number = phonenumbers.parse(e164 if e164.startswith("+") else "+" + e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code == 62:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 # ------------------------------------------------------------------------------- filters
 
 
@@ -120,6 +133,7 @@ def _angka(context: Context, n: int | float | Decimal) -> str:
 
 
 FILTERS: dict[str, Callable[..., str]] = {
+    "telepon": format_phone,
     "tanggal": _tanggal,
     "tanggal_pendek": _tanggal_pendek,
     "waktu": _waktu,

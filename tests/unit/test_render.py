@@ -16,7 +16,7 @@ from jinja2 import TemplateNotFound, UndefinedError
 from markupsafe import Markup
 
 import messages
-from messages.render import Templates, format_number, format_rupiah
+from messages.render import Templates, format_number, format_phone, format_rupiah
 
 
 def write(root: Path, files: dict[str, str], *, auto_reload: bool = False) -> Templates:
@@ -275,3 +275,17 @@ def test_label_is_plain_text_and_kept_unless_auto_reload(tmp_path: Path) -> None
     (tmp_path / "id/b.html.j2").write_text("Baru", encoding="utf-8")
     assert t.label("id", "b") == "✅ Setuju & lanjut"
     assert Templates(tmp_path, auto_reload=True).label("id", "b") == "Baru"
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("+6281234567890", "0812-3456-7890"),
+        ("6281234567890", "0812-3456-7890"),
+        ("+628123456789", "0812-3456-789"),
+        ("+12025550123", "+1 202-555-0123"),
+        ("bukan nomor", "bukan nomor"),
+    ],
+)
+def test_phone_numbers_are_shown_as_people_write_them(stored: str, shown: str) -> None:
+    assert format_phone(stored) == shown
