@@ -12,7 +12,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Hashable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from conversations.engine import Engine, State
 from conversations.io import Inbound, Outbound, Reply
 from storage.db import Database
 from storage.errors import StaleConversation
+from storage.models import Contact
 from storage.repositories import contacts, conversations, staff
 from training.nik import RedactNiks
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 log.addFilter(RedactNiks())  # a failed turn's traceback may quote what the resident typed
 
 RETRIES = 3
+
+AfterTurn = Callable[[AsyncSession, Contact, Reply], Awaitable[None]]
 
 
 class ChatLocks:
@@ -85,12 +88,16 @@ class Conversations:
         self.locks = ChatLocks()
         self.staff = StaffDirectory(services.staff)
 
-    async def handle(self, channel: str, chat_id: str | int, inbound: Inbound) -> Reply:
+    async def handle(
+        self, channel: str, chat_id: str | int, inbound: Inbound, *, within: AfterTurn | None = None
+    ) -> Reply:
+        """Take one turn. `within` runs inside the turn's transaction with its reply, so what a
+        channel writes there (the rendered reply of a stored webhook message) commits with it."""
         chat = str(chat_id)
         async with self.locks.hold((channel, chat)):
             for attempt in range(1, RETRIES + 1):
                 try:
-                    return await self._turn(channel, chat, inbound)
+                    return await self._turn(channel, chat, inbound, within)
                 except StaleConversation:
                     log.info("conversation %s:%s changed under us, retry %d", channel, chat, attempt)
                 except Exception:
@@ -100,7 +107,7 @@ class Conversations:
         log.warning("turn in %s chat %s gave up after %d concurrent changes", channel, chat, RETRIES)
         return Reply([self._error_message()])
 
-    async def _turn(self, channel: str, chat: str, inbound: Inbound) -> Reply:
+    async def _turn(self, channel: str, chat: str, inbound: Inbound, within: AfterTurn | None) -> Reply:
         async with self.db.transaction() as session:
             await conversations.lock(session, channel, chat)
             contact, row = await conversations.load_with_contact(session, channel, chat)
@@ -116,6 +123,8 @@ class Conversations:
             await conversations.save(
                 session, channel, chat, flow=state.flow, step=state.step, data=state.data, expected_version=version
             )
+            if within is not None:
+                await within(session, contact, reply)
             return reply
 
     def _error_message(self) -> Outbound:

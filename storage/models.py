@@ -359,3 +359,52 @@ class StaffMember(Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.OPERATOR)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored before the webhook was answered; the turn is still to take
+    ANSWERED = "answered"  # the turn is taken and its reply stored; sending it is still to do
+    DONE = "done"  # answered and sent: the texts are emptied, the id stays to refuse a redelivery
+    FAILED = "failed"
+
+
+class InboundMessage(Base):
+    """A message a platform delivered by webhook, kept from before the webhook is acknowledged
+    until its reply is sent: a webhook answered 200 is never delivered again, so what is not
+    written here first could be lost. The platform's message id refuses a redelivery."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_id"),
+        Index("ix_inbound_due", "status", "chat_id"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime]
+    """When the person sent it (the platform's time), which orders a chat's messages."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the person sent (text, pressed button, file id); emptied once answered."""
+    reply: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The rendered reply still to send; emptied once sent."""
+    status: Mapped[str] = mapped_column(String(16), default=InboundStatus.RECEIVED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class WhatsAppChat(Base):
+    """A person's WhatsApp state: since when and how they opted in, and their last message,
+    from which the 24-hour window for free-form messages runs."""
+
+    __tablename__ = "whatsapp_chats"
+    wa_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opted_in_at: Mapped[datetime]
+    opted_in_via: Mapped[str] = mapped_column(String(80))
+    """first_message, click_to_chat:<code>, or the referral an ad or poster link carried."""
+    last_message_at: Mapped[datetime]
+    menu: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The option ids of the last numbered menu sent, so a typed "3" reads as the third."""

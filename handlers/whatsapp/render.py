@@ -18,6 +18,7 @@ from typing import Any
 
 from conversations.io import Option, Outbound
 from messages.markup import html_to_whatsapp
+from messages.render import Templates
 
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024
@@ -36,15 +37,13 @@ TYPED = "#typed"
 
 @dataclass(frozen=True)
 class Words:
-    """The few words rendering adds, in the chat's language (from messages/<lang>/whatsapp/)."""
+    """The few words rendering adds, in the chat's language (messages/<lang>/whatsapp/...)."""
 
-    choose: str
-    """The list's button, e.g. "Pilih"."""
-    type_number: str
-    """The line under a numbered menu, e.g. "Ketik nomor pilihan (1–12)."; `{count}` is filled in."""
-    own_number_question: str
-    """Added to the phone question, e.g. "Pakai nomor 0812-3456-7890?"; `{number}` is filled in."""
-    own_number_button: str
+    templates: Templates
+    lang: str
+
+    def __call__(self, key: str, **params: Any) -> str:
+        return self.templates.label(self.lang, f"whatsapp/{key}", **params)
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ def render(outbound: Outbound, words: Words, own_number: str | None = None) -> R
     if outbound.ask_contact:
         options = []
         if own_number:
-            text = f"{text}\n\n{words.own_number_question.format(number=own_number)}".strip()
-            options.append(Option(OWN_NUMBER, words.own_number_button))
+            text = f"{text}\n\n{words('own_number_question', number=own_number)}".strip()
+            options.append(Option(OWN_NUMBER, words("own_number_button")))
         if outbound.reply_back:
             options.append(Option(TYPED, outbound.reply_back))
         return _with_options(text, options, words)
@@ -79,7 +78,7 @@ def _with_options(text: str, options: list[Option], words: Words) -> Rendered:
         return Rendered([_text(chunk) for chunk in split_text(text, TEXT_LIMIT)])
     if len(options) > ROWS_MAX:
         menu = "\n".join(f"{number}. {option.label}" for number, option in enumerate(options, 1))
-        full = f"{text}\n\n{menu}\n\n{words.type_number.format(count=len(options))}"
+        full = f"{text}\n\n{menu}\n\n{words('type_number', count=len(options))}"
         return Rendered([_text(chunk) for chunk in split_text(full, TEXT_LIMIT)], tuple(o.data for o in options))
     *before, body = split_text(text or "…", TEXT_LIMIT, last_limit=BODY_LIMIT)
     bodies = [_text(chunk) for chunk in before]
@@ -95,7 +94,7 @@ def _with_options(text: str, options: list[Option], words: Words) -> Rendered:
     else:
         bodies.append(
             _interactive(
-                "list", body, {"button": _cut(words.choose, LIST_BUTTON_MAX), "sections": [{"rows": _rows(options)}]}
+                "list", body, {"button": _cut(words("choose"), LIST_BUTTON_MAX), "sections": [{"rows": _rows(options)}]}
             )
         )
     return Rendered(bodies)

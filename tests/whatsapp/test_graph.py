@@ -10,11 +10,12 @@ import pytest
 from conversations.io import Option, Outbound
 from handlers.whatsapp.graph import GraphApi
 from handlers.whatsapp.render import Words, render
+from messages.render import Templates
 from outreach.errors import NeedsTemplate, RateLimited, Rejected, TransientSendError
 from tests.fakes.whatsapp_server import FakeWhatsAppServer
 
 SITI = "6281234567890"
-WORDS = Words("Pilih", "Ketik nomor pilihan (1–{count}).", "Pakai nomor {number}?", "Pakai nomor ini")
+WORDS = Words(Templates(), "id")
 
 
 @pytest.fixture

@@ -13,13 +13,9 @@ from handlers.whatsapp.render import (
     render_text,
     split_text,
 )
+from messages.render import Templates
 
-WORDS = Words(
-    choose="Pilih",
-    type_number="Ketik nomor pilihan (1–{count}).",
-    own_number_question="Pakai nomor {number}?",
-    own_number_button="Pakai nomor ini",
-)
+WORDS = Words(Templates(), "id")
 
 
 def options(*labels: str) -> tuple[Option, ...]:
@@ -75,7 +71,7 @@ def test_more_than_ten_choices_are_a_numbered_menu_read_back_by_number() -> None
     text = body["text"]["body"]
     assert text.startswith("Pilih kelurahan:\n\n1. Kelurahan 1\n2. Kelurahan 2\n")
     assert "12. Kelurahan 12" in text
-    assert text.endswith("Ketik nomor pilihan (1–12).")
+    assert text.endswith("Ketik nomor pilihan Anda (1–12).")
     assert rendered.menu == tuple(f"step|{i}" for i in range(12))
 
 
@@ -93,7 +89,9 @@ def test_a_long_question_goes_first_as_text_and_the_buttons_keep_a_short_body() 
 def test_the_phone_question_offers_the_senders_own_number_and_back() -> None:
     outbound = Outbound("Nomor HP Anda?", ask_contact="📱 Kirim nomor", reply_back="⬅️ Kembali")
     (body,) = render(outbound, WORDS, own_number="0812-3456-7890").bodies
-    assert body["interactive"]["body"]["text"] == "Nomor HP Anda?\n\nPakai nomor 0812-3456-7890?"
+    assert body["interactive"]["body"]["text"] == (
+        "Nomor HP Anda?\n\nPakai nomor WhatsApp ini: 0812-3456-7890? Tekan tombol di bawah, atau ketik nomor lain."
+    )
     assert [b["reply"] for b in body["interactive"]["action"]["buttons"]] == [
         {"id": OWN_NUMBER, "title": "Pakai nomor ini"},
         {"id": TYPED, "title": "⬅️ Kembali"},

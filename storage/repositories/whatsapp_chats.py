@@ -1,0 +1,51 @@
+"""Each WhatsApp chat's opt-in, last message (the 24-hour window) and last numbered menu."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import WhatsAppChat
+
+
+async def get(session: AsyncSession, wa_id: str) -> WhatsAppChat | None:
+    return await session.get(WhatsAppChat, wa_id, populate_existing=True)
+
+
+async def heard_from(session: AsyncSession, wa_id: str, at: datetime, via: str) -> WhatsAppChat:
+    """The person wrote at `at`: the first message opts them in (`via` says how); a late
+    redelivery of an older message never moves the window back."""
+    chat = await _locked(session, wa_id)
+    if chat is None:
+        try:
+            async with session.begin_nested():
+                chat = WhatsAppChat(wa_id=wa_id, opted_in_at=at, opted_in_via=via[:80], last_message_at=at, menu=[])
+                session.add(chat)
+            return chat
+        except IntegrityError:  # another webhook call for the same new person won the insert
+            chat = await _locked(session, wa_id)
+            assert chat is not None
+    if at > chat.last_message_at:
+        chat.last_message_at = at
+        await session.flush()
+    return chat
+
+
+async def _locked(session: AsyncSession, wa_id: str) -> WhatsAppChat | None:
+    return await session.scalar(
+        select(WhatsAppChat)
+        .where(WhatsAppChat.wa_id == wa_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def set_menu(session: AsyncSession, wa_id: str, menu: list[Any]) -> None:
+    chat = await get(session, wa_id)
+    if chat is not None and chat.menu != menu:
+        chat.menu = menu
+        await session.flush()
