@@ -91,6 +91,9 @@ class Engine:
             return await self.run_command(ctx, state, inbound.command, inbound.argument)
         if inbound.choice is not None and inbound.choice.startswith(ACTION_PREFIX):
             return await self._run_action(ctx, state, inbound.choice)
+        if inbound.unreadable is not None:
+            resumed = await self.resume(ctx, state) or (await self.menu(self, ctx, state, None)).messages
+            return Reply([ctx.say("common/cannot_read"), *resumed])
         overlay = state.data.get("overlay")
         if overlay is not None:
             reply = await self._answer_overlay(ctx, state, self.overlays[overlay], inbound)

@@ -13,14 +13,29 @@ CALLBACK_LIMIT = 64
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file the person sent (a photo of a KTP, a diploma as PDF), fetched from the platform."""
+
+    kind: str
+    """image, document or video."""
+    mime_type: str
+    content: bytes
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class Inbound:
-    """One thing the resident did: typed text, pressed a button, shared a contact, or sent a command."""
+    """One thing the resident did: typed text, pressed a button, shared a contact, sent a
+    command or a file, or sent something the bot cannot read (a sticker, a voice note)."""
 
     text: str | None = None
     choice: str | None = None
     contact_phone: str | None = None
     command: str | None = None
     argument: str | None = None
+    attachment: Attachment | None = None
+    unreadable: str | None = None
+    """What kind of message it was (sticker, audio, location, reaction ...), when nothing in it can be read."""
 
     @classmethod
     def parse_text(cls, text: str) -> Inbound:

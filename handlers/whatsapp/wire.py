@@ -110,7 +110,7 @@ def _message(raw: dict[str, Any], names: dict[str, Any]) -> WaMessage:
     if kind == "button":  # a quick-reply button of a template message
         button = _dict(raw.get("button"))
         return WaMessage(**common, reply_id=_optional(button.get("payload")), reply_title=_optional(button.get("text")))
-    if kind in MEDIA_TYPES:
+    if kind in MEDIA_TYPES and _optional(_dict(raw.get(kind)).get("id")):
         body = _dict(raw.get(kind))
         media = Media(
             id=_text(body, "id"),

@@ -1,0 +1,247 @@
+"""The WhatsApp edge: the webhook stores what people send, a worker answers it.
+
+Meta never delivers a webhook again once it was answered 200, so a message is written to the
+inbound table first and acknowledged after; a repeated delivery finds its message id there and
+adds nothing. The worker takes a chat's open messages in the order they were sent, runs each turn,
+and keeps the rendered reply in the turn's own transaction: a crash after that sends the reply on
+restart instead of taking the turn again; a crash before it takes the turn on restart. Either way
+nothing a person sent is lost, and no answer is applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from conversations.io import Reply
+from conversations.runner import Conversations
+from handlers.whatsapp.graph import GraphApi
+from handlers.whatsapp.inbound import deep_link_code, payload_of, to_inbound
+from handlers.whatsapp.render import Words, render
+from handlers.whatsapp.signature import is_signed, verification_answer
+from handlers.whatsapp.wire import BadPayload, Delivery, WaMessage, parse_delivery
+from messages.render import format_phone
+from outreach.errors import RateLimited, SendError, TransientSendError
+from storage.db import Database
+from storage.models import Contact, InboundMessage, InboundStatus
+from storage.repositories import inbound, whatsapp_chats
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+BODY_MAX = 1024 * 1024
+"""A webhook document is a few kilobytes; anything this large is not Meta."""
+SEND_ATTEMPTS = 3
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WhatsAppChannel:
+    def __init__(
+        self,
+        conversations: Conversations,
+        graph: GraphApi,
+        *,
+        app_secret: str,
+        verify_token: str,
+        worker: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        lease: timedelta = timedelta(seconds=60),
+        idle_poll: float = 1.0,
+        concurrency: int = 16,
+    ) -> None:
+        self.conversations = conversations
+        self.db: Database = conversations.db
+        self.templates = conversations.services.templates
+        self.graph = graph
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+        self.worker = worker or f"{socket.gethostname()}:whatsapp:{os.getpid()}"
+        self.clock = clock
+        self.lease = lease
+        self.idle_poll = idle_poll
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+
+    def routes(self, path: str = "/whatsapp") -> list[Route]:
+        return [
+            Route(path, self.verify, methods=["GET"]),
+            Route(path, self.receive, methods=["POST"]),
+        ]
+
+    # -- the webhook ---------------------------------------------------------------------------
+
+    async def verify(self, request: Request) -> Response:
+        """Meta's subscription handshake: echo the challenge when the verify token is ours."""
+        challenge = verification_answer(dict(request.query_params), self.verify_token)
+        if challenge is None:
+            log.warning("refused a WhatsApp subscription handshake with a wrong verify token")
+            return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse(challenge)
+
+    async def receive(self, request: Request) -> Response:
+        body = await request.body()
+        peer = request.client.host if request.client else "?"
+        if len(body) > BODY_MAX:
+            return PlainTextResponse("too large", status_code=413)
+        if not is_signed(self.app_secret, body, request.headers.get("x-hub-signature-256")):
+            log.warning("refused a WhatsApp webhook call from %s without a valid signature", peer)
+            return PlainTextResponse("bad signature", status_code=401)
+        try:
+            delivery = parse_delivery(json.loads(body))
+        except (ValueError, BadPayload) as problem:
+            log.warning("refused a WhatsApp webhook call from %s: %s", peer, problem)
+            return PlainTextResponse("bad payload", status_code=400)
+        await self.store(delivery)
+        return PlainTextResponse("ok")
+
+    async def store(self, delivery: Delivery) -> int:
+        """Keep what people sent (once per message id) and when they last wrote; returns how many were new."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            for message in sorted(delivery.messages, key=lambda m: m.sent_at):
+                await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
+            new = await inbound.store(
+                session,
+                [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
+                now,
+            )
+        if new:
+            self._wake.set()
+        return len(new)
+
+    # -- the worker ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.db.transaction() as session:
+            await inbound.release(session, worker=self.worker)  # a restart under the same name
+        while not stop.is_set():
+            if await self.cycle() == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
+        async with self.db.transaction() as session:
+            await inbound.release(session, worker=self.worker)
+
+    async def drain(self) -> int:
+        """Answer everything open now (tests, and a one-shot catch-up)."""
+        total = 0
+        while handled := await self.cycle():
+            total += handled
+        return total
+
+    async def cycle(self) -> int:
+        async with self.db.transaction() as session:
+            rows = await inbound.claim(session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease)
+        chats = [list(group) for _, group in groupby(sorted(rows, key=lambda r: r.chat_id), key=lambda r: r.chat_id)]
+        await asyncio.gather(*(self._chat(messages) for messages in chats))
+        return len(rows)
+
+    async def _chat(self, messages: list[InboundMessage]) -> None:
+        async with self._slots:
+            for message in sorted(messages, key=lambda m: (m.sent_at, m.id)):
+                try:
+                    await self._answer(message)
+                except TransientSendError as problem:
+                    # Left open; its lease runs out and it is tried again (with the turn already taken).
+                    log.warning("WhatsApp reply to inbound %s not sent yet: %s", message.id, problem)
+                    return
+                except Exception:
+                    log.exception("WhatsApp inbound %s could not be answered", message.id)
+                    async with self.db.transaction() as session:
+                        await inbound.failed(session, message.id, "could not be answered (see the log)")
+
+    async def _answer(self, message: InboundMessage) -> None:
+        wa_id = message.chat_id
+        bodies: list[dict[str, Any]] = list(message.reply)
+        if message.status == InboundStatus.RECEIVED:
+            bodies = await self._take_turn(message)
+        for index, body in enumerate(bodies):
+            await self._send(wa_id, body)
+            async with self.db.transaction() as session:
+                await inbound.still_to_send(session, message.id, bodies[index + 1 :])
+        async with self.db.transaction() as session:
+            await inbound.done(session, message.id)
+
+    async def _take_turn(self, message: InboundMessage) -> list[dict[str, Any]]:
+        wa_id = message.chat_id
+        async with self.db.transaction() as session:
+            chat = await whatsapp_chats.get(session, wa_id)
+        item = await to_inbound(message.payload, wa_id, list(chat.menu) if chat else [], self.graph)
+        kept: list[dict[str, Any]] = []
+
+        async def keep(session: AsyncSession, contact: Contact, reply: Reply) -> None:
+            kept.extend(await self._keep_reply(session, message, contact.language, reply))
+
+        reply = await self.conversations.handle(CHANNEL, wa_id, item, within=keep)
+        if not kept and reply.messages:  # the turn failed: its apology was not kept with it
+            kept = self._rendered(wa_id, self.conversations.default_language, reply)[0]
+        return kept
+
+    async def _keep_reply(
+        self, session: AsyncSession, message: InboundMessage, language: str, reply: Reply
+    ) -> list[dict[str, Any]]:
+        bodies, menu = self._rendered(message.chat_id, language, reply)
+        await whatsapp_chats.set_menu(session, message.chat_id, menu)
+        await inbound.answered(session, message.id, bodies)
+        return bodies
+
+    def _rendered(self, wa_id: str, language: str, reply: Reply) -> tuple[list[dict[str, Any]], list[str]]:
+        words = Words(self.templates, language)
+        rendered = [render(outbound, words, own_number=format_phone(f"+{wa_id}")) for outbound in reply.messages]
+        bodies = [body for r in rendered for body in r.bodies]
+        return bodies, list(rendered[-1].menu) if rendered else []
+
+    async def _send(self, wa_id: str, body: dict[str, Any]) -> None:
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                await self.graph.send(wa_id, body)
+                return
+            except RateLimited as limited:
+                if attempt == SEND_ATTEMPTS:
+                    raise TransientSendError(str(limited)) from None
+                await asyncio.sleep(min(limited.retry_after, 30.0))
+            except TransientSendError:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.5 * attempt)
+            except SendError as refused:
+                # Refused for good (a closed window, a blocked number): the turn stands, the reply is dropped.
+                log.warning("WhatsApp refused a reply to a chat: %s", refused)
+                return
+
+
+def _opt_in_via(message: WaMessage) -> str:
+    code = deep_link_code(message.text)
+    if code is not None:
+        return f"click_to_chat:{code}"
+    if message.referral:
+        return f"referral:{message.referral}"
+    return "first_message"
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

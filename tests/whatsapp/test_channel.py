@@ -1,0 +1,139 @@
+"""A resident on WhatsApp: Meta's webhook in (signed, stored before it is answered), the bot's
+replies out through the Cloud API, both over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers.whatsapp.signature import sign
+from storage.models import Application, Contact, InboundMessage, InboundStatus, WhatsAppChat
+from tests.flow.helpers import SITI_NIK
+from tests.whatsapp.conftest import VERIFY_TOKEN, Phone, WhatsApp
+
+pytestmark = pytest.mark.usefixtures("whatsapp")
+
+
+async def test_a_whole_registration_on_whatsapp(siti: Phone, whatsapp: WhatsApp) -> None:
+    replies = await siti.say("DAFTAR BOGA1__poster_kel_podosugih")
+    assert "Selamat datang" in replies[0].text
+    assert [t for _, t in siti.last.choices][:2] == ["✅ Setuju", "Tidak setuju"]
+    await siti.press("✅ Setuju")
+    while [t for _, t in siti.last.choices][:2] == ["Ya", "Tidak"]:  # the programme's own questions
+        await siti.press("Ya")
+    await siti.press("SMA")
+    await siti.say("Siti Nur Aini")
+    await siti.say(SITI_NIK)
+    await siti.press("Benar")
+    await siti.say("Jl. Merdeka 5 RT 01")
+    await siti.press("Pekalongan Barat")
+    assert "0812-3456-7890" in siti.last.text  # the phone question offers her own WhatsApp number
+    await siti.press("Pakai nomor ini")
+    assert "Periksa data Anda" in siti.last.text or "Kirim pendaftaran" in str(siti.last.choices)
+    replies = await siti.press("Kirim pendaftaran")
+    assert "BOGA1-2027-0001" in replies[-1].text
+
+    async with whatsapp.conversations.db.transaction() as session:
+        application = await session.scalar(select(Application))
+        contact = await session.get(Contact, application.contact_id)
+        chat = await session.get(WhatsAppChat, siti.wa_id)
+        stored = list(await session.scalars(select(InboundMessage)))
+    assert (contact.channel, contact.chat_id) == ("whatsapp", siti.wa_id)
+    assert application.phone == "+6281234567890"
+    assert application.source == "BOGA1__poster_kel_podosugih"
+    assert chat.opted_in_via == "click_to_chat:BOGA1__poster_kel_podosugih"
+    assert stored and all(m.status == InboundStatus.DONE and m.payload == {} and m.reply == [] for m in stored)
+
+
+async def test_a_repeated_delivery_is_answered_once(siti: Phone, whatsapp: WhatsApp) -> None:
+    value = whatsapp.server.message_value(siti.wa_id, {"type": "text", "text": {"body": "halo"}})
+    for _ in range(3):  # Meta retries when it did not see our 200 in time
+        assert (await whatsapp.server.webhook(value)).status_code == 200
+    replies = await siti.replies()
+    assert len(replies) == 1 and "Apa yang ingin Anda lakukan" in replies[0].text
+
+
+async def test_an_unsigned_or_forged_call_is_refused_and_never_answered(siti: Phone, whatsapp: WhatsApp) -> None:
+    value = whatsapp.server.message_value(siti.wa_id, {"type": "text", "text": {"body": "/hapusdata"}})
+    assert (await whatsapp.server.webhook(value, secret="guessed")).status_code == 401
+    unsigned = await whatsapp.server._client.post(
+        whatsapp.server.webhook_url, content=json.dumps({"object": "whatsapp_business_account"}).encode()
+    )
+    assert unsigned.status_code == 401
+    assert await siti.replies() == []
+    async with whatsapp.conversations.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+async def test_a_signed_document_that_is_not_a_webhook_gets_400(whatsapp: WhatsApp) -> None:
+    body = b'{"object": "page"}'
+    answer = await whatsapp.server._client.post(
+        whatsapp.server.webhook_url,
+        content=body,
+        headers={"X-Hub-Signature-256": sign(whatsapp.server.app_secret, body)},
+    )
+    assert answer.status_code == 400
+
+
+async def test_subscription_handshake(whatsapp: WhatsApp) -> None:
+    url = whatsapp.server.webhook_url
+    ok = await whatsapp.server._client.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "8271"}
+    )
+    assert (ok.status_code, ok.text) == (200, "8271")
+    wrong = await whatsapp.server._client.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "8271"}
+    )
+    assert wrong.status_code == 403
+
+
+async def test_a_message_stored_before_a_crash_is_answered_after_the_restart(siti: Phone, whatsapp: WhatsApp) -> None:
+    """The webhook was acknowledged, then the process died before the turn: nothing is lost."""
+    assert (await whatsapp.server.text(siti.wa_id, "halo")).status_code == 200
+    assert whatsapp.server.to(siti.wa_id) == []  # nobody answered yet
+    await whatsapp.restarted().drain()
+    assert "Apa yang ingin Anda lakukan" in whatsapp.server.to(siti.wa_id)[0].text
+
+
+async def test_a_reply_that_could_not_be_sent_goes_out_later_without_taking_the_turn_again(
+    siti: Phone, whatsapp: WhatsApp
+) -> None:
+    await siti.say("/daftar")  # consent asked
+    for _ in range(3):
+        whatsapp.server.fail_next(500, 131000, "Something went wrong")
+    assert (await whatsapp.server.press(siti.wa_id, "consent|y", "✅ Setuju")).status_code == 200
+    await whatsapp.channel.drain()
+    assert len(whatsapp.server.to(siti.wa_id)) == 1  # the cluster question is still owed
+    async with whatsapp.conversations.db.transaction() as session:
+        row = (await session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc()))).first()
+        assert row.status == InboundStatus.ANSWERED and row.payload == {}
+
+    whatsapp.clock.now += timedelta(minutes=2)  # the claim's lease ran out
+    await whatsapp.restarted().drain()
+    sent = whatsapp.server.to(siti.wa_id)
+    assert len(sent) == 2 and "bidang pelatihan" in sent[1].text
+    async with whatsapp.conversations.db.transaction() as session:
+        contact = await session.scalar(select(Contact).where(Contact.chat_id == siti.wa_id))
+        assert contact.consented_at is not None
+
+
+@pytest.mark.parametrize("kind", ["sticker", "location", "audio", "reaction", "unsupported"])
+async def test_what_the_bot_cannot_read_gets_a_short_answer(kind: str, siti: Phone, whatsapp: WhatsApp) -> None:
+    body = {"sticker": {"mime_type": "image/webp", "id": "1"}, "location": {"latitude": 1, "longitude": 2}}
+    message = {"type": kind, **({kind: body[kind]} if kind in body else {})}
+    assert (await whatsapp.server.webhook(whatsapp.server.message_value(siti.wa_id, message))).status_code == 200
+    replies = await siti.replies()
+    assert "belum bisa saya baca" in replies[0].text
+
+
+async def test_a_photo_reaches_the_flow_as_a_file(siti: Phone, whatsapp: WhatsApp) -> None:
+    media_id = whatsapp.server.add_media(b"\xff\xd8jpeg", "image/jpeg")
+    value = whatsapp.server.message_value(
+        siti.wa_id, {"type": "image", "image": {"id": media_id, "mime_type": "image/jpeg"}}
+    )
+    assert (await whatsapp.server.webhook(value)).status_code == 200
+    replies = await siti.replies()
+    assert replies  # no documents step yet: the menu answers, and nothing crashed
