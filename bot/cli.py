@@ -9,10 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.logs import configure_logging
 from bot.settings import Settings
 from storage.db import database_label
 from storage.errors import BlkbotError
-from training.nik import RedactNiks
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,16 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as problem:  # pydantic's ValidationError names the variable and value
         print(f"blkbot: bad settings: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line a minute for the reminders tick
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per Bot API call
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactNiks())  # whatever a library logs, a NIK leaves masked
+    configure_logging(settings)
     if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
         logging.getLogger().setLevel(logging.WARNING)
     elif getattr(args, "uses_database", True):

@@ -55,6 +55,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from handlers.telegram import run_telegram
 
     offsets = reminder_offsets()  # a bad BLKBOT_REMINDER_OFFSETS stops us here, not at the first tick
+    if settings.telegram_webhook_url:
+        settings.webhook_secret()  # webhook mode without a secret stops here, before the database is touched
     runtime = await build_runtime(settings)
     loops: list[DeliveryLoop] = []
 

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.errors import BlkbotError
+
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""What Telegram accepts as a webhook's secret_token."""
+
+
+class SettingsError(BlkbotError):
+    """The settings cannot work together; the message names the variable to set and how."""
+
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "training" / "demo" / "catalog.toml"
 
@@ -26,7 +37,9 @@ def default_database_url() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BLKBOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BLKBOT_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )  # a mistyped token or secret is not echoed back; the validators name safe values themselves
 
     database_url: str = Field(default_factory=lambda: default_database_url())
     """A SQLite file in the user's data folder by default (the same whatever folder a command runs
@@ -44,10 +57,15 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     """Public HTTPS URL; when set, `blkbot run` takes updates by webhook instead of long polling."""
     telegram_webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0"
+    """Telegram sends it with every webhook call; a call without it is refused. Required in webhook mode."""
+    webhook_listen: str = "127.0.0.1"
+    """Loopback: a reverse proxy in front terminates TLS and passes /telegram on."""
     webhook_port: int = 8443
 
     log_level: str = "INFO"
+    log_message_texts: bool = False
+    """Let what residents type and what the bot sends reach the logs (PTB's and SQLAlchemy's debug
+    lines). For debugging on a test bot only: the texts hold names, NIKs, addresses and phones."""
 
     telegram_rate: float = 30.0
     """Messages per second the bot may send in all (Telegram's limit is about 30)."""
@@ -70,6 +88,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"BLKBOT_STAFF entry {entry!r}: expected channel:user_id or channel:user_id:role")
             roles[(parts[0], parts[1])] = parts[2] if len(parts) == 3 else "operator"
         return roles
+
+    def webhook_secret(self) -> str:
+        """The secret for webhook mode, which is refused without one: whoever finds the URL could
+        otherwise post forged updates, a staff member's broadcast among them."""
+        if self.telegram_webhook_secret is None:
+            raise SettingsError(
+                "BLKBOT_TELEGRAM_WEBHOOK_URL is set but BLKBOT_TELEGRAM_WEBHOOK_SECRET is not: without it anyone "
+                "who finds the URL can post forged updates. Set it to 1-256 characters of A-Z a-z 0-9 _ -, e.g. "
+                'the output of: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return self.telegram_webhook_secret.get_secret_value()
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_accepts_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse at start-up a secret that Telegram's setWebhook would refuse later."""
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "BLKBOT_TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram refuses "
+                'others); make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -34,6 +34,8 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from conversations.io import Inbound, Outbound, Reply
 from conversations.runner import ChatLocks, Conversations
+from handlers.http import build_app, listen, serve
+from handlers.telegram_webhook import telegram_route
 from messages.markup import html_to_plain, split_message
 from outreach.budget import SendBudget
 from training.nik import RedactNiks
@@ -56,6 +58,9 @@ MENU_COMMANDS = (
     "dataku",
     "hapusdata",
 )
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+"""The updates the handlers below take; Telegram need not send (nor a webhook accept) any other kind."""
 
 CONNECTION_POOL = 32
 """HTTP connections to the Bot API, not PTB's 256: httpcore scans the whole pool on every request,
@@ -256,37 +261,51 @@ async def run_telegram(
     setup: Sequence[Callable[[Application], None]] = (),
     background: Sequence[Background] = (),
     on_tracked: Callable[[int, int, str], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM: long polling, or a webhook (secret token checked) when configured."""
+    """Run until SIGINT/SIGTERM (or until `stop` is set): long polling, or the webhook when configured."""
     app = build_application(
         conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url, budget, on_tracked
     )
     for prepare in setup:
         prepare(app)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
     async with app:
         await set_commands(app, conversations)
         await app.start()
         assert app.updater is not None
         if settings.telegram_webhook_url:
-            secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
-            await app.updater.start_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.telegram_webhook_url,
-                secret_token=secret,
-            )
-            log.info("webhook listening on %s:%s", settings.webhook_listen, settings.webhook_port)
+            receiving = await start_webhook(app, settings, stop)
         else:
-            await app.updater.start_polling()
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("long polling started")
+            receiving = asyncio.create_task(stop.wait())
         tasks = [asyncio.create_task(work(app.bot, stop)) for work in background]
         await stop.wait()
-        await app.updater.stop()
+        await receiving
+        if app.updater.running:
+            await app.updater.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         await app.stop()
+
+
+async def start_webhook(app: Application, settings: Any, stop: asyncio.Event) -> asyncio.Task[None]:
+    """Listen first, then tell Telegram where to post and with which secret; serve until `stop`.
+
+    blkbot's own HTTP app takes the calls (see handlers/http.py), not PTB's webhook server."""
+    secret = settings.webhook_secret()
+    sock = listen(settings.webhook_listen, settings.webhook_port)
+    try:
+        await app.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    except BaseException:
+        sock.close()
+        raise
+    serving = asyncio.create_task(serve(build_app([telegram_route(app, secret)]), sock, stop))
+    serving.add_done_callback(lambda _: stop.set())  # a server that fails stops the bot rather than going deaf
+    log.info("webhook listening on %s:%s", settings.webhook_listen, settings.webhook_port)
+    return serving

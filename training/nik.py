@@ -181,21 +181,58 @@ def _encode_birth_date(birth_date: date, sex: Sex) -> str:
     return f"{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}"
 
 
-_SIXTEEN_DIGITS = re.compile(r"(?<!\d)(\d{4})\d{10}(\d{2})(?!\d)")
+_DIGIT_RUN = re.compile(r"\d(?:\W*\d)*")
+"""Digits joined by anything but letters: holds every form the parser reads, to be split further."""
 
 
 def redact_niks(text: str) -> str:
-    """Mask every 16-digit run as a NIK's masked form, for text bound for a log."""
-    return _SIXTEEN_DIGITS.sub(r"\1**********\2", text)
+    """Mask, in text bound for a log, every NIK in any form `parse_nik` reads: digits (any script)
+    with spaces, dots, dashes or invisible characters between them. A longer number joined the
+    same way is masked too, since a NIK may hide in it; shorter ones (phones, ids) stay."""
+    return _DIGIT_RUN.sub(_mask_run, text)
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    """Split the run where a character stands that the parser would not drop ("/", ",", ":")."""
+    run, pieces, start = match.group(), [], 0
+    for index, ch in enumerate(run):
+        if not (ch.isdecimal() or _is_dropped(ch)):
+            pieces += [_mask_group(run[start:index]), ch]
+            start = index + 1
+    pieces.append(_mask_group(run[start:]))
+    return "".join(pieces)
+
+
+def _mask_group(group: str) -> str:
+    positions = [index for index, ch in enumerate(group) if ch.isdecimal()]
+    if len(positions) < NIK_LENGTH:
+        return group
+    digits = ascii_digits("".join(group[i] for i in positions))
+    first, last = positions[0], positions[-1]
+    return f"{group[:first]}{digits[:4]}{'*' * 10}{digits[-2:]}{group[last + 1 :]}"
+
+
+def _is_dropped(ch: str) -> bool:
+    """What the parser drops between digits: separators and invisible (format) characters."""
+    return _is_separator(ch) or unicodedata.category(ch) == "Cf"
 
 
 class RedactNiks(logging.Filter):
-    """A logging filter that masks NIKs in messages and tracebacks of every record it sees."""
+    """A logging filter that masks NIKs in the message, arguments and traceback of every record.
+
+    Subclasses widen `redact` to hide more (bot/logs.py hides the bot's token too)."""
+
+    def redact(self, text: str) -> str:
+        return redact_niks(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_niks(record.getMessage())
+        record.msg = self.redact(record.getMessage())
         record.args = None
         if record.exc_info:
-            record.exc_text = redact_niks(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True

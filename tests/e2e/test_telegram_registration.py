@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from sqlalchemy import func, select
 
 from conversations.runner import Conversations
@@ -216,53 +215,6 @@ async def test_many_residents_at_once_are_each_answered_in_order(
         texts = [m.plain_text for m in server.messages(r.chat_id)]
         assert "Selamat datang" in texts[0]
         assert "Pilih bidang pelatihan" in texts[-1]
-
-
-async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(
-    conversations: Conversations, server: FakeTelegramServer
-) -> None:
-    from handlers.telegram import build_application
-
-    app = build_application(conversations, server.token, server.base_url)
-    await app.initialize()
-    await app.start()
-    assert app.updater is not None
-    port = _free_port()
-    await app.updater.start_webhook(
-        listen="127.0.0.1",
-        port=port,
-        url_path="telegram",
-        webhook_url=f"http://127.0.0.1:{port}/telegram",
-        secret_token="s3cret-token",
-    )
-    try:
-        assert server.webhook_secret == "s3cret-token"
-        resident = Resident(server, 7100)
-        seen = await resident.type("/start")
-        assert "Selamat datang" in seen[0].plain_text
-
-        async with httpx.AsyncClient() as client:
-            forged = await client.post(
-                f"http://127.0.0.1:{port}/telegram",
-                json={
-                    "update_id": 999,
-                    "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "/start"},
-                },
-                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
-            )
-        assert forged.status_code == 403
-    finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_a_message_over_telegrams_limit_arrives_in_parts_with_the_buttons_on_the_last(

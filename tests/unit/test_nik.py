@@ -333,3 +333,36 @@ def test_redact_niks_masks_every_sixteen_digit_run_and_leaves_phone_numbers() ->
 
     text = "nik=3375015203950002, phone +6281234567890, two: 3375011203950001/3375015203950002"
     assert redact_niks(text) == "nik=3375**********02, phone +6281234567890, two: 3375**********01/3375**********02"
+
+
+TYPED_FORMS = [
+    "3375015203950002",
+    "3375 0152 0395 0002",
+    "3375  0152   0395 0002",
+    "3375.0152.0395.0002",
+    "3375-0152-0395-0002",
+    "3375–0152—0395‐0002",  # en dash, em dash, hyphen
+    "3375\u00a00152\u00a00395\u00a00002",  # no-break spaces
+    "3375\u200b0152\u200d0395\u00ad0002",  # zero-width space, joiner, soft hyphen
+    "３３７５０１５２０３９５０００２",  # full-width
+    "٣٣٧٥٠١٥٢٠٣٩٥٠٠٠٢",  # Arabic-Indic
+    "33 75 01 52 03 95 00 02",
+    "3375.0152 0395-0002",
+]
+
+
+@pytest.mark.parametrize("typed", TYPED_FORMS)
+def test_redact_niks_masks_every_form_the_parser_reads(typed: str) -> None:
+    from training.nik import redact_niks
+
+    assert parse_nik(typed, today=TODAY).value == FEMALE  # the parser reads it: so must the mask
+    assert redact_niks(f"resident typed '{typed}' at step nik") == "resident typed '3375**********02' at step nik"
+
+
+def test_redact_niks_leaves_shorter_numbers_and_splits_at_other_punctuation() -> None:
+    from training.nik import redact_niks
+
+    text = "chat 7001, phone 0812 3456 7890, at 2026-11-30 04:09:39, ids 3375015203950002,3375 0112 0395 0001"
+    assert redact_niks(text) == (
+        "chat 7001, phone 0812 3456 7890, at 2026-11-30 04:09:39, ids 3375**********02,3375**********01"
+    )
