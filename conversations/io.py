@@ -11,6 +11,24 @@ from dataclasses import dataclass, field
 CALLBACK_LIMIT = 64
 """Telegram refuses callback data over 64 bytes; every Option id is checked against it."""
 
+_LINE_BREAKS = "\t\n\r"
+_UNSTORABLE = {
+    code: None for code in [*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)] if chr(code) not in _LINE_BREAKS
+}
+"""C0 and C1 control characters and lone surrogates: nothing a resident means to type, and
+PostgreSQL refuses a NUL in text and JSON, so one in a deep link would wedge the conversation."""
+_ONE_LINE = {**_UNSTORABLE, **{ord(ch): " " for ch in _LINE_BREAKS}}
+
+
+def clean_text(text: str) -> str:
+    """Free text without control characters; its line breaks stay (as "\n") and so do tabs."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_UNSTORABLE)
+
+
+def clean_line(text: str) -> str:
+    """One line (a command's argument, a button's data) without control characters."""
+    return text.translate(_ONE_LINE)
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -36,6 +54,15 @@ class Inbound:
     attachment: Attachment | None = None
     unreadable: str | None = None
     """What kind of message it was (sticker, audio, location, reaction ...), when nothing in it can be read."""
+
+    def __post_init__(self) -> None:
+        """Clean what the platform handed over here, once, so no step or table ever sees a control character."""
+        for name in ("choice", "contact_phone", "command", "argument"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, clean_line(value))
+        if self.text is not None:
+            object.__setattr__(self, "text", clean_text(self.text))
 
     @classmethod
     def parse_text(cls, text: str) -> Inbound:

@@ -149,7 +149,7 @@ def read_nik(ctx: Context, text: str) -> str:
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
     existing = await applications.active_for_nik(ctx.session, nik)
     if existing is not None:
-        return Finish([already_registered(ctx, existing)])
+        return Finish([await nik_in_use(ctx, existing)])
     year = await applications.past_participation(ctx.session, nik)
     failure = eligibility.check_history(rules_of(chosen_programme(ctx)), year)
     return await turned_away(ctx, failure) if failure else None
@@ -159,8 +159,18 @@ def closed_meanwhile(ctx: Context) -> Outbound:
     return ctx.say("registration/closed_meanwhile", options=[Option("/daftar", ctx.label("buttons/other_programme"))])
 
 
+async def nik_in_use(ctx: Context, existing: Application) -> Outbound:
+    """One NIK, one application in the running. The chat that made it hears which one; any other
+    chat hears nothing about it (a NIK is easily learnt) but is sent to the office, and staff see
+    the attempt on the application, since a stranger may have registered someone else's NIK."""
+    if existing.contact_id == ctx.contact.id:
+        return already_registered(ctx, existing)
+    await applications.note_claimed_elsewhere(ctx.session, existing, ctx.contact.channel, ctx.now())
+    return ctx.say("registration/nik_taken", office=ctx.catalog.office, contact=ctx.catalog.office_contact)
+
+
 def already_registered(ctx: Context, existing: Application) -> Outbound:
-    """One NIK, one application in the running: say which one, and where to follow it."""
+    """Say which application the resident already has, and where to follow it."""
     return ctx.say(
         "registration/already_registered",
         options=[Option("/status", ctx.label("buttons/status"))],
@@ -199,7 +209,7 @@ async def district_options(ctx: Context) -> list[tuple[str, str]]:
 
 async def privacy_params(ctx: Context) -> dict[str, Any]:
     info = ctx.catalog.info
-    return {"office": info.office if info else "", "city": info.city if info else ""}
+    return {"office": ctx.catalog.office, "city": info.city if info else ""}
 
 
 async def summary_params(ctx: Context) -> dict[str, Any]:
@@ -292,7 +302,7 @@ async def submit(ctx: Context) -> list[Outbound]:
     except RegistrationClosed:
         return [closed_meanwhile(ctx)]
     except AlreadyRegistered as already:
-        return [already_registered(ctx, already.existing)]
+        return [await nik_in_use(ctx, already.existing)]
     return [
         ctx.say(
             "registration/submitted",

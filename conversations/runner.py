@@ -127,5 +127,13 @@ class Conversations:
                 await within(session, contact, reply)
             return reply
 
+    async def note(self, channel: str, chat_id: str | int, key: str) -> Outbound:
+        """A message outside any turn (the answer to an edited message), in the chat's language:
+        the conversation is neither locked nor changed."""
+        async with self.db.transaction() as session:
+            contact = await contacts.get(session, channel, str(chat_id))
+        language = contact.language if contact else self.default_language
+        return Outbound(self.services.templates.render(language, key))
+
     def _error_message(self) -> Outbound:
         return Outbound(self.services.templates.render(self.default_language, "common/error"))

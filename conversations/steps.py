@@ -16,7 +16,7 @@ from typing import Any
 from conversations.context import Context
 from conversations.io import Inbound, Option, Outbound
 from training.errors import InvalidAnswer
-from training.validators import parse_yes_no
+from training.validators import parse_yes_no, whole_number
 
 BACK = "^"
 """The value of every step's "back" button."""
@@ -70,8 +70,9 @@ def match_typed(text: str, options: Sequence[tuple[str, str]]) -> tuple[str, str
     typed = " ".join(text.split()).casefold().rstrip(".")
     if not typed:
         raise InvalidAnswer("common/choose_option", count=len(options))
-    if typed.isdigit() and 1 <= int(typed) <= len(options):
-        return options[int(typed) - 1]
+    number = whole_number(typed)
+    if number is not None and 1 <= number <= len(options):
+        return options[number - 1]
     for value, label in options:
         if typed in (label.casefold(), value.casefold()):
             return value, label

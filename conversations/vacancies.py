@@ -17,6 +17,7 @@ from outreach.vacancies import cluster_names, describe
 from storage.models import Vacancy
 from storage.repositories import vacancies
 from training.text import local
+from training.validators import whole_number
 
 ALL = "*"
 """The "every field" pseudo-cluster of the buttons."""
@@ -48,7 +49,8 @@ async def show_field(engine: Engine, ctx: Context, state: State, payload: str) -
 async def show_vacancy(engine: Engine, ctx: Context, state: State, payload: str) -> Reply:
     """A vacancy's button: all of it, with how to apply; a closed one is said to be gone."""
     number, _, code = payload.partition("|")
-    vacancy = await vacancies.get(ctx.session, int(number)) if number.isdigit() and len(number) <= 9 else None
+    vacancy_id = whole_number(number)
+    vacancy = await vacancies.get(ctx.session, vacancy_id) if vacancy_id is not None else None
     if vacancy is None or vacancy.closed_at is not None or vacancy.deadline < ctx.today():
         return Reply([ctx.say("vacancies/gone"), *await _fields(ctx), *await engine.resume(ctx, state)])
     names = await cluster_names(ctx.session)

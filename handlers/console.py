@@ -13,6 +13,7 @@ from typing import TextIO
 from conversations.io import Inbound, Option, Outbound
 from conversations.runner import Conversations
 from messages.markup import html_to_plain
+from training.validators import whole_number
 
 CHANNEL = "console"
 
@@ -36,8 +37,9 @@ class Console:
 
     def read(self, line: str) -> Inbound:
         typed = line.strip()
-        if typed.isdigit() and 1 <= int(typed) <= len(self.options):
-            return Inbound(choice=self.options[int(typed) - 1].data)
+        number = whole_number(typed)
+        if number is not None and 1 <= number <= len(self.options):
+            return Inbound(choice=self.options[number - 1].data)
         for option in self.options:
             if typed and typed.casefold() == option.label.casefold():
                 return Inbound(choice=option.data)

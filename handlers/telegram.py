@@ -85,11 +85,13 @@ class TelegramChannel:
         self.chats = ChatLocks()
 
     def install(self, app: Application) -> None:
-        private = filters.ChatType.PRIVATE
+        # New messages only: PTB's MessageHandler also passes edits, and an edit is not an answer.
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(private & filters.CONTACT, self.on_contact))
         app.add_handler(MessageHandler(private & (filters.TEXT | filters.COMMAND), self.on_text))
         app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, self.on_other))
+        app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, self.on_edit))
         app.add_error_handler(self.on_error)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -107,6 +109,15 @@ class TelegramChannel:
         message = update.effective_message
         assert message is not None
         await self.take_turn(context, message.chat_id, Inbound())
+
+    async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message is never an answer (the step it answered is gone, and an old "ya" must
+        not confirm what is asked now): say so, and take no turn."""
+        message = update.effective_message
+        assert message is not None
+        note = await self.conversations.note(CHANNEL, message.chat_id, "common/edit_ignored")
+        async with self.chats.hold(message.chat_id):
+            await self.send(context, message.chat_id, [note])
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -176,7 +176,7 @@ def rsvp_data(event_id: int, application_id: int, attending: bool) -> str:
 def parse_rsvp(payload: str) -> tuple[int, int, bool] | None:
     """(event id, application id, attending) from "12.3456.y", or None for anything else."""
     parts = payload.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("y", "n"):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts[:2]) or parts[2] not in ("y", "n"):
         return None
     return int(parts[0]), int(parts[1]), parts[2] == "y"
 

@@ -48,7 +48,7 @@ class Segment:
                 case "graduates":
                     values["graduates_of"] = value.upper()
                 case "wave":
-                    if not value.isdigit():
+                    if not (value.isascii() and value.isdigit() and len(value) <= 9):
                         raise SegmentError(f"segment part {part!r}: wave must be a number")
                     values["wave"] = int(value)
                 case "stage":

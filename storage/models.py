@@ -65,6 +65,11 @@ class CatalogInfo(Base):
     office: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(500))
+    office_phone: Mapped[str | None] = mapped_column(String(40))
+    office_whatsapp: Mapped[str | None] = mapped_column(String(40))
+    office_email: Mapped[str | None] = mapped_column(String(200))
+    office_address: Mapped[str | None] = mapped_column(String(200))
+    office_hours: Mapped[str | None] = mapped_column(String(200))
     loaded_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

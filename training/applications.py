@@ -40,8 +40,12 @@ class Submission:
     phone: str
     education: str
     answers: dict[str, Any] = field(default_factory=dict)
-    flags: list[str] = field(default_factory=list)
+    flags: list[Any] = field(default_factory=list)
     source: str | None = None
+
+
+NIK_CLAIMED_ELSEWHERE = "nik_claimed_elsewhere"
+"""Flag kind: another chat typed the NIK of this application (it may have been registered by a stranger)."""
 
 
 def registration_number(programme: Programme, sequence: int) -> str:
@@ -51,6 +55,17 @@ def registration_number(programme: Programme, sequence: int) -> str:
 
 async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
     return await applications.active_for_nik(session, nik)
+
+
+async def note_claimed_elsewhere(session: AsyncSession, application: Application, channel: str, when: datetime) -> None:
+    """Flag, once, that another chat typed this application's NIK, so staff can check who is who.
+
+    Only when and on which channel: the other chat's identity stays out of the application.
+    """
+    if any(isinstance(f, dict) and f.get("flag") == NIK_CLAIMED_ELSEWHERE for f in application.flags or []):
+        return
+    flag = {"flag": NIK_CLAIMED_ELSEWHERE, "at": when.isoformat(), "channel": channel}
+    await applications.add_flag(session, application, flag)
 
 
 async def past_participation(session: AsyncSession, nik: str) -> int | None:

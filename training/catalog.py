@@ -31,11 +31,27 @@ class Funding(StrEnum):
 
 
 @dataclass(frozen=True)
+class OfficeContact:
+    """How a resident reaches the office (to claim their NIK back, to ask what the bot cannot
+    answer). Every part is optional; messages show the parts given."""
+
+    phone: str | None = None
+    whatsapp: str | None = None
+    email: str | None = None
+    address: str | None = None
+    hours: str | None = None  # opening hours, as plain text: "Senin-Jumat 08.00-15.30"
+
+    def __bool__(self) -> bool:
+        return any((self.phone, self.whatsapp, self.email, self.address, self.hours))
+
+
+@dataclass(frozen=True)
 class City:
     name: str
     region: str  # "33.75"
     office: str  # the manpower office's name, shown in the privacy notice
     timezone: str  # "Asia/Jakarta"
+    contact: OfficeContact = OfficeContact()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,13 @@ name = "Kota Pekalongan"                # shown to residents, at most 80 charact
 region = "33.75"                        # the city's own region code; must be a [[region]] below
 office = "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan"   # named in the privacy notice
 timezone = "Asia/Jakarta"               # a zoneinfo key: Asia/Jakarta (WIB), Asia/Makassar (WITA)
+# How residents reach the office, all optional (shown to a resident who must contact the office,
+# e.g. when someone else registered their NIK):
+office_phone = "(0285) 421234"          # digits with spaces, dashes, dots, brackets, a leading +
+office_whatsapp = "0812-2600-4411"      # the same
+office_email = "disperinaker@pekalongankota.go.id"
+office_address = "Jl. Mataram No. 1, Pekalongan"    # at most 200 characters
+office_hours = "Senin-Kamis 08.00-15.30, Jumat 08.00-11.00"   # plain text, at most 200 characters
 
 [[region]]            # regions whose KTP/NIK codes rules may name
 code = "33.75"        # two digits, a dot, two digits (province.regency/city)
@@ -105,6 +112,7 @@ from training.catalog import (
     Cluster,
     District,
     Funding,
+    OfficeContact,
     Programme,
     Region,
     Venue,
@@ -126,12 +134,16 @@ from training.text import LANGUAGES, LocalText
 BUTTON_TEXT_MAX = 80
 """Names are shown on buttons and in lists: longer ones are cut off or wrap badly."""
 LINE_TEXT_MAX = 200
+PHONE_TEXT_MAX = 40
 DESCRIPTION_MAX = 1000
 
 PROGRAMME_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,10}[A-Z0-9]")
 CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,14}[A-Z0-9]")
 REGION_CODE = re.compile(r"\d{2}\.\d{2}")
 DISTRICT_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}")
+PHONE_TEXT = re.compile(r"\+?[0-9 ().-]+")
+PHONE_DIGITS = (6, 15)
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 _PROGRAMME_CODE_TEXT = "2-12 characters of A-Z, 0-9 and '-', starting and ending with a letter or digit"
 _CODE_TEXT = "2-16 characters of A-Z, 0-9 and '-', starting and ending with a letter or digit"
@@ -139,7 +151,17 @@ _REGION_CODE_TEXT = 'a region code like "33.75"'
 _DISTRICT_CODE_TEXT = 'a district code like "33.75.01"'
 
 SECTIONS = ("city", "region", "district", "cluster", "venue", "programme")
-CITY_KEYS = ("name", "region", "office", "timezone")
+CITY_KEYS = (
+    "name",
+    "region",
+    "office",
+    "timezone",
+    "office_phone",
+    "office_whatsapp",
+    "office_email",
+    "office_address",
+    "office_hours",
+)
 REGION_KEYS = ("code", "name")
 DISTRICT_KEYS = ("code", "name")
 CLUSTER_KEYS = ("code", "name")
@@ -542,9 +564,34 @@ class _Reader:
                 f"timezone must be a time zone name like 'Asia/Jakarta', got {timezone!r}"
                 + _did_you_mean(timezone, zoneinfo.available_timezones()),
             )
+        contact = self.office_contact(e)
         if name and region and office and timezone and _valid_timezone(timezone):
-            return City(name=name, region=region, office=office, timezone=timezone)
+            return City(name=name, region=region, office=office, timezone=timezone, contact=contact)
         return None
+
+    def office_contact(self, e: _Entry) -> OfficeContact:
+        """The optional ways to reach the office; each one checked if given."""
+        phones = {}
+        for key in ("office_phone", "office_whatsapp"):
+            phone = e.text(key, limit=PHONE_TEXT_MAX, required=False)
+            digits = sum(ch.isdigit() for ch in phone or "")
+            if phone is not None and not (PHONE_TEXT.fullmatch(phone) and PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]):
+                e.problem(
+                    key, f"{key} must be a phone number like '(0285) 421234' or '+62 812-2600-4411', got {phone!r}"
+                )
+                phone = None
+            phones[key] = phone
+        email = e.text("office_email", limit=LINE_TEXT_MAX, required=False)
+        if email is not None and not EMAIL.fullmatch(email):
+            e.problem("office_email", f"office_email must be an e-mail address like 'kantor@kota.go.id', got {email!r}")
+            email = None
+        return OfficeContact(
+            phone=phones["office_phone"],
+            whatsapp=phones["office_whatsapp"],
+            email=email,
+            address=e.text("office_address", limit=LINE_TEXT_MAX, required=False),
+            hours=e.text("office_hours", limit=LINE_TEXT_MAX, required=False),
+        )
 
     def region(self, index: int, raw: Any) -> Region | None:
         e = self.labelled("region", index, raw)

@@ -19,7 +19,16 @@ async def store_catalog(session: AsyncSession, catalog: Catalog, source: str) ->
     await catalog_repo.replace(
         session,
         info=models.CatalogInfo(
-            city=city.name, region=city.region, office=city.office, timezone=city.timezone, source=source
+            city=city.name,
+            region=city.region,
+            office=city.office,
+            timezone=city.timezone,
+            source=source,
+            office_phone=city.contact.phone,
+            office_whatsapp=city.contact.whatsapp,
+            office_email=city.contact.email,
+            office_address=city.contact.address,
+            office_hours=city.contact.hours,
         ),
         regions=[models.Region(code=r.code, name=r.name) for r in catalog.regions],
         districts=[models.District(code=d.code, name=d.name) for d in catalog.districts],

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import CatalogInfo, Cluster, District, Programme
 from storage.repositories import catalog
+from training.catalog import OfficeContact
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,24 @@ class CatalogView:
     all_districts: Mapping[str, District] = field(default_factory=dict)
     regions: Mapping[str, str] = field(default_factory=dict)
     """Region code -> name."""
+
+    @property
+    def office(self) -> str:
+        """The office's name (the privacy notice names it; residents are sent to it)."""
+        return self.info.office if self.info else ""
+
+    @property
+    def office_contact(self) -> OfficeContact:
+        info = self.info
+        if info is None:
+            return OfficeContact()
+        return OfficeContact(
+            phone=info.office_phone,
+            whatsapp=info.office_whatsapp,
+            email=info.office_email,
+            address=info.office_address,
+            hours=info.office_hours,
+        )
 
     def programme(self, code: str) -> Programme | None:
         return next((p for p in self.programmes if p.code == code), None)

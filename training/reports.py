@@ -25,6 +25,7 @@ from storage.models import ACTIVE_STAGES, Application, Programme, Stage
 from storage.repositories import applications as applications_repo
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import reports as reports_repo
+from training.applications import NIK_CLAIMED_ELSEWHERE
 from training.eligibility import age_on, answer_key, parse_rules, questions
 from training.errors import BlkbotError
 
@@ -169,7 +170,7 @@ def export_row(
         "district_name": districts.get(application.district_code or ""),
         "phone": application.phone,
         "education": application.education,
-        "flags": ", ".join(str(f) for f in application.flags or []),
+        "flags": ", ".join(describe_flag(f, zone) for f in application.flags or []),
     }
     values.update({key: yes_no(answers.get(key)) for key in columns if key.startswith("q_")})
     if application.anonymised_at is not None:
@@ -184,6 +185,14 @@ def local_iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def describe_flag(flag: Any, zone: ZoneInfo) -> str:
+    """A flag as staff read it; a kind this version does not word is shown as stored."""
+    if isinstance(flag, dict) and flag.get("flag") == NIK_CLAIMED_ELSEWHERE:
+        when = datetime.fromisoformat(flag["at"]).astimezone(zone)
+        return f"NIK ini juga diketik dari chat {flag['channel']} lain ({when:%Y-%m-%d %H:%M})"
+    return str(flag)
 
 
 def yes_no(answer: Any) -> str | None:

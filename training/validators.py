@@ -77,6 +77,19 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
+def whole_number(text: str, max_digits: int = 9) -> int | None:
+    """A typed whole number ("2", Arabic-Indic "٢", full-width "２"), or None for anything else.
+
+    `str.isdigit()` also passes "²" and "①", which `int()` refuses, and a line of 5,000 digits,
+    which exceeds `int()`'s digit limit: so only decimal digits count, and only a few of them.
+    """
+    typed = text.strip()
+    if not 0 < len(typed) <= max_digits:
+        return None
+    typed = ascii_digits(typed)
+    return int(typed) if typed.isascii() and typed.isdigit() else None
+
+
 def collapse_spaces(text: str) -> str:
     return " ".join(text.split())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,6 +57,12 @@ async def add(session: AsyncSession, application: Application) -> Application:
     session.add(application)
     await session.flush()
     return application
+
+
+async def add_flag(session: AsyncSession, application: Application, flag: Any) -> None:
+    """Append to the JSON list by assigning a new one: SQLAlchemy does not see a list changed in place."""
+    application.flags = [*(application.flags or []), flag]
+    await session.flush()
 
 
 async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:

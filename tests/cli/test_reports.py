@@ -131,6 +131,17 @@ async def test_csv_export_has_one_row_per_application_of_the_programme(db: Datab
     assert second["district_name"] == ""
 
 
+async def test_export_words_a_nik_typed_from_another_chat(db: Database, tmp_path: Path) -> None:
+    claimed = {"flag": "nik_claimed_elsewhere", "at": "2026-11-25T03:00:00+00:00", "channel": "telegram"}
+    await add_application(db, "LAS1", 1, flags=["nik_region_outside", claimed])
+    out = tmp_path / "las1.csv"
+
+    await export(db, "LAS1", "csv", out)
+
+    [row] = read_csv(out)
+    assert row["flags"] == "nik_region_outside, NIK ini juga diketik dari chat telegram lain (2026-11-25 10:00)"
+
+
 async def test_export_all_lists_every_programme_in_catalog_order(db: Database, tmp_path: Path) -> None:
     await add_application(db, "MTR1", 1)
     await add_application(db, "LAS-PMI", 1, answers={**LAS1_ANSWERS, "q_pmi_candidate": True})

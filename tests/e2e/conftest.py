@@ -63,6 +63,13 @@ class Resident:
     async def type(self, text: str) -> list[StoredMessage]:
         return await self._turn(self.server.send_text(self.chat_id, text))
 
+    async def edit(self, message: StoredMessage, text: str) -> list[StoredMessage]:
+        """Edit an earlier message of the resident's; an edit is answered with one plain note."""
+        before = {m.message_id for m in self.server.messages(self.chat_id)}
+        await self.server.edit_text(self.chat_id, message.message_id, text)
+        await self.server.wait_for_message(self.chat_id, predicate=lambda m: m.message_id not in before)
+        return [m for m in self.server.messages(self.chat_id) if m.message_id not in before]
+
     async def share_phone(self, phone: str) -> list[StoredMessage]:
         return await self._turn(self.server.share_contact(self.chat_id, phone))
 

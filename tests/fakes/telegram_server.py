@@ -1377,6 +1377,18 @@ class FakeTelegramServer:
         )
         return await self.inject_update({"message": message.to_api()})
 
+    async def edit_text(self, chat_id: int, message_id: int, text: str) -> int:
+        """The user edits their own earlier message ``message_id`` to ``text``; Telegram sends the
+        whole message again as an ``edited_message`` update. Returns the update_id."""
+        chat = self._chat(chat_id)
+        message = chat.messages.get(message_id)
+        if message is None or message.deleted or message.from_bot or message.plain_text is None:
+            raise AssertionError(f"edit_text: no text message of the user {message_id} in chat {chat_id}")
+        message.text = message.plain_text = text
+        message.entities = bot_command_entities(text)
+        self._mark_edited(message)
+        return await self.inject_update({"edited_message": message.to_api()})
+
     async def share_contact(
         self,
         chat_id: int,

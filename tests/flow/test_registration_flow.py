@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -40,9 +40,18 @@ from tests.flow.helpers import (
     same_moment,
     screenings,
 )
+from training.catalog import OfficeContact
 
 REGIONS = {"33.75": "Kota Pekalongan", "33.26": "Kabupaten Pekalongan", "33.25": "Kabupaten Batang"}
 BACK = "⬅️ Kembali"
+OFFICE = "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan"
+OFFICE_CONTACT = OfficeContact(
+    phone="(0285) 421234",
+    whatsapp="0812-2600-4411",
+    email="pelatihan.dinperinaker@pekalongankota.go.id",
+    address="Jl. Sriwijaya No. 44, Kota Pekalongan",
+    hours="Senin–Kamis 07.30–15.30, Jumat 07.30–11.00",
+)
 
 
 @pytest.fixture
@@ -986,15 +995,10 @@ async def test_same_nik_submitted_from_two_chats_at_once_registers_once(
 
     [application] = await all_applications(db)
     assert application.number == "BOGA1-2027-0001"
-    already = words(
-        "registration/already_registered",
-        number="BOGA1-2027-0001",
-        programme="Olahan Kue dan Roti",
-        stage=words("stages/registered"),
-    )
     texts = sorted([a.text, b.text], key=lambda t: "terkirim" not in t)
     assert "Pendaftaran terkirim!" in texts[0]
-    assert texts[1] == already
+    assert texts[1] == words("registration/nik_taken", office=OFFICE, contact=OFFICE_CONTACT)
+    assert [f["flag"] for f in application.flags] == ["nik_claimed_elsewhere"]
     assert await last_number(db, "BOGA1") == 1
 
 
@@ -1054,10 +1058,45 @@ async def test_a_nik_with_an_active_application_is_told_its_number(siti: Residen
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
     await assert_state_cleared(db, "siti")
 
+
+async def test_a_nik_registered_from_another_chat_reveals_nothing_and_points_to_the_office(
+    siti: Resident, db: Database, words: Words, clock: Clock
+) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
     other = Resident(siti.conversations, "someone-else")  # the same NIK from another phone
-    await to_nik_step(other, "RIAS1", "RIAS")
+    await to_nik_step(other, "RIAS1", "RIAS", name="Budi Santoso")
+
     await other.type(SITI_NIK)
-    assert "<b>BOGA1-2027-0001</b>" in other.text
+
+    for secret in ("BOGA1-2027-0001", "Olahan Kue dan Roti", "Roti", words("stages/registered")):
+        assert secret not in other.text
+    assert other.text == words("registration/nik_taken", office=OFFICE, contact=OFFICE_CONTACT)
+    assert "(0285) 421234" in other.text
+    assert other.buttons == []
+    await assert_state_cleared(db, "someone-else")
+    [application] = await all_applications(db)
+    assert application.flags == [
+        {"flag": "nik_claimed_elsewhere", "at": clock.now.astimezone(UTC).isoformat(), "channel": "console"}
+    ]
+
+    await other.type("/daftar")  # again (consent was given): the flag is not repeated
+    await other.pick("RIAS1", "RIAS")
+    await other.answer_questions()
+    await other.choose("education", "sma")
+    await other.type("Budi Santoso")
+    await other.type(SITI_NIK)
+    assert "(0285) 421234" in other.text
+    [application] = await all_applications(db)
+    assert len(application.flags) == 1
+
+    await siti.type("/daftar")  # the owner typing their own NIK again still hears their own details
+    await siti.pick("RIAS1", "RIAS")
+    await siti.answer_questions()
+    await siti.choose("education", "sma")
+    await siti.type("Siti Nur Aini")
+    await siti.type(SITI_NIK)
+    assert "<b>BOGA1-2027-0001</b>" in siti.text and "Olahan Kue dan Roti" in siti.text
     assert await application_count(db) == 1
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.catalog import Catalog, Funding, VenueKind
+from training.catalog import Catalog, Funding, OfficeContact, VenueKind
 from training.catalog_file import CatalogInvalid, parse_catalog, parse_catalog_text
 from training.education import Education
 from training.eligibility import Declaration, KtpRegion, MaxAge, MinAge, MinEducation
@@ -122,6 +122,16 @@ def test_demo_city_regions_and_districts(demo: Catalog) -> None:
         ("33.75.03", "Pekalongan Utara"),
         ("33.75.04", "Pekalongan Selatan"),
     ]
+
+
+def test_demo_city_says_how_to_reach_the_office(demo: Catalog) -> None:
+    assert demo.city.contact == OfficeContact(
+        phone="(0285) 421234",
+        whatsapp="0812-2600-4411",
+        email="pelatihan.dinperinaker@pekalongankota.go.id",
+        address="Jl. Sriwijaya No. 44, Kota Pekalongan",
+        hours="Senin–Kamis 07.30–15.30, Jumat 07.30–11.00",
+    )
 
 
 def test_demo_clusters_speak_both_languages(demo: Catalog) -> None:
@@ -511,6 +521,29 @@ def test_missing_city_and_wrong_shapes() -> None:
     assert problems("[[region]]" + text) == ["catalog.toml: missing the [city] table (name, region, office, timezone)"]
     text = edit("[city]", "[[city]]")
     assert "city must be one [city] table, not a list of them" in only_problem(text)
+
+
+def test_office_contact_is_optional_and_checked_by_line() -> None:
+    assert parse_catalog_text(BASE, "catalog.toml").city.contact == OfficeContact()
+    good = edit(
+        'timezone = "Asia/Jakarta"',
+        'timezone = "Asia/Jakarta"\noffice_phone = "+62 285 421234"\noffice_hours = "Senin-Jumat 08.00-15.00"',
+    )
+    assert parse_catalog_text(good, "catalog.toml").city.contact == OfficeContact(
+        phone="+62 285 421234", hours="Senin-Jumat 08.00-15.00"
+    )
+
+    text = edit(
+        'timezone = "Asia/Jakarta"',
+        'timezone = "Asia/Jakarta"\noffice_phone = "call us"\noffice_email = "kantor.go.id"\noffice_whatsapp = 812',
+    )
+    assert problems(text) == [
+        f"catalog.toml line {line_of(text, 'office_phone')}: city: office_phone must be a phone number like "
+        "'(0285) 421234' or '+62 812-2600-4411', got 'call us'",
+        f"catalog.toml line {line_of(text, 'office_email')}: city: office_email must be an e-mail address like "
+        "'kantor@kota.go.id', got 'kantor.go.id'",
+        f"catalog.toml line {line_of(text, 'office_whatsapp')}: city: office_whatsapp must be text in quotes, got 812",
+    ]
 
 
 def test_multiline_strings_do_not_confuse_the_locator() -> None:
