@@ -40,6 +40,10 @@ class Attachment:
     content: bytes
     filename: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.filename is not None:
+            object.__setattr__(self, "filename", clean_line(self.filename))
+
 
 @dataclass(frozen=True)
 class Inbound:

@@ -18,10 +18,10 @@ from handlers.whatsapp.graph import GraphApi
 from handlers.whatsapp.render import OWN_NUMBER, TYPED
 from handlers.whatsapp.wire import WaMessage
 from outreach.errors import SendError
+from training.validators import whole_number
 
 FILE_KINDS = ("image", "document", "video")
 DEEP_LINK = re.compile(r"daftar\s+([A-Za-z0-9_-]{2,64})", re.IGNORECASE)
-MENU_NUMBER = re.compile(r"[0-9]{1,3}")
 
 
 def payload_of(message: WaMessage) -> dict[str, Any]:
@@ -67,6 +67,7 @@ def _typed(text: str, menu: list[Any]) -> Inbound:
     code = deep_link_code(typed)
     if code is not None:
         return Inbound(command="start", argument=code)
-    if menu and MENU_NUMBER.fullmatch(typed) and 1 <= int(typed) <= len(menu):
-        return Inbound(choice=str(menu[int(typed) - 1]))
+    number = whole_number(typed, max_digits=3)
+    if menu and number is not None and 1 <= number <= len(menu):
+        return Inbound(choice=str(menu[number - 1]))
     return Inbound.parse_text(text)

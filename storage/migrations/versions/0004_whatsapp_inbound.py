@@ -1,6 +1,6 @@
 """whatsapp: durable inbound messages and each chat's WhatsApp state
 
-Revision ID: 0004_whatsapp
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30 04:30:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_whatsapp"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

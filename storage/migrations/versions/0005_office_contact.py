@@ -1,7 +1,7 @@
 """the office's contact details in catalog_info
 
-Revision ID: 0004_regtrust
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-26 10:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_regtrust"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
