@@ -11,8 +11,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import event, select
 
-from conversations.context import Services
-from conversations.io import Inbound
+from conversations.commands import build_engine
+from conversations.context import Context, Services
+from conversations.engine import Engine, StaffButton, State
+from conversations.io import Inbound, Reply
 from conversations.runner import Conversations
 from messages.render import Templates
 from storage.db import Database
@@ -21,7 +23,7 @@ from storage.repositories import contacts, staff
 from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import CHANNEL, SITI, Resident, Words, contact_of, conversation_of, male_nik
 from training import staff as staff_service
-from training.permissions import Actor
+from training.permissions import Actor, Permission
 
 BOSS = Actor("cli", "kepala", "kepala", StaffRole.ADMIN)
 """Who removes or demotes staff in these tests, as `blkbot staff remove|add` does."""
@@ -224,3 +226,29 @@ async def test_a_residents_turn_reads_no_staff_and_a_staff_turn_reads_one_row(
 
     assert resident_reads == []
     assert len(staff_reads) == 1
+
+
+async def test_a_staff_button_runs_for_staff_only_and_stops_once_access_is_gone(
+    db: Database, templates: Templates, clock: Clock, words: Words
+) -> None:
+    pressed: list[str] = []
+
+    async def probe(engine: Engine, ctx: Context, state: State, payload: str) -> Reply:
+        pressed.append(payload)
+        return Reply([ctx.say("common/menu")])
+
+    engine = build_engine()
+    engine.staff_buttons["probe"] = StaffButton(probe, Permission.MANAGE_EVENTS)
+    conversations = Conversations(db, Services(templates=templates, timezone=JAKARTA, clock=clock), engine)
+    await make_staff(db, "petugas", StaffRole.OPERATOR)
+    petugas, siti = Resident(conversations, "petugas"), Resident(conversations, "siti")
+
+    await petugas.send(Inbound(choice="@probe|12"))
+    reply = await siti.send(Inbound(choice="@probe|13"))  # forged: residents never get this button
+    assert reply.stale and siti.messages[0].text == words("common/stale_button")
+    async with db.transaction() as session:
+        await staff_service.remove(session, BOSS, channel=CHANNEL, user_id="petugas", configured={}, now=NOW)
+    await petugas.send(Inbound(choice="@probe|14"))
+
+    assert pressed == ["12"]
+    assert petugas.text == words("staff/access_gone")
