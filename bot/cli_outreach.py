@@ -10,10 +10,13 @@ import asyncio
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from storage.errors import BlkbotError
-from training.permissions import Actor
+
+if TYPE_CHECKING:
+    from training.permissions import Actor
 
 
 def register(sub: argparse._SubParsersAction, applications: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -69,6 +72,7 @@ def cli_actor(by: str | None = None) -> Actor:
     import getpass
 
     from storage.models import StaffRole
+    from training.permissions import Actor
 
     if not by:
         try:
