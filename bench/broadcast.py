@@ -108,8 +108,9 @@ from outreach import broadcasts  # noqa: E402
 from outreach.delivery import DeliverySettings  # noqa: E402
 from outreach.segments import Segment  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Contact, DeliveryStatus, OutboxMessage  # noqa: E402
+from storage.models import Contact, DeliveryStatus, OutboxMessage, StaffRole  # noqa: E402
 from tests.fakes.telegram_server import StoredMessage  # noqa: E402
+from training.permissions import Actor  # noqa: E402
 
 TOKEN = "123456789:BENCH-broadcast"
 FIRST_CHAT = 20_000_000
@@ -414,9 +415,9 @@ async def enqueue_broadcast(db: Database, marker: str) -> tuple[int, set[int], f
         broadcast = await broadcasts.send(
             session,
             Templates(),
+            Actor("bench", "bench", "bench", StaffRole.ADMIN),
             text=ANNOUNCEMENT.format(marker=marker),
             segment=Segment(),
-            created_by="bench",
             now=datetime.now(UTC),
         )
     took = time.perf_counter() - t0

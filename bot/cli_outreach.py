@@ -1,4 +1,7 @@
-"""`blkbot broadcast`, `blkbot deliver`, `blkbot applications stage|import-results`, `blkbot staff`."""
+"""`blkbot broadcast`, `blkbot deliver`, `blkbot applications stage|import-results`, `blkbot staff`.
+
+Whoever runs the CLI holds the database itself, so the CLI acts as an admin (`cli_actor`); the
+services still check and record it like any other staff action."""
 
 from __future__ import annotations
 
@@ -7,9 +10,13 @@ import asyncio
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from storage.errors import BlkbotError
+
+if TYPE_CHECKING:
+    from training.permissions import Actor
 
 
 def register(sub: argparse._SubParsersAction, applications: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +32,7 @@ def register(sub: argparse._SubParsersAction, applications: argparse._SubParsers
     broadcast.add_argument("--button", action="append", default=[], help='a link button: "Label|https://..."')
     broadcast.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     broadcast.add_argument("--deliver", action="store_true", help="send it from this process, with a progress bar")
-    broadcast.add_argument("--by", default="cli", help="who is sending (for the report)")
+    broadcast.add_argument("--by", help="who is sending (for the report); the login name when not given")
     broadcast.set_defaults(handler=broadcast_command)
 
     report = sub.add_parser("broadcast-report", help="delivery report of a broadcast")
@@ -53,7 +60,26 @@ def register(sub: argparse._SubParsersAction, applications: argparse._SubParsers
     add.add_argument("--role", choices=("admin", "operator"), default="operator")
     add.add_argument("--channel", default="telegram")
     add.set_defaults(handler=staff_add)
+    remove = staff.add_parser("remove", help="take an account's staff access away (its next staff step is refused)")
+    remove.add_argument("user_id")
+    remove.add_argument("--channel", default="telegram")
+    remove.set_defaults(handler=staff_remove)
     staff.add_parser("list", help="staff accounts in the database").set_defaults(handler=staff_list)
+
+
+def cli_actor(by: str | None = None) -> Actor:
+    """The person at the terminal, named by `by` or their login name, acting as an admin."""
+    import getpass
+
+    from storage.models import StaffRole
+    from training.permissions import Actor
+
+    if not by:
+        try:
+            by = getpass.getuser()
+        except (KeyError, OSError):  # no user name in a bare container
+            by = "cli"
+    return Actor("cli", by[:60], by[:60], StaffRole.ADMIN)
 
 
 def _confirm(question: str) -> bool:
@@ -92,7 +118,7 @@ async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int
         return 1
     async with staff_transaction(settings) as session:
         broadcast = await broadcasts.send(
-            session, templates, text=text, segment=segment, created_by=args.by, now=now_utc(), buttons=buttons
+            session, templates, cli_actor(args.by), text=text, segment=segment, now=now_utc(), buttons=buttons
         )
     print(f"Broadcast {broadcast.id}: {broadcast.recipients} messages queued.")
     if args.deliver:
@@ -250,11 +276,40 @@ def _read_results(path: Path) -> list[tuple[int, str, str, str | None]]:
 
 async def staff_add(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
-    from storage.repositories import staff
+    from bot.runtime import now_utc
+    from training import staff
 
     async with staff_transaction(settings) as session:
-        member = await staff.add(session, args.channel, args.user_id, args.name, args.role)
+        member = await staff.add(
+            session,
+            cli_actor(),
+            channel=args.channel,
+            user_id=args.user_id,
+            name=args.name,
+            role=args.role,
+            now=now_utc(),
+        )
     print(f"{member.name} ({member.channel}:{member.user_id}) is {member.role}")
+    return 0
+
+
+async def staff_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from training import staff
+
+    configured = settings.staff_roles()
+    try:
+        async with staff_transaction(settings) as session:
+            member = await staff.remove(
+                session, cli_actor(), channel=args.channel, user_id=args.user_id, configured=configured, now=now_utc()
+            )
+    except staff.ConfiguredStaff:
+        raise BlkbotError(
+            f"{args.channel}:{args.user_id} is listed in BLKBOT_STAFF; remove it from that setting "
+            "(environment or .env) and restart the bot"
+        ) from None
+    print(f"{member.name} ({member.channel}:{member.user_id}) is no longer staff; their next staff step is refused")
     return 0
 
 

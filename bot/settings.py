@@ -81,12 +81,17 @@ class Settings(BaseSettings):
     More can be added with `blkbot staff add`; the role defaults to operator."""
 
     def staff_roles(self) -> dict[tuple[str, str], str]:
+        from storage.models import StaffRole
+
         roles: dict[tuple[str, str], str] = {}
         for entry in filter(None, (e.strip() for e in self.staff.split(","))):
             parts = entry.split(":")
             if len(parts) not in (2, 3) or not all(parts):
                 raise ValueError(f"BLKBOT_STAFF entry {entry!r}: expected channel:user_id or channel:user_id:role")
-            roles[(parts[0], parts[1])] = parts[2] if len(parts) == 3 else "operator"
+            role = parts[2] if len(parts) == 3 else StaffRole.OPERATOR
+            if role not in set(StaffRole):
+                raise ValueError(f"BLKBOT_STAFF entry {entry!r}: unknown role {role!r}; roles: admin, operator")
+            roles[(parts[0], parts[1])] = role
         return roles
 
     def webhook_secret(self) -> str:

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conversations.io import Option, Outbound
 from messages.render import Templates
 from storage.models import Contact
+from training import staff
 from training.catalog_view import CatalogCache, CatalogView
+from training.permissions import Actor
 
 
 def system_clock() -> datetime:
@@ -40,9 +42,21 @@ class Context:
     services: Services
     data: dict[str, Any]
     staff_role: str | None = None
-    """Set when the person is staff (settings or the staff table): staff commands answer only them."""
+    """Set when the person is staff (settings or the staff table, cached for a while): it only spares a
+    resident's turn any staff query; a staff step confirms the role with `staff_actor`."""
     catalog: CatalogView = field(default_factory=CatalogView)
     """The catalog as this turn sees it (shared, read-only rows)."""
+    _actor: Actor | None = field(default=None, init=False, repr=False)
+    _actor_read: bool = field(default=False, init=False, repr=False)
+
+    async def staff_actor(self) -> Actor | None:
+        """The person as staff, read from the database now (once per turn); None once access is gone."""
+        if not self._actor_read:
+            self._actor = await staff.current_actor(
+                self.session, self.contact.channel, self.contact.chat_id, self.services.staff
+            )
+            self._actor_read = True
+        return self._actor
 
     @property
     def lang(self) -> str:

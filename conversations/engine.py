@@ -16,6 +16,7 @@ from conversations.context import Context
 from conversations.io import Inbound, Option, Outbound, Reply
 from conversations.steps import BACK, Finish, Flow, Step, Summary, match_typed
 from training.errors import InvalidAnswer
+from training.permissions import Actor, NotAllowed, Permission
 from training.validators import parse_yes_no
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,22 @@ Action = Callable[["Engine", Context, State, str], Awaitable[Reply]]
 ACTION_PREFIX = "@"
 
 
+@dataclass(frozen=True)
+class StaffCommand:
+    """A command only staff whose role carries `permission` may run; residents are told it is unknown."""
+
+    run: Command
+    permission: Permission
+
+
+@dataclass(frozen=True)
+class StaffButton:
+    """A button only staff whose role carries `permission` may press; to residents it is a stale button."""
+
+    run: Action
+    permission: Permission
+
+
 class Engine:
     def __init__(
         self,
@@ -74,7 +91,8 @@ class Engine:
         menu: Command,
         *,
         actions: dict[str, Action] | None = None,
-        staff_commands: dict[str, Command] | None = None,
+        staff_commands: dict[str, StaffCommand] | None = None,
+        staff_buttons: dict[str, StaffButton] | None = None,
     ) -> None:
         self.flows = flows
         self.commands = commands
@@ -82,9 +100,22 @@ class Engine:
         self.menu = menu
         self.actions = actions or {}
         self.staff_commands = staff_commands or {}
+        self.staff_buttons = staff_buttons or {}
 
     async def take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
         ctx.data = state.data
+        flow = self.flows.get(state.flow) if state.flow is not None else None
+        if flow is not None and flow.permission is not None:
+            # Whatever this turn brings (an answer, "Kirim", /batal), a staff flow goes on only for staff.
+            refused = await self._check_staff(ctx, state, flow.permission)
+            if refused is not None:
+                return refused
+        try:
+            return await self._take_turn(ctx, state, inbound)
+        except NotAllowed as refused:  # a service's own, finer check (e.g. "to everyone" needs more)
+            return await self._refuse_staff(ctx, state, refused.actor, refused.permission)
+
+    async def _take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
         if inbound.choice is not None and inbound.choice.startswith("/"):
             inbound = Inbound.parse_text(inbound.choice)
         if inbound.command is not None:
@@ -113,7 +144,11 @@ class Engine:
         command = self.commands.get(name)
         if command is None and name in self.staff_commands:
             if ctx.staff_role is not None:
-                command = self.staff_commands[name]
+                staff = self.staff_commands[name]
+                refused = await self._check_staff(ctx, state, staff.permission)
+                if refused is not None:
+                    return refused
+                command = staff.run
             else:
                 log.warning("a resident (contact %s) tried the staff command /%s", ctx.contact.id, name)
         if command is None:
@@ -125,10 +160,47 @@ class Engine:
     async def _run_action(self, ctx: Context, state: State, choice: str) -> Reply:
         name, _, payload = choice[len(ACTION_PREFIX) :].partition("|")
         action = self.actions.get(name)
+        if action is None and name in self.staff_buttons:
+            if ctx.staff_role is not None:
+                staff = self.staff_buttons[name]
+                refused = await self._check_staff(ctx, state, staff.permission)
+                if refused is not None:
+                    return refused
+                action = staff.run
+            else:
+                log.warning("a resident (contact %s) pressed the staff button @%s", ctx.contact.id, name)
         state.data.pop("overlay", None)  # like a command, a pushed button dismisses a pending question
         if action is None:
             return Reply([ctx.say("common/stale_button"), *await self.resume(ctx, state)], stale=True)
         return await action(self, ctx, state, payload)
+
+    # -- staff -----------------------------------------------------------------------------
+
+    async def _check_staff(self, ctx: Context, state: State, permission: Permission) -> Reply | None:
+        """None when the person's role, read from the database now, carries `permission`; else the refusal."""
+        actor = await ctx.staff_actor()
+        if actor is not None and actor.may(permission):
+            return None
+        return await self._refuse_staff(ctx, state, actor, permission)
+
+    async def _refuse_staff(self, ctx: Context, state: State, actor: Actor | None, permission: Permission) -> Reply:
+        """End a staff flow, keeping nothing of it (a resident's own flow is merely resumed), and say why."""
+        running = self.flows.get(state.flow) if state.flow is not None else None
+        staff_flow = running is not None and running.permission is not None
+        log.warning(
+            "contact %s: staff %s refused (%s)%s",
+            ctx.contact.id,
+            permission.value,
+            f"role {actor.role}" if actor is not None else "no longer staff",
+            f", flow {state.flow} ended" if staff_flow else "",
+        )
+        if staff_flow:
+            state.clear()
+        if actor is None:
+            message = ctx.say("staff/access_gone")
+        else:
+            message = ctx.say("staff/not_allowed", role=actor.role)
+        return Reply([message, *await self.resume(ctx, state)])
 
     # -- flows -----------------------------------------------------------------------------
 

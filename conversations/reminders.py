@@ -11,11 +11,12 @@ import logging
 from typing import Any
 
 from conversations.context import Context
-from conversations.engine import Action, Command, Engine, State
+from conversations.engine import Action, Command, Engine, StaffCommand, State
 from conversations.io import Option, Reply
 from outreach import reminders
 from outreach.reminders import RsvpOutcome
 from storage.models import Event
+from training.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -79,5 +80,8 @@ async def schedule(engine: Engine, ctx: Context, state: State, _: str | None) ->
 
 
 COMMANDS: dict[str, Command] = {}
-STAFF_COMMANDS: dict[str, Command] = {"jadwal": schedule, "schedule": schedule}
+STAFF_COMMANDS: dict[str, StaffCommand] = {
+    "jadwal": StaffCommand(schedule, Permission.MANAGE_EVENTS),
+    "schedule": StaffCommand(schedule, Permission.MANAGE_EVENTS),
+}
 ACTIONS: dict[str, Action] = {reminders.RSVP_ACTION: rsvp}

@@ -60,9 +60,10 @@ class ChatLocks:
 
 
 class StaffDirectory:
-    """Who is staff: the settings' list plus the staff table, read at most every `ttl` seconds
-    (a staff member added with `blkbot staff add` is recognised within that time), so an
-    ordinary turn costs no query for it."""
+    """Who may be staff: the settings' list plus the staff table, read at most every `ttl` seconds
+    (a staff member added with `blkbot staff add` is recognised within that time), so a resident's
+    turn costs no query for it. It only tells residents apart cheaply: a staff step confirms the
+    role against the database (Context.staff_actor), so a removal takes effect at once."""
 
     def __init__(self, configured: Mapping[tuple[str, str], str], ttl: float = 30.0) -> None:
         self.configured = configured

@@ -16,6 +16,7 @@ from typing import Any
 from conversations.context import Context
 from conversations.io import Inbound, Option, Outbound
 from training.errors import InvalidAnswer
+from training.permissions import Permission
 from training.validators import parse_yes_no, whole_number
 
 BACK = "^"
@@ -247,3 +248,5 @@ class Flow:
     done: Callable[[Context], Awaitable[list[Outbound]]]
     intro: Callable[[Context], Awaitable[list[Outbound]]] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    permission: Permission | None = None
+    """Set for a staff flow: the engine confirms, on every turn of it, that the person still has it."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from conversations.context import Context
-from conversations.engine import Action, Command, Engine, State
+from conversations.engine import Action, Command, Engine, StaffCommand, State
 from conversations.io import Option, Outbound, Reply
 from outreach.vacancies import cluster_names, describe
 from storage.models import Vacancy
@@ -120,7 +120,7 @@ def _item_label(ctx: Context, vacancy: Vacancy, number: int | None) -> str:
 
 
 COMMANDS: dict[str, Command] = {"lowongan": browse, "jobs": browse}
-STAFF_COMMANDS: dict[str, Command] = {}
+STAFF_COMMANDS: dict[str, StaffCommand] = {}
 """Staff post and close vacancies with `blkbot vacancies ...`: a chat form needs a flow, and the
 engine's flows are fixed in conversations.commands.build_engine (see the note in issue 4)."""
 ACTIONS: dict[str, Action] = {"jobs": show_field, "job": show_vacancy}

@@ -1,5 +1,6 @@
 """Announcements staff send to a segment: a preview and a count first, then one outbox row per
-recipient, then progress and a delivery report read from the outbox."""
+recipient, then progress and a delivery report read from the outbox. Sending checks the actor's
+role (everyone at once needs broadcast_all) and is recorded in the staff's audit table."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from messages.render import Templates
 from outreach.outbox import Push, enqueue
 from outreach.segments import Segment
 from storage.errors import BlkbotError
-from storage.models import Broadcast, Contact, DeliveryStatus, Origin
+from storage.models import Broadcast, Contact, DeliveryStatus, Origin, StaffActionKind
 from storage.repositories import broadcasts, outbox
+from training import staff
+from training.permissions import Actor, Permission, require
 
 MAX_TEXT = 3500
 """Leaves room under Telegram's 4,096 characters for the header and the footer."""
@@ -68,17 +71,23 @@ def check_text(text: str) -> str:
     return text
 
 
+def permission_for(segment: Segment) -> Permission:
+    """Reaching every subscriber at once takes more than reaching a part of them."""
+    return Permission.BROADCAST_ALL if segment == Segment() else Permission.BROADCAST_SEGMENT
+
+
 async def send(
     session: AsyncSession,
     templates: Templates,
+    actor: Actor,
     *,
     text: str,
     segment: Segment,
-    created_by: str,
     now: datetime,
     buttons: Sequence[LinkButton] = (),
 ) -> Broadcast:
     """Store the broadcast and enqueue it for every recipient of the segment, in one transaction."""
+    require(actor, permission_for(segment))
     text = check_text(text)
     recipients: list[Contact] = await segment.contacts(session)
     rows = [[{"label": b.label, "url": b.url}] for b in buttons]
@@ -88,7 +97,7 @@ async def send(
             text=text,
             buttons=rows,
             segment=segment.to_json(),
-            created_by=created_by,
+            created_by=actor.label,
             recipients=len(recipients),
             created_at=now,
         ),
@@ -102,6 +111,8 @@ async def send(
         ],
         now,
     )
+    target = f"broadcast {broadcast.id} to {segment.describe()}, {len(recipients)} recipients"
+    await staff.record(session, actor, StaffActionKind.BROADCAST_SENT, target, now)
     return broadcast
 
 

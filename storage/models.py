@@ -349,8 +349,10 @@ class Vacancy(Base):
 
 
 class StaffRole(StrEnum):
-    ADMIN = "admin"  # everything, including managing staff
-    OPERATOR = "operator"  # broadcasts, vacancies, schedules, stages
+    """What a role may do is the table in training/permissions.py."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
 
 
 class StaffMember(Base):
@@ -413,3 +415,25 @@ class WhatsAppChat(Base):
     last_message_at: Mapped[datetime]
     menu: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """The option ids of the last numbered menu sent, so a typed "3" reads as the third."""
+
+
+class StaffActionKind(StrEnum):
+    BROADCAST_SENT = "broadcast_sent"
+    STAFF_ADDED = "staff_added"
+    STAFF_REMOVED = "staff_removed"
+
+
+class StaffAction(Base):
+    """Who did what and when: one row per staff action, naming its target without personal data."""
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (Index("ix_staff_actions_at", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    """The account that acted, "telegram:42" or "cli:rina"."""
+    role: Mapped[str] = mapped_column(String(16))
+    """The role it acted with, since roles change."""
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(300))
+    """"broadcast 12 to programme=LAS1, 40 recipients", "telegram:777 as operator"."""
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

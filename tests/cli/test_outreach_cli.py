@@ -15,6 +15,7 @@ from conversations.runner import Conversations
 from messages.render import Templates
 from storage.db import Database
 from storage.models import Application, Broadcast, DeliveryStatus, OutboxMessage, Stage
+from storage.repositories import staff
 from tests.cli.conftest import run
 from tests.fakes.telegram_server import ThreadedFakeTelegramServer
 from tests.flow.helpers import SITI, Resident, male_nik
@@ -154,6 +155,48 @@ def test_staff_add_and_list(cli_db: str, capsys: pytest.CaptureFixture[str], mon
     out = capsys.readouterr().out
     assert "telegram:777\toperator\tBu Rina" in out
     assert "telegram:42\tadmin\t(from BLKBOT_STAFF)" in out
+
+
+def staff_actions(url: str) -> list[tuple[str, str, str, str]]:
+    async def go(db: Database) -> list[tuple[str, str, str, str]]:
+        async with db.transaction() as session:
+            return [(a.actor, a.role, a.action, a.target) for a in reversed(await staff.actions(session))]
+
+    return run(go, url)
+
+
+def test_staff_remove_takes_the_account_out_and_records_who_did_it(
+    cli_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USER", "kepala")
+    monkeypatch.setenv("LOGNAME", "kepala")
+    assert main(["staff", "add", "777", "Bu Rina"]) == 0
+    assert main(["staff", "remove", "777"]) == 0
+    assert "Bu Rina (telegram:777) is no longer staff" in capsys.readouterr().out
+    assert main(["staff", "list"]) == 0
+    assert "telegram:777" not in capsys.readouterr().out
+    assert staff_actions(cli_db) == [
+        ("cli:kepala", "admin", "staff_added", "telegram:777 as operator"),
+        ("cli:kepala", "admin", "staff_removed", "telegram:777 (operator)"),
+    ]
+
+
+def test_staff_remove_of_an_account_in_blkbot_staff_says_to_edit_the_setting(
+    cli_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLKBOT_STAFF", "telegram:42:admin")
+    assert main(["staff", "list"]) == 0  # creates the database
+    capsys.readouterr()
+    assert main(["staff", "remove", "42"]) == 1
+    err = capsys.readouterr().err
+    assert "telegram:42 is listed in BLKBOT_STAFF; remove it from that setting" in err
+    assert [a for a in staff_actions(cli_db) if a[2] == "staff_removed"] == []
+
+
+def test_staff_remove_of_an_unknown_account_exits_1(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["staff", "list"]) == 0
+    assert main(["staff", "remove", "999", "--channel", "telegram"]) == 1
+    assert "blkbot: telegram:999 is not a staff account" in capsys.readouterr().err
 
 
 def test_outbox_claims_carry_a_name_that_survives_a_restart_only_where_it_is_unique() -> None:

@@ -34,7 +34,9 @@ async def staffed_bot(
     clock: Clock,
     server: FakeTelegramServer,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[tuple[Application, ProgressBoard]]:
-    services = Services(templates=templates, clock=clock, staff={("telegram", str(STAFF)): "operator"})
+    services = Services(
+        templates=templates, clock=clock, staff={("telegram", str(STAFF)): "admin"}
+    )  # only an admin may reach everyone
     board = ProgressBoard(db, templates, interval=0)
     app = build_application(Conversations(db, services), server.token, server.base_url, on_tracked=board.track)
     await app.initialize()

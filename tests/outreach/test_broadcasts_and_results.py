@@ -14,13 +14,16 @@ from outreach.delivery import DeliveryLoop
 from outreach.results import StageError, change_stage
 from outreach.segments import Segment, SegmentError
 from storage.db import Database
-from storage.models import Application, Contact, DeliveryStatus, OutboxMessage, Stage
-from storage.repositories import applications, contacts
+from storage.models import Application, Broadcast, Contact, DeliveryStatus, OutboxMessage, StaffRole, Stage
+from storage.repositories import applications, contacts, staff
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.flow.helpers import SITI, Resident, male_nik
 from tests.outreach.conftest import VirtualTime
+from training.permissions import Actor, NotAllowed
 
 WELDER = replace(SITI, full_name="Budi Santoso", nik=male_nik(1))
+OPERATOR = Actor("telegram", "4242", "Bu Rina", StaffRole.OPERATOR)
+ADMIN = Actor("telegram", "42", "Pak Agus", StaffRole.ADMIN)
 COOK = replace(SITI, full_name="Ani Lestari", nik="3375015203950003", district="33.75.02")
 
 
@@ -81,9 +84,9 @@ async def test_a_broadcast_reaches_its_segment_once_and_reports_progress(
         sent = await broadcasts.send(
             session,
             templates,
+            OPERATOR,
             text="Pelatihan las <gelombang 2> dibuka & gratis!",
             segment=Segment.parse("cluster=LAS"),
-            created_by="staff-1",
             now=vtime.now(),
             buttons=[broadcasts.LinkButton.parse("Info|https://example.org/las")],
         )
@@ -94,6 +97,29 @@ async def test_a_broadcast_reaches_its_segment_once_and_reports_progress(
     assert "Pelatihan las &lt;gelombang 2&gt; dibuka &amp; gratis!" in message.text
     assert message.buttons == [[{"label": "Info", "url": "https://example.org/las"}]]
     assert (progress.recipients, progress.pending, progress.done) == (1, 1, False)
+
+
+async def test_an_operator_may_not_broadcast_to_everyone_and_nothing_is_stored(
+    db: Database, people: dict[str, Contact], templates: Templates, vtime: VirtualTime
+) -> None:
+    with pytest.raises(NotAllowed, match="broadcast_all"):
+        async with db.transaction() as session:
+            await broadcasts.send(session, templates, OPERATOR, text="Untuk semua", segment=Segment(), now=vtime.now())
+    async with db.transaction() as session:
+        assert list(await session.scalars(select(Broadcast))) == []
+        assert list(await session.scalars(select(OutboxMessage))) == []
+        assert await staff.actions(session) == []
+
+
+async def test_a_sent_broadcast_is_recorded_with_who_sent_it_and_to_whom(
+    db: Database, people: dict[str, Contact], templates: Templates, vtime: VirtualTime
+) -> None:
+    async with db.transaction() as session:
+        sent = await broadcasts.send(session, templates, ADMIN, text="Untuk semua", segment=Segment(), now=vtime.now())
+        [action] = await staff.actions(session)
+    assert (action.actor, action.role, action.action) == ("telegram:42", "admin", "broadcast_sent")
+    assert action.target == f"broadcast {sent.id} to all subscribers, 3 recipients"
+    assert sent.created_by == "telegram:42"
 
 
 async def test_an_unsubscribed_person_gets_no_broadcast_but_still_gets_their_results(
@@ -154,7 +180,7 @@ async def test_results_and_broadcasts_arrive_on_telegram(
         assert welder is not None
         await change_stage(session, templates, [welder], Stage.SELECTED, vtime.now())
         await broadcasts.send(
-            session, templates, text="Info las", segment=Segment.parse("cluster=LAS"), created_by="s", now=vtime.now()
+            session, templates, OPERATOR, text="Info las", segment=Segment.parse("cluster=LAS"), now=vtime.now()
         )
 
     stats = await loop.drain()
