@@ -105,6 +105,7 @@ async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int
     async with staff_transaction(settings) as session:
         count = await segment.count(session)
     print(f"Segment: {segment.describe()} — {count} recipients")
+    print(f"Kind: {segment.describe_kind()}")
     print("Preview:\n" + "-" * 40)
     print(html_to_plain(broadcasts.render(templates, settings.language, text)))
     for button in buttons:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,7 +52,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_token is None:
         print("blkbot: BLKBOT_TELEGRAM_TOKEN is not set (see README: creating a Telegram bot)", file=sys.stderr)
         return 2
-    from bot.scheduler import reminder_offsets, schedule_reminders
+    from bot.scheduler import reminder_offsets, schedule_expiry, schedule_reminders
     from handlers.telegram import run_telegram
 
     offsets = reminder_offsets()  # a bad BLKBOT_REMINDER_OFFSETS stops us here, not at the first tick
@@ -67,6 +68,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         schedule_reminders(
             app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
         )
+        schedule_expiry(app.job_queue, runtime.db, timedelta(days=settings.abandoned_after_days))
 
     async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
         await loops[0].start_up()

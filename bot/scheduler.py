@@ -29,6 +29,7 @@ from outreach.reminders import (
     parse_offsets,
 )
 from storage.db import Database
+from storage.repositories import conversations
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,30 @@ async def tick(
     else:
         log.debug("reminders: %s", counts)
     return counts
+
+
+async def expire_abandoned(db: Database, after: timedelta, *, now: datetime | None = None) -> int:
+    """Forget the answers of registrations left unfinished for `after` (BLKBOT_ABANDONED_AFTER_DAYS):
+    a name and a NIK typed and never submitted are not kept for ever. Returns how many, for the log."""
+    async with db.transaction() as session:
+        count = await conversations.expire_abandoned(session, (now or datetime.now(UTC)) - after)
+    if count:
+        log.info("abandoned registrations cleared: %d", count)
+    return count
+
+
+def schedule_expiry(job_queue: Any, db: Database, after: timedelta, interval: float = 3600) -> Any:
+    """Register the hourly expiry of abandoned registrations on a PTB JobQueue; returns the PTB Job."""
+
+    async def run_expiry(_context: Any) -> None:
+        try:
+            await expire_abandoned(db, after)
+        except Exception:  # the next run tries again
+            log.exception("expiring abandoned registrations failed")
+
+    return job_queue.run_repeating(
+        run_expiry, interval=interval, first=60, name="abandoned", job_kwargs={"max_instances": 1, "coalesce": True}
+    )
 
 
 def _lookahead(interval: float) -> timedelta:

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     workers: int = 1
     """How many `blkbot run`/`blkbot deliver` processes share the database: each takes rate/workers."""
 
+    abandoned_after_days: int = 30
+    """A registration left unfinished this long loses its answers (name, NIK ...): see bot.scheduler."""
+
     staff: str = ""
     """Staff accounts, comma-separated channel:user_id[:role], e.g. "telegram:123456789:admin,telegram:42".
     More can be added with `blkbot staff add`; the role defaults to operator."""

@@ -74,6 +74,7 @@ async def confirm_params(ctx: Context) -> dict[str, Any]:
     return {
         "count": await segment.count(ctx.session),
         "segment": segment.describe(),
+        "kind": segment.kind.value,
         "preview": Markup(preview),  # rendered (and escaped) already
     }
 

@@ -8,10 +8,11 @@ from typing import Any
 from conversations.context import Context
 from conversations.engine import Command, Engine, Overlay, State
 from conversations.io import Option, Outbound, Reply
+from conversations.my_data import stored_about
 from conversations.registration import REGISTRATION, describe, prefill
 from storage.repositories import contacts
 from training import applications
-from training.text import LANGUAGES, local
+from training.text import LANGUAGES
 
 
 def _menu_options(ctx: Context) -> list[Option]:
@@ -101,40 +102,8 @@ async def language(engine: Engine, ctx: Context, state: State, _: str | None) ->
 
 async def my_data(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     mine = await applications.of_contact(ctx.session, ctx.contact)
-    districts = {code: d.name for code, d in ctx.catalog.all_districts.items()}
-    items = [
-        {
-            "number": a.number,
-            "programme": local(a.programme.name, ctx.lang),
-            "stage": ctx.label(f"stages/{a.stage}"),
-            "nik": a.nik,
-            "full_name": a.full_name,
-            "birth_date": a.birth_date,
-            "sex": ctx.label(f"sex/{a.sex}") if a.sex else "",
-            "address": a.address,
-            "district": districts.get(a.district_code or "", a.district_code or ""),
-            "phone": a.phone,
-            "education": ctx.label(f"education/{a.education}") if a.education else "",
-            "source": a.source,
-            "created": a.created_at,
-        }
-        for a in mine
-    ]
-    in_progress = {
-        k: v for k, v in state.data.get("answers", {}).items() if k in ("full_name", "nik", "address", "phone")
-    }
-    return Reply(
-        [
-            ctx.say(
-                "privacy/my_data",
-                contact=ctx.contact,
-                language=ctx.label(f"languages/{ctx.contact.language}"),
-                applications=items,
-                in_progress=in_progress,
-            ),
-            *await engine.resume(ctx, state),
-        ]
-    )
+    params = await stored_about(ctx, mine, state.data)
+    return Reply([ctx.say("privacy/my_data", **params), *await engine.resume(ctx, state)])
 
 
 async def erase(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:

@@ -116,13 +116,23 @@ class Conversations:
                 contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
                 row = await conversations.load(session, channel, chat)
             state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()
+            abandoned = state.data.pop(conversations.ABANDONED, False)
             version = row.version if row else 0
             role = await self.staff.role(session, channel, chat)
             view = await self.services.catalog.current(session)
             ctx = Context(session, contact, self.services, state.data, staff_role=role, catalog=view)
             reply = await self.engine.take_turn(ctx, state, inbound)
+            if abandoned:  # the registration expired while they were away (bot.scheduler.expire_abandoned)
+                reply.messages.insert(0, ctx.say("common/registration_expired"))
             await conversations.save(
-                session, channel, chat, flow=state.flow, step=state.step, data=state.data, expected_version=version
+                session,
+                channel,
+                chat,
+                flow=state.flow,
+                step=state.step,
+                data=state.data,
+                expected_version=version,
+                now=ctx.now(),
             )
             if within is not None:
                 await within(session, contact, reply)

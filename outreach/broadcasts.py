@@ -106,7 +106,15 @@ async def send(
     await enqueue(
         session,
         [
-            Push(c, Origin.BROADCAST, f"broadcast:{broadcast.id}:{c.id}", rendered[c.language], rows, broadcast.id)
+            Push(
+                c,
+                Origin.BROADCAST,
+                f"broadcast:{broadcast.id}:{c.id}",
+                rendered[c.language],
+                rows,
+                broadcast.id,
+                kind=segment.kind,
+            )
             for c in recipients
         ],
         now,

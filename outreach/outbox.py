@@ -9,12 +9,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import PUSH_CHANNELS, Contact, Origin
+from storage.models import PUSH_CHANNELS, Contact, MessageKind, Origin
 from storage.repositories import outbox
 from storage.repositories.outbox import NewMessage
 
 PRIORITY = {Origin.RESULT: 1, Origin.REMINDER: 2, Origin.VACANCY: 5, Origin.BROADCAST: 6}
 """Lower goes first: a result or a reminder must not wait behind a 10,000-person broadcast."""
+
+KIND = {
+    Origin.RESULT: MessageKind.APPLICATION,
+    Origin.REMINDER: MessageKind.APPLICATION,
+    Origin.VACANCY: MessageKind.ANNOUNCEMENT,
+    Origin.BROADCAST: MessageKind.ANNOUNCEMENT,
+}
+"""The kind of each origin's messages; a broadcast to a programme or a stage says otherwise (Segment.kind)."""
 
 
 @dataclass(frozen=True)
@@ -28,11 +36,26 @@ class Push:
     text: str
     buttons: list[list[dict[str, Any]]] = field(default_factory=list)
     broadcast_id: int | None = None
+    kind: MessageKind | None = None
+    """None: the origin's usual kind (KIND)."""
+
+    @property
+    def message_kind(self) -> MessageKind:
+        return self.kind or KIND[self.origin]
+
+
+def may_receive(contact: Contact, kind: MessageKind) -> bool:
+    """An erased person gets nothing; one who sent /berhenti still hears about their own application."""
+    if contact.erased_at is not None:
+        return False
+    return contact.subscribed or kind is MessageKind.APPLICATION
 
 
 async def enqueue(session: AsyncSession, pushes: Sequence[Push], now: datetime) -> int:
-    """Add the pushes whose keys are new; return how many were added (none for the console)."""
-    pushes = [p for p in pushes if p.contact.channel in PUSH_CHANNELS]
+    """Add the pushes whose keys are new and whose recipient may receive them; return how many
+    were added (none for the console). The delivery loop checks the recipient again when it
+    claims a row, as they may send /berhenti or /hapusdata while it waits."""
+    pushes = [p for p in pushes if p.contact.channel in PUSH_CHANNELS and may_receive(p.contact, p.message_kind)]
     return await outbox.insert_new(
         session,
         [
@@ -41,6 +64,7 @@ async def enqueue(session: AsyncSession, pushes: Sequence[Push], now: datetime) 
                 channel=p.contact.channel,
                 chat_id=p.contact.chat_id,
                 origin=p.origin.value,
+                kind=p.message_kind.value,
                 dedupe_key=p.key,
                 text=p.text,
                 buttons=p.buttons,

@@ -2,6 +2,9 @@
 
 "cluster=LAS,stage=selected" reaches everyone selected for a welding programme; "graduates=LAS"
 reaches those certified competent in welding; an empty segment reaches every subscriber.
+
+A segment naming a programme or a stage speaks to people about their own application, so it
+reaches those who sent /berhenti too; the others are announcements, for subscribers only.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import BlkbotError
-from storage.models import Contact, Stage
+from storage.models import Contact, MessageKind, Stage
 from storage.repositories import segments
 
 KEYS = ("cluster", "programme", "wave", "stage", "district", "graduates")
@@ -75,7 +78,20 @@ class Segment:
         parts = [f"{k}={v if not isinstance(v, tuple) else '|'.join(v)}" for k, v in self.to_json().items()]
         return ", ".join(parts) or "all subscribers"
 
-    def _query(self, subscribed_only: bool):  # type: ignore[no-untyped-def]
+    @property
+    def kind(self) -> MessageKind:
+        """About the recipients' own application (a programme or a stage), or an announcement."""
+        if self.programme or self.stages:
+            return MessageKind.APPLICATION
+        return MessageKind.ANNOUNCEMENT
+
+    def describe_kind(self) -> str:
+        """The kind in the staff's words, for the CLI preview: whether /berhenti people get it."""
+        if self.kind is MessageKind.APPLICATION:
+            return "about their own application: people who sent /berhenti get it too"
+        return "announcement: people who sent /berhenti do not get it"
+
+    def _query(self):  # type: ignore[no-untyped-def]
         return segments.recipients_query(
             cluster=self.cluster,
             programme=self.programme,
@@ -83,11 +99,11 @@ class Segment:
             stages=self.stages,
             district=self.district,
             graduates_of=self.graduates_of,
-            subscribed_only=subscribed_only,
+            subscribed_only=self.kind is MessageKind.ANNOUNCEMENT,
         )
 
-    async def count(self, session: AsyncSession, *, subscribed_only: bool = True) -> int:
-        return await segments.count(session, self._query(subscribed_only))
+    async def count(self, session: AsyncSession) -> int:
+        return await segments.count(session, self._query())
 
-    async def contacts(self, session: AsyncSession, *, subscribed_only: bool = True) -> list[Contact]:
-        return await segments.contacts(session, self._query(subscribed_only))
+    async def contacts(self, session: AsyncSession) -> list[Contact]:
+        return await segments.contacts(session, self._query())

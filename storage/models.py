@@ -144,6 +144,9 @@ class Contact(Base):
     subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    erased_at: Mapped[datetime | None]
+    """Set by /hapusdata: nothing queued for them goes out. Cleared when they consent again (to
+    register afresh) or ask for announcements again with /mulai."""
 
 
 class Conversation(Base):
@@ -229,6 +232,13 @@ class Origin(StrEnum):
     BROADCAST = "broadcast"
 
 
+class MessageKind(StrEnum):
+    """Who may receive a pushed message: /berhenti stops announcements, never news of one's own application."""
+
+    APPLICATION = "application"  # results, reminders, event changes, broadcasts to a programme or stage
+    ANNOUNCEMENT = "announcement"  # broadcasts to all, a cluster, a district, graduates; vacancies
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for its next attempt
     SENDING = "sending"  # claimed by a worker until `claimed_until`
@@ -257,6 +267,8 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default=MessageKind.APPLICATION)
+    """A MessageKind: checked again when the row is claimed, since the person may have sent /berhenti since."""
     dedupe_key: Mapped[str] = mapped_column(String(160))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
-from storage.repositories import applications, catalog, contacts, participants
+from storage.repositories import applications, catalog, contacts, outbox, participants
 from training.errors import BlkbotError
 
 
@@ -125,12 +125,19 @@ async def of_contact(session: AsyncSession, contact: Contact) -> list[Applicatio
 
 
 async def erase_person(session: AsyncSession, contact: Contact, when: datetime) -> int:
-    """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, forget
-    consent and preferences. Returns how many applications were anonymised."""
+    """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, cancel and
+    blank their outbox messages, forget consent and preferences. Returns how many applications were
+    anonymised.
+
+    Attendance answers stay: they point at the anonymised application, which names no one. The
+    conversation state is the caller's to clear (the turn saves it). The office's own register of
+    past participants is not the bot's to erase (the privacy notice says so).
+    """
     mine = await applications.for_contact(session, contact.id)
     for application in mine:
         await applications.anonymise(session, application, when)
-    await contacts.erase(session, contact)
+    await outbox.erase_for(session, contact.id)
+    await contacts.erase(session, contact, when)
     return len(mine)
 
 

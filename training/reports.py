@@ -56,6 +56,8 @@ BASE_COLUMNS: Final = (
 )
 PERSONAL_EXPORT: Final = frozenset(
     {
+        "stage_reason",
+        "source",
         "full_name",
         "nik",
         "birth_date",
@@ -70,7 +72,7 @@ PERSONAL_EXPORT: Final = frozenset(
     }
 )
 """Left empty for an erased person: with the name gone, district, schooling and flags could still
-single someone out in a short list."""
+single someone out in a short list; the staff's reason and the deep-link source may name them."""
 TEXT_COLUMNS: Final = frozenset({"number", "nik", "phone"})
 FREE_TEXT: Final = frozenset({"full_name", "address", "stage_reason", "source"})
 """Typed by residents or staff: a leading = + - @ would make Excel run it as a formula."""

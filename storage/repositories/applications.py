@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
 
 PERSONAL_COLUMNS = (
+    "stage_reason",
+    "source",
     "nik",
     "full_name",
     "birth_date",
@@ -23,7 +25,8 @@ PERSONAL_COLUMNS = (
     "answers",
     "flags",
 )
-"""Emptied on erasure. Programme, stage, number and dates stay, so the office's counts stay true."""
+"""Emptied on erasure. Programme, stage, number and dates stay, so the office's counts stay true.
+The staff's reason may quote the person, and a deep-link source may name their street or school."""
 
 
 async def next_number(session: AsyncSession, programme_id: int) -> int:

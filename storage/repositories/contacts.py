@@ -31,7 +31,9 @@ async def get_or_create(session: AsyncSession, channel: str, chat_id: str, *, la
 
 
 async def give_consent(session: AsyncSession, contact: Contact, when: datetime) -> None:
+    """Consent given afresh after an erasure lifts it: the person registers anew."""
     contact.consented_at = when
+    contact.erased_at = None
     await session.flush()
 
 
@@ -41,14 +43,18 @@ async def set_language(session: AsyncSession, contact: Contact, language: str) -
 
 
 async def set_subscribed(session: AsyncSession, contact: Contact, subscribed: bool) -> None:
+    """Asking for announcements again (/mulai) after an erasure lifts it, like consenting again."""
     contact.subscribed = subscribed
     if subscribed:
         contact.unreachable = False
+        contact.erased_at = None
     await session.flush()
 
 
-async def erase(session: AsyncSession, contact: Contact) -> None:
-    """Forget consent and subscription; the row (and the chat's language) stays so the chat can start afresh."""
+async def erase(session: AsyncSession, contact: Contact, when: datetime) -> None:
+    """Forget consent and subscription and mark the person erased, so nothing queued reaches them;
+    the row (and the chat's language) stays so the chat can start afresh."""
     contact.consented_at = None
     contact.subscribed = False
+    contact.erased_at = when
     await session.flush()

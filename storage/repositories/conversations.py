@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -52,6 +53,7 @@ async def save(
     step: str | None,
     data: dict[str, Any],
     expected_version: int,
+    now: datetime,
 ) -> int:
     """Write the new state if nobody else wrote since `expected_version`; return the new version.
 
@@ -64,14 +66,16 @@ async def save(
         )
         if exists is not None:
             raise StaleConversation(f"{channel}:{chat_id}")
-        session.add(Conversation(channel=channel, chat_id=chat_id, flow=flow, step=step, data=data, version=1))
+        session.add(
+            Conversation(channel=channel, chat_id=chat_id, flow=flow, step=step, data=data, version=1, updated_at=now)
+        )
         await session.flush()
         return 1
     table = Conversation.__table__  # a plain UPDATE: the ORM's bulk-update bookkeeping cost more than the write
     result = await session.execute(
         update(table)
         .where(table.c.channel == channel, table.c.chat_id == chat_id, table.c.version == expected_version)
-        .values(flow=flow, step=step, data=data, version=expected_version + 1)
+        .values(flow=flow, step=step, data=data, version=expected_version + 1, updated_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleConversation(f"{channel}:{chat_id}")
@@ -80,3 +84,19 @@ async def save(
 
 async def forget(session: AsyncSession, channel: str, chat_id: str) -> None:
     await session.execute(delete(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id))
+
+
+ABANDONED = "abandoned"
+"""The data an expired conversation keeps: only this mark, so the returning resident is told why."""
+
+
+async def expire_abandoned(session: AsyncSession, before: datetime) -> int:
+    """Clear the flow and answers (name, NIK ...) of conversations left in a flow since `before`;
+    return how many. The version moves on, so a turn that loaded the old state retries on the new."""
+    table = Conversation.__table__
+    result = await session.execute(
+        update(table)
+        .where(table.c.flow.is_not(None), table.c.updated_at < before)
+        .values(flow=None, step=None, data={ABANDONED: True}, version=table.c.version + 1, updated_at=before)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]

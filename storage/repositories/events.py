@@ -193,3 +193,18 @@ async def attendance_counts(session: AsyncSession, events: Sequence[Event]) -> d
 async def invited_count(session: AsyncSession, event: Event) -> int:
     """How many applications the event's reminders would go to now (reachable or not)."""
     return int(await session.scalar(select(func.count()).select_from(Application).where(_invited(event))) or 0)
+
+
+async def attendance_of_applications(
+    session: AsyncSession, application_ids: Sequence[int]
+) -> list[tuple[int, Event, bool]]:
+    """(application id, event, attending) of every answer given for these applications, by event time."""
+    if not application_ids:
+        return []
+    rows = await session.execute(
+        select(Attendance.application_id, Event, Attendance.attending)
+        .join(Event, Event.id == Attendance.event_id)
+        .where(Attendance.application_id.in_(list(application_ids)))
+        .order_by(Event.starts_at, Event.id)
+    )
+    return [(application_id, event, attending) for application_id, event, attending in rows.all()]

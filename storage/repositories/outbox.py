@@ -7,12 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, DeliveryStatus, OutboxMessage
+from storage.models import Contact, DeliveryStatus, MessageKind, OutboxMessage
+
+ERASED = "cancelled: the person erased their data"
+UNSUBSCRIBED = "cancelled: the person stopped announcements (/berhenti)"
+
+_REFUSAL = case(
+    (Contact.erased_at.is_not(None), ERASED),
+    (and_(OutboxMessage.kind == MessageKind.ANNOUNCEMENT.value, Contact.subscribed.is_(False)), UNSUBSCRIBED),
+    else_=None,
+)
+"""Why the recipient may no longer receive a row, or NULL when it may go (outreach.outbox.may_receive in SQL)."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,7 @@ class NewMessage:
     channel: str
     chat_id: str
     origin: str
+    kind: str
     dedupe_key: str
     text: str
     buttons: list[Any]
@@ -42,6 +53,7 @@ async def insert_new(session: AsyncSession, messages: Sequence[NewMessage], now:
             "channel": m.channel,
             "chat_id": m.chat_id,
             "origin": m.origin,
+            "kind": m.kind,
             "dedupe_key": m.dedupe_key,
             "text": m.text,
             "buttons": m.buttons,
@@ -72,23 +84,43 @@ async def claim_due(
     Due means pending with its next attempt in the past, or claimed by a worker whose lease ran
     out (it died). On PostgreSQL, FOR UPDATE SKIP LOCKED lets several workers claim side by side
     without ever taking the same row; SQLite has a single writer anyway.
+
+    The same query reads the recipient's contact: a row whose recipient erased their data, or
+    stopped announcements since it was queued, is cancelled (the reason in last_error) rather
+    than claimed, under the same row locks, so no worker sends it.
     """
     due = or_(
         and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
         and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.claimed_until < now),
     )
-    candidates = select(OutboxMessage.id).where(due).order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
-    if session.bind.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(await session.scalars(candidates))
+    ids: list[int] = []
+    while len(ids) < limit:
+        wanted = limit - len(ids)
+        candidates = (
+            select(OutboxMessage.id, _REFUSAL)
+            .join(Contact, Contact.id == OutboxMessage.contact_id)
+            .where(due)
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(wanted)
+        )
+        if session.bind.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True, of=OutboxMessage)
+        found = (await session.execute(candidates)).all()
+        refused: dict[str, list[int]] = {}
+        claimed = []
+        for message_id, refusal in found:
+            if refusal is None:
+                claimed.append(message_id)
+            else:
+                refused.setdefault(refusal, []).append(message_id)
+        for reason, cancelled in refused.items():
+            await _set(session, cancelled, status=DeliveryStatus.CANCELLED, last_error=reason)
+        await _set(session, claimed, status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=now + lease)
+        ids += claimed
+        if len(found) < wanted or not refused:
+            break  # nothing more is due, or the batch is full: refused rows only ever cost another look
     if not ids:
         return []
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
-        .values(status=DeliveryStatus.SENDING, claimed_by=worker, claimed_until=now + lease)
-        .execution_options(synchronize_session=False)
-    )
     rows = await session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
@@ -96,6 +128,16 @@ async def claim_due(
         .execution_options(populate_existing=True)
     )
     return list(rows)
+
+
+async def _set(session: AsyncSession, ids: Sequence[int], **values: object) -> None:
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def release(session: AsyncSession, *, worker: str | None = None) -> int:
@@ -180,6 +222,26 @@ async def mark_unreachable(session: AsyncSession, message_id: int, contact_id: i
         .values(unreachable=True, subscribed=False)
         .execution_options(synchronize_session=False)
     )
+
+
+async def erase_for(session: AsyncSession, contact_id: int) -> int:
+    """Cancel what still waits for an erased person and blank the text of every row of theirs, sent
+    ones too (results quote their number and the staff's reason); returns how many were cancelled.
+    The rows stay, without words, so broadcast reports keep their counts."""
+    waiting = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.contact_id == contact_id, OutboxMessage.status.in_(waiting))
+        .values(status=DeliveryStatus.CANCELLED, last_error=ERASED, claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.contact_id == contact_id)
+        .values(text="", buttons=[])
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def status_counts(session: AsyncSession, broadcast_id: int | None = None) -> dict[str, int]:

@@ -21,3 +21,12 @@ async def upsert(session: AsyncSession, people: Iterable[PastParticipant]) -> in
 
 async def year_for_nik(session: AsyncSession, nik: str) -> int | None:
     return await session.scalar(select(PastParticipant.year).where(PastParticipant.nik == nik))
+
+
+async def for_niks(session: AsyncSession, niks: Iterable[str]) -> list[PastParticipant]:
+    """The office's register rows of these NIKs, oldest training first."""
+    wanted = sorted(set(niks))
+    if not wanted:
+        return []
+    query = select(PastParticipant).where(PastParticipant.nik.in_(wanted)).order_by(PastParticipant.year)
+    return list(await session.scalars(query))

@@ -20,8 +20,11 @@ def recipients_query(
     graduates_of: str | None = None,
     subscribed_only: bool = True,
 ) -> Select[tuple[int]]:
-    """Contact ids, each once. Filters combine with AND; with none, every subscriber."""
-    query = select(Contact.id).where(Contact.unreachable.is_(False), Contact.channel.in_(PUSH_CHANNELS))
+    """Contact ids, each once. Filters combine with AND; with none, every subscriber. Erased people
+    are never among them (their applications are detached too)."""
+    query = select(Contact.id).where(
+        Contact.unreachable.is_(False), Contact.erased_at.is_(None), Contact.channel.in_(PUSH_CHANNELS)
+    )
     if subscribed_only:
         query = query.where(Contact.subscribed.is_(True))
     by_application = any((cluster, programme, wave, stages, district, graduates_of))

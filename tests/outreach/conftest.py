@@ -77,7 +77,11 @@ def loop(db: Database, bot: Bot, budget: SendBudget, vtime: VirtualTime) -> Deli
 
 
 async def make_contacts(db: Database, count: int, *, first_chat: int = 5000) -> list[Contact]:
+    """Subscribed people, so announcements reach them."""
     async with db.transaction() as session:
-        return [
+        people = [
             await contacts.get_or_create(session, "telegram", str(first_chat + i), language="id") for i in range(count)
         ]
+        for person in people:
+            await contacts.set_subscribed(session, person, True)
+        return people

@@ -1,0 +1,69 @@
+"""/dataku shows everything stored about the person, in words: a flow test through the engine."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conversations.runner import Conversations
+from outreach import reminders
+from outreach.results import change_stage
+from storage.db import Database
+from storage.models import PastParticipant, Stage
+from storage.repositories import applications, events, participants
+from tests.conftest import NOW
+from tests.flow.helpers import SITI, Resident, all_applications, male_nik
+
+BUDI = replace(SITI, full_name="Budi Santoso", nik=male_nik(7, region="3374"))
+"""From Kota Semarang (33.74): his application is flagged for staff, not refused."""
+
+
+async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_and_the_registration_in_progress(
+    conversations: Conversations, db: Database, templates
+) -> None:  # type: ignore[no-untyped-def]
+    budi = Resident(conversations, "budi")
+    await budi.walk_to_summary("LAS1", "LAS", BUDI)
+    await budi.submit()
+    [application] = await all_applications(db)
+    assert application.flags == ["nik_region_outside"]
+    async with db.transaction() as session:
+        found = await applications.by_number(session, application.number)
+        await change_stage(session, templates, [found], Stage.ADMIN_PASSED, NOW, "Berkas lengkap, bawa KTP asli")  # type: ignore[list-item]
+        event = await reminders.add_event(
+            session,
+            programme_code="LAS1",
+            kind="written_test",
+            starts_local=NOW.replace(tzinfo=None, year=2027, month=1, day=20, hour=8),
+            place="Ruang 2",
+            bring=None,
+            stages=(Stage.ADMIN_PASSED,),
+            now=NOW,
+        )
+        await events.upsert_attendance(session, event.id, application.id, True, NOW)
+        await participants.upsert(session, [PastParticipant(nik=BUDI.nik, name="Budi Santoso", year=2021)])
+    await budi.type("/berhenti")
+    # A second registration, as far as the address.
+    await budi.type("/daftar")
+    await budi.pick("BOGA1", "BOGA")
+    await budi.answer_questions()
+    await budi.choose("education", "smp")
+    await budi.type("Budi S")
+
+    await budi.type("/dataku")
+
+    text = budi.messages[0].text
+    for shown in (
+        "LAS1-2027-0001",
+        "NIK: " + BUDI.nik,
+        "Apakah Anda dalam keadaan <b>sehat jasmani dan rohani</b>? Ya",  # a declaration, in words
+        "NIK dari luar wilayah KTP yang diminta program",  # the flag
+        "Catatan petugas: Berkas lengkap, bawa KTP asli",
+        "📅 Tes Tertulis, Rabu, 20 Januari 2027",
+        ": Hadir",
+        "peserta pelatihan lama milik kantor: Budi Santoso, tahun 2021",
+        "Pengumuman (siaran umum, lowongan): Anda tidak menerimanya",
+        "• Bidang: Tata Boga",
+        "• Pelatihan: BOGA1",
+        "• Pendidikan: SMP",
+        "• Nama: Budi S",
+    ):
+        assert shown in text, shown
