@@ -1,7 +1,7 @@
 """Broadcast benchmark: one announcement to N subscribers through the outbox and the delivery loop.
 
     .venv/bin/python bench/broadcast.py [--recipients 10000] [--rate 30] [--database-url URL]
-        [--kill | --workers N | --talkers N] [--bulk-share S] [--skip-baselines]
+        [--kill | --workers N | --talkers N | --beside deliver|broadcast] [--bulk-share S] [--skip-baselines]
         [--quiet-seconds 30] [--seed 1]
 
     e.g. --rate 30 --recipients 3000          the 30/s target, with the three baselines
@@ -9,6 +9,7 @@
          --rate 30 --recipients 3000 --kill
          --workers 2 --database-url postgresql://postgres@127.0.0.1:5432/test
          --talkers 50 --rate 30 --recipients 3000
+         --beside deliver --recipients 1500 [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 What runs where
 ---------------
@@ -23,7 +24,7 @@ What runs where
   telegram, distinct chat ids, subscribed) are inserted directly; one broadcast to all subscribers
   is enqueued through outreach.broadcasts.send (one outbox row per recipient, one transaction).
 * What sends depends on the mode:
-  default    the production wiring in THIS process: bot.runtime.send_budget + telegram_bot +
+  default    the production wiring in THIS process: bot.runtime.send_budget + budget_shares + telegram_bot +
              make_delivery_loop (DeliveryLoop, default DeliverySettings, TelegramSender over a PTB
              Bot over HTTP), run until every row is settled. Then, unless --skip-baselines, the
              same messages (to min(N, 3000) other chats) from (a) the common recipe, a loop of
@@ -36,11 +37,20 @@ What runs where
              Each phase gets a fresh server (fresh buckets) with the same settings.
   --kill     `blkbot deliver` as a child process (BLKBOT_TELEGRAM_TOKEN / _BASE_URL / _DATABASE_URL
              / _TELEGRAM_RATE / _BULK_SHARE in its environment); SIGKILLed once the server has
-             recorded about half of the messages, then started again and left to finish.
-  --workers  N `blkbot deliver` processes on one PostgreSQL outbox, with BLKBOT_WORKERS=N (each
-             takes rate/N); refused on SQLite (one process by design there).
+             recorded about half of the messages, then started again and left to finish (the new one
+             sends once the dead one's budget row is forgotten: 4 s without a heartbeat).
+  --workers  N `blkbot deliver` processes on one PostgreSQL outbox, with BLKBOT_WORKERS=N; they
+             share the rate through their heartbeats (outreach.budget_shares); refused on SQLite.
+  --beside   the bot's sending half in THIS process (send_budget + budget_shares as role "bot" +
+             make_delivery_loop, as `blkbot run` wires them) and, in a child process on the same
+             database, `blkbot deliver` (started once the bot has sent a fifth of the broadcast) or
+             `blkbot broadcast --text ... --yes --deliver` (it enqueues the broadcast itself, to every
+             subscriber, two heartbeats after the bot joined). Prints the combined rate at the server,
+             the rate from one heartbeat after the child joined the budget, the most sends in any one
+             second, and the server's 429s per 1,000 messages. SQLite or PostgreSQL.
   --talkers  the real conversation handler (handlers.telegram.build_application, long polling)
-             and the delivery loop in THIS process, sharing ONE SendBudget and one Database, as
+             and the delivery loop in THIS process, sharing ONE SendBudget (a member of the bot's
+             budget, role bot) and one Database, as
              `blkbot run` wires them; residents keep chatting first with no broadcast (a quiet
              window of --quiet-seconds, after each resident's /start and consent), then while the
              broadcast goes out. A resident presses a cluster, a programme, the back button, types
@@ -105,6 +115,7 @@ from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
 from messages.render import Templates  # noqa: E402
 from outreach import broadcasts  # noqa: E402
+from outreach.budget import SendBudget  # noqa: E402
 from outreach.budget_shares import INTERVAL  # noqa: E402
 from outreach.delivery import DeliveryLoop, DeliverySettings  # noqa: E402
 from outreach.segments import Segment  # noqa: E402
@@ -562,6 +573,7 @@ async def run_blkbot(
         loop = make_delivery_loop(settings, db, budget, bot, "deliver")
         await loop.start_up()
         stop = asyncio.Event()
+        beating = asyncio.create_task(budget_shares(settings, db, budget, "deliver").run(stop))
         server_cpu0 = (await server.call("progress"))["cpu"]
         cpu0, t0 = _cpu_seconds(), time.monotonic()
         task = asyncio.create_task(loop.run(stop))
@@ -572,7 +584,7 @@ async def run_blkbot(
                 break
             await asyncio.sleep(0.05)
         stop.set()
-        await task
+        await asyncio.gather(task, beating)
         wall = time.monotonic() - t0
         run.bot_cpu = (_cpu_seconds() - cpu0) / wall
         report = await server.call("report")
@@ -832,7 +844,7 @@ async def run_workers(
     base_url = await server.serve(marker, args.rate)
     env = child_env(url, base_url, args, args.workers)
     run = Run(
-        f"{args.workers} x blkbot deliver (rate/{args.workers} each)",
+        f"{args.workers} x blkbot deliver (one budget)",
         "blkbot",
         len(expected),
         args.rate,
@@ -861,11 +873,11 @@ async def run_workers(
 
 
 async def start_bot_sending(
-    settings: Settings, db: Database, bot: Bot
+    settings: Settings, db: Database, budget: SendBudget, bot: Bot
 ) -> tuple[DeliveryLoop, Callable[[], Awaitable[None]]]:
-    """The sending half of `blkbot run` in THIS process, as bot.commands.run wires it: one SendBudget,
-    the process's membership of the bot's budget (role bot) and the delivery loop; and how to stop it."""
-    budget = send_budget(settings)
+    """The sending half of `blkbot run` in THIS process, as bot.commands.run wires it: the process's
+    membership of the bot's budget (role bot) and the delivery loop, on the budget the conversation
+    handler also uses; and how to stop them."""
     shares = budget_shares(settings, db, budget, "bot")
     loop = make_delivery_loop(settings, db, budget, bot, "bot")
     await loop.start_up()
@@ -921,7 +933,7 @@ async def run_beside(
     server_cpu0 = (await server.call("progress"))["cpu"]
     cpu0, t0 = _cpu_seconds(), time.monotonic()
     deadline = t0 + 3 * expected_seconds(len(expected), args.rate * args.bulk_share) + 90
-    loop, stop_bot = await start_bot_sending(settings, db, bot)
+    loop, stop_bot = await start_bot_sending(settings, db, send_budget(settings), bot)
     child: subprocess.Popen[bytes] | None = None
     try:
         if args.beside == "deliver":
@@ -998,10 +1010,7 @@ async def run_talkers(
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling()
-    loop = make_delivery_loop(settings, db, budget, app.bot, "bot")
-    await loop.start_up()
-    stop = asyncio.Event()
-    delivery = asyncio.create_task(loop.run(stop))
+    loop, stop_bot = await start_bot_sending(settings, db, budget, app.bot)
     run = Run(f"blkbot loop + {args.talkers} residents", "blkbot", args.recipients, args.rate, args.bulk_share)
     talk: dict[str, Any] = {}
     try:
@@ -1018,7 +1027,7 @@ async def run_talkers(
         cpu0 = _cpu_seconds()
         deadline = enqueued + 3 * expected_seconds(len(expected), args.rate * args.bulk_share) + 90
         done = False
-        while time.monotonic() < deadline and not delivery.done():
+        while time.monotonic() < deadline:
             if loop.stats.sent + loop.stats.failed + loop.stats.unreachable >= len(expected):
                 done = await unsettled(db, broadcast_id) == 0
                 if done:
@@ -1035,8 +1044,7 @@ async def run_talkers(
             run.note = "not every row settled before the deadline"
         talk = summarise_talk(raw, report, quiet_start, enqueued, finished, args)
     finally:
-        stop.set()
-        await delivery
+        await stop_bot()
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
