@@ -22,9 +22,10 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from outreach.budget import SendBudget
+from outreach.delivery import utc_now
 from storage.db import Database
 from storage.models import BudgetMember
 from storage.repositories import budget_members
@@ -53,10 +54,6 @@ def share_of(members: Sequence[BudgetMember], name: str, *, rate: float, bulk_sh
     answering = sum(1 for m in members if m.answers)
     replies = rate * (1 - bulk_share) / answering if me.answers else 0.0
     return Share(rate=bulk + replies, bulk_rate=bulk)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class BudgetShares:
