@@ -1,7 +1,7 @@
 """Broadcast benchmark: one announcement to N subscribers through the outbox and the delivery loop.
 
     .venv/bin/python bench/broadcast.py [--recipients 10000] [--rate 30] [--database-url URL]
-        [--kill | --workers N | --talkers N] [--bulk-share S] [--skip-baselines]
+        [--kill | --workers N | --talkers N | --beside deliver|broadcast] [--bulk-share S] [--skip-baselines]
         [--quiet-seconds 30] [--seed 1]
 
     e.g. --rate 30 --recipients 3000          the 30/s target, with the three baselines
@@ -9,6 +9,7 @@
          --rate 30 --recipients 3000 --kill
          --workers 2 --database-url postgresql://postgres@127.0.0.1:5432/test
          --talkers 50 --rate 30 --recipients 3000
+         --beside deliver --recipients 1500 [--database-url postgresql://postgres@127.0.0.1:5432/test]
 
 What runs where
 ---------------
@@ -23,7 +24,7 @@ What runs where
   telegram, distinct chat ids, subscribed) are inserted directly; one broadcast to all subscribers
   is enqueued through outreach.broadcasts.send (one outbox row per recipient, one transaction).
 * What sends depends on the mode:
-  default    the production wiring in THIS process: bot.runtime.send_budget + telegram_bot +
+  default    the production wiring in THIS process: bot.runtime.send_budget + budget_shares + telegram_bot +
              make_delivery_loop (DeliveryLoop, default DeliverySettings, TelegramSender over a PTB
              Bot over HTTP), run until every row is settled. Then, unless --skip-baselines, the
              same messages (to min(N, 3000) other chats) from (a) the common recipe, a loop of
@@ -36,11 +37,20 @@ What runs where
              Each phase gets a fresh server (fresh buckets) with the same settings.
   --kill     `blkbot deliver` as a child process (BLKBOT_TELEGRAM_TOKEN / _BASE_URL / _DATABASE_URL
              / _TELEGRAM_RATE / _BULK_SHARE in its environment); SIGKILLed once the server has
-             recorded about half of the messages, then started again and left to finish.
-  --workers  N `blkbot deliver` processes on one PostgreSQL outbox, with BLKBOT_WORKERS=N (each
-             takes rate/N); refused on SQLite (one process by design there).
+             recorded about half of the messages, then started again and left to finish (the new one
+             sends once the dead one's budget row is forgotten: 4 s without a heartbeat).
+  --workers  N `blkbot deliver` processes on one PostgreSQL outbox, with BLKBOT_WORKERS=N; they
+             share the rate through their heartbeats (outreach.budget_shares); refused on SQLite.
+  --beside   the bot's sending half in THIS process (send_budget + budget_shares as role "bot" +
+             make_delivery_loop, as `blkbot run` wires them) and, in a child process on the same
+             database, `blkbot deliver` (started once the bot has sent a fifth of the broadcast) or
+             `blkbot broadcast --text ... --yes --deliver` (it enqueues the broadcast itself, to every
+             subscriber, two heartbeats after the bot joined). Prints the combined rate at the server,
+             the rate from one heartbeat after the child joined the budget, the most sends in any one
+             second, and the server's 429s per 1,000 messages. SQLite or PostgreSQL.
   --talkers  the real conversation handler (handlers.telegram.build_application, long polling)
-             and the delivery loop in THIS process, sharing ONE SendBudget and one Database, as
+             and the delivery loop in THIS process, sharing ONE SendBudget (a member of the bot's
+             budget, role bot) and one Database, as
              `blkbot run` wires them; residents keep chatting first with no broadcast (a quiet
              window of --quiet-seconds, after each resident's /start and consent), then while the
              broadcast goes out. A resident presses a cluster, a programme, the back button, types
@@ -79,7 +89,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,15 +110,18 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bench.conversation_load import BenchServer as ConversationBenchServer  # noqa: E402
 from bench.conversation_load import ChildProcess, scratch_database  # noqa: E402
-from bot.runtime import make_delivery_loop, send_budget, telegram_bot  # noqa: E402
+from bot.runtime import budget_shares, make_delivery_loop, send_budget, telegram_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
 from messages.render import Templates  # noqa: E402
 from outreach import broadcasts  # noqa: E402
-from outreach.delivery import DeliverySettings  # noqa: E402
+from outreach.budget import SendBudget  # noqa: E402
+from outreach.budget_shares import INTERVAL  # noqa: E402
+from outreach.delivery import DeliveryLoop, DeliverySettings  # noqa: E402
 from outreach.segments import Segment  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Contact, DeliveryStatus, OutboxMessage, StaffRole  # noqa: E402
+from storage.repositories import budget_members  # noqa: E402
 from tests.fakes.telegram_server import StoredMessage  # noqa: E402
 from training.permissions import Actor  # noqa: E402
 
@@ -561,6 +574,7 @@ async def run_blkbot(
         loop = make_delivery_loop(settings, db, budget, bot, "deliver")
         await loop.start_up()
         stop = asyncio.Event()
+        beating = asyncio.create_task(budget_shares(settings, db, budget, "deliver").run(stop))
         server_cpu0 = (await server.call("progress"))["cpu"]
         cpu0, t0 = _cpu_seconds(), time.monotonic()
         task = asyncio.create_task(loop.run(stop))
@@ -571,7 +585,7 @@ async def run_blkbot(
                 break
             await asyncio.sleep(0.05)
         stop.set()
-        await task
+        await asyncio.gather(task, beating)
         wall = time.monotonic() - t0
         run.bot_cpu = (_cpu_seconds() - cpu0) / wall
         report = await server.call("report")
@@ -699,20 +713,23 @@ async def run_ceiling(args: argparse.Namespace, server: ServerProcess, marker: s
 # -- child processes (--kill, --workers) ----------------------------------------------------
 
 
-def deliver_command() -> list[str]:
+def blkbot_command(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("blkbot")
     if script.exists():
-        return [str(script), "deliver"]
-    return [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "deliver"]
+        return [str(script), *args]
+    return [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", *args]
 
 
-def start_deliverer(settings_env: dict[str, str], workdir: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
+def start_deliverer(
+    settings_env: dict[str, str], workdir: Path, name: str, command: tuple[str, ...] = ("deliver",)
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """`blkbot deliver` (or another blkbot command) as a child process, its output in a log file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLKBOT_")}
     env |= settings_env
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     log = workdir / f"{name}.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(deliver_command(), cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(blkbot_command(*command), cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT)
     return process, log
 
 
@@ -828,7 +845,7 @@ async def run_workers(
     base_url = await server.serve(marker, args.rate)
     env = child_env(url, base_url, args, args.workers)
     run = Run(
-        f"{args.workers} x blkbot deliver (rate/{args.workers} each)",
+        f"{args.workers} x blkbot deliver (one budget)",
         "blkbot",
         len(expected),
         args.rate,
@@ -848,6 +865,121 @@ async def run_workers(
     run.bot_cpu = cpu / wall
     run.server_cpu = (report["cpu"] - server_cpu0) / wall
     run.extra = {"server_429": report["rate_limited"], "workers": args.workers}
+    if not done:
+        run.note = "not every row settled before the deadline"
+    return run
+
+
+# -- a second process beside the bot (--beside) ---------------------------------------------
+
+
+async def start_bot_sending(
+    settings: Settings, db: Database, budget: SendBudget, bot: Bot
+) -> tuple[DeliveryLoop, Callable[[], Awaitable[None]]]:
+    """The sending half of `blkbot run` in THIS process, as bot.commands.run wires it: the process's
+    membership of the bot's budget (role bot) and the delivery loop, on the budget the conversation
+    handler also uses; and how to stop them."""
+    shares = budget_shares(settings, db, budget, "bot")
+    loop = make_delivery_loop(settings, db, budget, bot, "bot")
+    await loop.start_up()
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(shares.run(stop)), asyncio.create_task(loop.run(stop))]
+
+    async def close() -> None:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    return loop, close
+
+
+async def outbox_settled(db: Database, at_least: int) -> bool:
+    """At least `at_least` rows in the outbox, none of them pending or claimed."""
+    async with db.transaction() as session:
+        rows = dict(
+            (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
+        )
+    total = sum(rows.values())
+    return total >= at_least and not rows.get(DeliveryStatus.PENDING) and not rows.get(DeliveryStatus.SENDING)
+
+
+async def budget_member_count(db: Database) -> int:
+    async with db.transaction() as session:
+        return len(await budget_members.members(session))
+
+
+def peak_per_second(times: list[float]) -> int:
+    """The most sends the server saw in any one second (a sliding window over its arrivals)."""
+    peak, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= 1.0:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
+
+
+async def run_beside(
+    args: argparse.Namespace, server: ServerProcess, db: Database, url: str, marker: str, workdir: Path
+) -> Run:
+    """The bot's delivery loop in THIS process, and beside it a child `blkbot deliver` (started once the
+    bot has sent a fifth of a broadcast) or `blkbot broadcast --deliver` (which enqueues the broadcast
+    itself, as staff do while the bot runs); both on one database, sending for one bot. "Together" is
+    measured from one heartbeat after the child joined the budget (its row in budget_members)."""
+    base_url = await server.serve(marker, args.rate)
+    settings = bench_settings(url, base_url, args)
+    env = child_env(url, base_url, args, 1)
+    expected = {FIRST_CHAT + i for i in range(args.recipients)}
+    run = Run(f"blkbot run + blkbot {args.beside}", "blkbot", len(expected), args.rate, args.bulk_share)
+    bot = telegram_bot(settings)
+    await bot.initialize()
+    server_cpu0 = (await server.call("progress"))["cpu"]
+    cpu0, t0 = _cpu_seconds(), time.monotonic()
+    deadline = t0 + 3 * expected_seconds(len(expected), args.rate * args.bulk_share) + 90
+    loop, stop_bot = await start_bot_sending(settings, db, send_budget(settings), bot)
+    child: subprocess.Popen[bytes] | None = None
+    try:
+        if args.beside == "deliver":
+            await enqueue_broadcast(db, marker)
+            loop.wake()
+            while time.monotonic() < deadline:
+                if (await server.call("progress"))["sent"] >= len(expected) // 5:
+                    break
+                await asyncio.sleep(0.05)
+            child, log = start_deliverer(env, workdir, "deliver")
+        else:
+            await asyncio.sleep(2 * INTERVAL)  # the bot has joined the budget, as a running bot has
+            text = ANNOUNCEMENT.format(marker=marker)
+            command = ("broadcast", "--text", text, "--yes", "--deliver", "--by", "bench")
+            child, log = start_deliverer(env, workdir, "broadcast", command)
+        both_from: float | None = None
+        done = False
+        while time.monotonic() < deadline and not done:
+            await asyncio.sleep(0.25)
+            if both_from is None and await budget_member_count(db) >= 2:
+                both_from = time.monotonic()  # the child joined the budget: from here both send
+            done = await outbox_settled(db, len(expected))
+        cpu_child = proc_cpu_seconds(child.pid) or 0.0
+        await stop_deliverer(child, log)
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+        await stop_bot()
+        await bot.shutdown()
+    wall = time.monotonic() - t0
+    report = await server.call("report")
+    judge(run, expected, report, t0)
+    times = report["times"]
+    together = [t for t in times if both_from is not None and t >= both_from + INTERVAL]
+    run.bot_cpu = (_cpu_seconds() - cpu0 + cpu_child) / wall
+    run.server_cpu = (report["cpu"] - server_cpu0) / wall
+    run.failed = loop.stats.failed + loop.stats.unreachable
+    run.extra = {
+        "server_429": report["rate_limited"],
+        "bot_429": loop.stats.rate_limited,
+        "bot_sent": loop.stats.sent,
+        "per_1000": 1000 * report["rate_limited"] / max(1, len(times)),
+        "together_rate": span_rate(together),
+        "peak_1s": peak_per_second(times),
+    }
     if not done:
         run.note = "not every row settled before the deadline"
     return run
@@ -879,10 +1011,7 @@ async def run_talkers(
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling()
-    loop = make_delivery_loop(settings, db, budget, app.bot, "bot")
-    await loop.start_up()
-    stop = asyncio.Event()
-    delivery = asyncio.create_task(loop.run(stop))
+    loop, stop_bot = await start_bot_sending(settings, db, budget, app.bot)
     run = Run(f"blkbot loop + {args.talkers} residents", "blkbot", args.recipients, args.rate, args.bulk_share)
     talk: dict[str, Any] = {}
     try:
@@ -899,7 +1028,7 @@ async def run_talkers(
         cpu0 = _cpu_seconds()
         deadline = enqueued + 3 * expected_seconds(len(expected), args.rate * args.bulk_share) + 90
         done = False
-        while time.monotonic() < deadline and not delivery.done():
+        while time.monotonic() < deadline:
             if loop.stats.sent + loop.stats.failed + loop.stats.unreachable >= len(expected):
                 done = await unsettled(db, broadcast_id) == 0
                 if done:
@@ -916,8 +1045,7 @@ async def run_talkers(
             run.note = "not every row settled before the deadline"
         talk = summarise_talk(raw, report, quiet_start, enqueued, finished, args)
     finally:
-        stop.set()
-        await delivery
+        await stop_bot()
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
@@ -1056,6 +1184,14 @@ def print_report(
         print(f"  outbox at the kill: {x['status_at_kill']}")
         ok = main.lost == 0 and main.duplicates <= x["answered_unmarked"]
         print(f"target lost 0, duplicates <= in flight: {'met' if ok else 'MISSED'}")
+    if args.beside:
+        x = main.extra
+        print(
+            f"beside: the bot's loop sent {x['bot_sent']:,}, blkbot {args.beside} the rest; combined "
+            f"{fmt(main.rate, '.1f')} msg/s over the run, {fmt(x['together_rate'], '.1f')} msg/s once both ran, "
+            f"at most {x['peak_1s']} in any one second (limit {args.rate:g}); 429s at the server "
+            f"{x['server_429']} ({x['per_1000']:.1f} per 1,000 messages)"
+        )
     if args.workers > 1:
         print(
             f"workers: {args.workers} processes, combined {fmt(main.rate, '.1f')} msg/s vs limit {args.rate:g} "
@@ -1125,7 +1261,17 @@ def summary(
     def r3(value: float | None) -> float | None:
         return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(value, 3)
 
-    mode = "kill" if args.kill else "workers" if args.workers > 1 else "talkers" if args.talkers else "default"
+    mode = (
+        "kill"
+        if args.kill
+        else "workers"
+        if args.workers > 1
+        else "talkers"
+        if args.talkers
+        else f"beside-{args.beside}"
+        if args.beside
+        else "default"
+    )
     out: dict[str, Any] = {
         "mode": mode,
         "database": kind,
@@ -1165,6 +1311,13 @@ def summary(
         }
     if args.workers > 1:
         out["workers"] = args.workers
+    if args.beside:
+        out |= {
+            "server_429_per_1000": r3(main.extra["per_1000"]),
+            "together_rate": r3(main.extra["together_rate"]),
+            "peak_1s": main.extra["peak_1s"],
+            "bot_sent": main.extra["bot_sent"],
+        }
     if talk:
         q, b = talk["quiet"], talk["broadcast"]
         out |= {
@@ -1203,6 +1356,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="N delivery processes on one PostgreSQL outbox")
     parser.add_argument("--talkers", type=int, default=0, help="residents chatting with the bot during the broadcast")
     parser.add_argument(
+        "--beside",
+        choices=("deliver", "broadcast"),
+        help="the bot's delivery loop here and `blkbot deliver` or `blkbot broadcast --deliver` beside it",
+    )
+    parser.add_argument(
         "--skip-baselines", action="store_true", help="no common-recipe / AIORateLimiter / ceiling runs"
     )
     parser.add_argument(
@@ -1218,8 +1376,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.recipients < 1 or args.rate <= 0 or args.workers < 1 or args.talkers < 0:
         parser.error("--recipients, --rate and --workers must be positive")
-    if sum((args.kill, args.workers > 1, args.talkers > 0)) > 1:
-        parser.error("--kill, --workers and --talkers are separate runs: give one of them")
+    if sum((args.kill, args.workers > 1, args.talkers > 0, args.beside is not None)) > 1:
+        parser.error("--kill, --workers, --talkers and --beside are separate runs: give one of them")
     if args.bulk_share is None:
         args.bulk_share = 0.8 if args.talkers else 1.0
     if not 0 < args.bulk_share <= 1:
@@ -1251,6 +1409,9 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                     run, talk = await run_talkers(args, server, db, url, marker, workdir)
                     enqueue_s = run.extra.get("enqueue_s")
                     runs.append(run)
+                elif args.beside:
+                    print(f"running: the bot and blkbot {args.beside}, {args.recipients:,} recipients", file=sys.stderr)
+                    runs.append(await run_beside(args, server, db, url, marker, workdir))
                 else:
                     broadcast_id, expected, enqueue_s = await enqueue_broadcast(db, marker)
                     print(f"running: broadcast to {len(expected):,} recipients ...", file=sys.stderr, flush=True)
@@ -1261,7 +1422,7 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
                     else:
                         runs.append(await run_blkbot(args, server, db, url, marker, expected))
                 text = broadcasts.render(Templates(), "id", ANNOUNCEMENT.format(marker=marker))
-            if not (args.skip_baselines or args.kill or args.workers > 1 or args.talkers):
+            if not (args.skip_baselines or args.kill or args.workers > 1 or args.talkers or args.beside):
                 count = min(args.recipients, BASELINE_MAX)
                 for name, phase in (
                     ("common recipe", run_recipe),

@@ -15,7 +15,7 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.progress import ProgressBoard
-from bot.runtime import build_runtime, make_delivery_loop, prepare_database
+from bot.runtime import budget_shares, build_runtime, make_delivery_loop, prepare_database
 from bot.settings import Settings
 from handlers.console import Console
 from outreach.delivery import DeliveryLoop
@@ -74,6 +74,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         await loops[0].start_up()
         await loops[0].run(stop)
 
+    shares = budget_shares(settings, runtime.db, runtime.budget, "bot")
+
+    async def share_budget(_bot: Bot, stop: asyncio.Event) -> None:
+        await shares.run(stop)
+
     board = ProgressBoard(runtime.db, runtime.conversations.services.templates, settings.language)
     try:
         await run_telegram(
@@ -81,7 +86,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             settings,
             runtime.budget,
             setup=[setup],
-            background=[deliver, board.run],
+            background=[share_budget, deliver, board.run],
             on_tracked=board.track,
         )
     finally:

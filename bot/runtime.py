@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -19,6 +20,7 @@ from conversations.runner import Conversations
 from handlers.telegram_sender import TelegramSender
 from messages.render import Templates
 from outreach.budget import SendBudget
+from outreach.budget_shares import BudgetShares
 from outreach.delivery import DeliveryLoop
 from storage.db import Database, database_label
 from storage.errors import BlkbotError
@@ -49,11 +51,26 @@ def now_utc() -> datetime:
 
 
 def send_budget(settings: Settings) -> SendBudget:
-    """This process's share of the platform's rate, split between replies and pushed messages."""
+    """The platform's rate, split between replies and pushed messages; `budget_shares` sizes it to
+    this process's part when others send for the same bot."""
     return SendBudget(
-        rate=settings.telegram_rate / max(1, settings.workers),
+        rate=settings.telegram_rate,
         bulk_share=settings.bulk_share,
         per_chat_interval=settings.per_chat_interval,
+    )
+
+
+def budget_shares(settings: Settings, db: Database, budget: SendBudget, role: str) -> BudgetShares:
+    """This process as a member of the bot's budget: it holds `budget` until its share is known.
+    The bot serves conversations, so it keeps the replies' part of the rate."""
+    return BudgetShares(
+        db,
+        budget,
+        name=f"{socket.gethostname()}:{role}:{os.getpid()}",
+        role=role,
+        answers=role == "bot",
+        rate=settings.telegram_rate,
+        bulk_share=settings.bulk_share,
     )
 
 
@@ -86,10 +103,15 @@ async def delivery_loop(settings: Settings, role: str) -> tuple[DeliveryLoop, Ca
     db = await prepare_database(settings)
     bot = telegram_bot(settings)
     await bot.initialize()
-    loop = make_delivery_loop(settings, db, send_budget(settings), bot, role)
+    budget = send_budget(settings)
+    stop = asyncio.Event()
+    beating = asyncio.create_task(budget_shares(settings, db, budget, role).run(stop))
+    loop = make_delivery_loop(settings, db, budget, bot, role)
     await loop.start_up()
 
     async def close() -> None:
+        stop.set()
+        await beating
         await bot.shutdown()
         await db.dispose()
 

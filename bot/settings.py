@@ -68,13 +68,16 @@ class Settings(BaseSettings):
     lines). For debugging on a test bot only: the texts hold names, NIKs, addresses and phones."""
 
     telegram_rate: float = 30.0
-    """Messages per second the bot may send in all (Telegram's limit is about 30)."""
+    """Messages per second the bot may send in all (Telegram's limit is about 30), whatever the number
+    of processes sending for it: those on one database share it (outreach.budget_shares)."""
     bulk_share: float = 0.8
     """Share of that rate pushed messages may use; the rest is kept for conversation replies."""
     per_chat_interval: float = 1.0
     """Seconds between two pushed messages to one chat."""
     workers: int = 1
-    """How many `blkbot run`/`blkbot deliver` processes share the database: each takes rate/workers."""
+    """1: at most one `blkbot run` and one `blkbot deliver` per host, so a restarted one takes back its
+    outbox claims at once under the same name; more when several of one kind run on one host. It does
+    not divide the rate: the processes share it through the database."""
 
     abandoned_after_days: int = 30
     """A registration left unfinished this long loses its answers (name, NIK ...): see bot.scheduler."""

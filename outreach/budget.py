@@ -4,8 +4,8 @@ Telegram allows about 30 messages a second overall and about one a second to one
 to someone talking to the bot must never wait behind a broadcast, so pushed (bulk) messages take
 at most a share of the overall rate (default 80%), and they wait whenever replies have used the
 rest. Replies reserve overall tokens ahead (they may drive the bucket below zero); bulk never
-reserves, it only takes a token that is there. One budget per process; with several workers each
-gets `rate / workers`.
+reserves, it only takes a token that is there. One budget per process: when several processes send
+for the same bot, outreach.budget_shares sizes each to its share of the bot's rate as they come and go.
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ EPSILON = 1e-9
 """Rounding slack: 0.9999999999 tokens is a token."""
 MIN_WAIT = 1e-4
 """Never sleep less than this: a wait of 1e-17 s would not move a clock and would spin."""
+
+
+def _burst(rate: float) -> float:
+    """A fifth of a second's worth, at least one token."""
+    return max(1.0, rate * 0.2)
+
+
+def _reply_reserve(burst: float) -> float:
+    return (burst - 1) / 2
 
 
 class TokenBucket:
@@ -53,6 +62,12 @@ class TokenBucket:
     def give_back(self) -> None:
         self.tokens = min(self.burst, self.tokens + 1)
 
+    def resize(self, rate: float, burst: float) -> None:
+        """A new rate from now on: what was saved up at the old rate stays, up to the new burst."""
+        self._refill()
+        self.rate, self.burst = rate, burst
+        self.tokens = min(self.tokens, burst)
+
 
 class SendBudget:
     def __init__(
@@ -70,17 +85,33 @@ class SendBudget:
         self.per_chat_interval = per_chat_interval
         self.clock = clock
         self._sleep = sleep
-        self.overall = TokenBucket(rate, burst=max(1.0, rate * 0.2), clock=clock)
+        self.overall = TokenBucket(rate, burst=_burst(rate), clock=clock)
         self.bulk = TokenBucket(rate * bulk_share, burst=1.0, clock=clock)
-        self.reply_reserve = (self.overall.burst - 1) / 2
+        self.reply_reserve = _reply_reserve(self.overall.burst)
         """Tokens pushed messages leave in the overall bucket, so a reply finds one waiting rather
         than queueing behind the refill (2.5 at 30/s; none when the burst is a single token)."""
+        self._share_known = asyncio.Event()
+        self._share_known.set()
         self._paused_until = 0.0
         self._chat_next: dict[str, float] = {}
         self.rate_limited = 0
 
+    def hold(self) -> None:
+        """Send nothing until `set_share` says how much of the bot's rate is this process's."""
+        self._share_known.clear()
+
+    def set_share(self, rate: float, bulk_rate: float) -> None:
+        """This process's part of the bot's rate: `rate` in all, of which pushed messages may take
+        `bulk_rate` (the rest is the replies'). Sending resumes if it was held."""
+        self.rate, self.bulk_share = rate, bulk_rate / rate
+        self.overall.resize(rate, _burst(rate))
+        self.bulk.resize(bulk_rate, self.bulk.burst)
+        self.reply_reserve = _reply_reserve(self.overall.burst)
+        self._share_known.set()
+
     async def reply(self) -> None:
         """Wait for the right to send one reply to someone in a conversation."""
+        await self._share_known.wait()
         await self._wait_pause()
         delay = self.overall.reserve()
         if delay > 0:
@@ -88,6 +119,7 @@ class SendBudget:
 
     async def push(self, chat_key: str) -> None:
         """Wait for the right to push one message to `chat_key`, behind every reply."""
+        await self._share_known.wait()
         await self._wait_chat(chat_key)
         delay = self.bulk.reserve()
         if delay > 0:

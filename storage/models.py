@@ -449,3 +449,16 @@ class StaffAction(Base):
     target: Mapped[str] = mapped_column(String(300))
     """"broadcast 12 to programme=LAS1, 40 recipients", "telegram:777 as operator"."""
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class BudgetMember(Base):
+    """A process sending on the bot's behalf, heartbeating so the others know how many share the
+    platform's rate (outreach.budget_shares). A row whose heartbeat stopped is a dead process."""
+
+    __tablename__ = "budget_members"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[bool] = mapped_column(Boolean)
+    """It serves conversations, so it keeps the replies' part of the rate."""
+    joined_at: Mapped[datetime]
+    seen_at: Mapped[datetime]

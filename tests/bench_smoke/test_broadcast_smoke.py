@@ -52,3 +52,11 @@ def test_a_killed_delivery_process_loses_nothing_after_its_restart() -> None:
 
     assert summary["lost"] == 0
     assert summary["mode"] == "kill"
+
+
+def test_a_broadcast_delivered_beside_the_bot_reaches_everyone_once() -> None:
+    summary = run_bench("--recipients", "60", "--rate", "60", "--beside", "broadcast")
+
+    assert summary["mode"] == "beside-broadcast"
+    assert summary["lost"] == 0
+    assert summary["duplicates"] == 0

@@ -211,3 +211,34 @@ def test_outbox_claims_carry_a_name_that_survives_a_restart_only_where_it_is_uni
     assert worker_name(Settings(workers=1), "deliver") == f"{host}:deliver"
     assert worker_name(Settings(workers=1), "broadcast") == f"{host}:broadcast:{pid}"  # runs beside the bot
     assert worker_name(Settings(workers=3), "bot") == f"{host}:bot:{pid}"
+
+
+def test_a_delivery_process_sends_within_the_bots_budget_and_leaves_it_when_closed(cli_db: str) -> None:
+    import asyncio
+
+    from bot.runtime import delivery_loop
+    from bot.settings import Settings
+    from storage.repositories import budget_members
+
+    registered(cli_db, 101)
+    assert main(["broadcast", "--text", "Halo semua", "--yes"]) == 0
+
+    async def members(db: Database) -> list[tuple[str, bool]]:
+        async with db.transaction() as session:
+            return [(m.role, m.answers) for m in await budget_members.members(session)]
+
+    with ThreadedFakeTelegramServer() as fake:
+        settings = Settings(database_url=cli_db, telegram_token=fake.server.token, telegram_base_url=fake.base_url)
+
+        async def deliver() -> tuple[int, list[tuple[str, bool]]]:
+            loop, close = await delivery_loop(settings, "deliver")
+            try:
+                stats = await loop.drain()  # its first message waits for its share of the bot's rate
+                return stats.sent, await members(loop.db)
+            finally:
+                await close()
+
+        sent, while_open = asyncio.run(deliver())
+    assert sent == 1
+    assert while_open == [("deliver", False)]  # it serves no conversation: no reply share
+    assert run(members, cli_db) == []
