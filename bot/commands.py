@@ -126,8 +126,11 @@ async def staff_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
-        count = await import_csv(session, args.file)
-    print(f"{args.file}: {count} past participants imported")
+        imported = await import_csv(session, args.file)
+    print(
+        f"{args.file}: {imported.total} past participants imported "
+        f"({imported.new} new, {imported.updated} already listed and updated)"
+    )
     return 0
 
 

@@ -14,15 +14,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import PastParticipant
 from storage.repositories import participants
 from training.errors import BlkbotError, InvalidAnswer, Problem
 from training.nik import parse_nik
-from training.validators import collapse_spaces, strip_invisible
+from training.validators import bounded_int, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,7 @@ ALIASES: Final = {"nama": "name", "tahun": "year"}
 """Indonesian headers staff may well write instead of the English ones."""
 FIRST_YEAR: Final = 1970
 NAME_MAX: Final = 100
+QUOTE_HINT: Final = 'a field that holds a quote must be in quotes itself, with the quote doubled ("")'
 
 NIK_PROBLEMS: Final = {
     "registration/nik_empty": "NIK is empty",
@@ -60,13 +60,25 @@ class Row:
     year: int
 
 
-async def import_csv(session: AsyncSession, path: Path) -> int:
-    """Check the whole file, then merge its people by NIK; return how many NIKs were stored."""
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: `total` NIKs in the file, `new` of them not known before (the others
+    had their name and year updated; a NIK is never stored twice)."""
+
+    total: int
+    new: int
+
+    @property
+    def updated(self) -> int:
+        return self.total - self.new
+
+
+async def import_csv(session: AsyncSession, path: Path) -> Imported:
+    """Check the whole file, then merge its people by NIK in bulk, in the caller's transaction."""
     rows = read_participants(path, today=date.today())
-    people = [PastParticipant(nik=r.nik, name=r.name, year=r.year) for r in rows]
-    count = await participants.upsert(session, people)
-    log.info("%s: %d past participants imported", path, count)
-    return count
+    new = await participants.upsert(session, [{"nik": r.nik, "name": r.name, "year": r.year} for r in rows])
+    log.info("%s: %d past participants imported (%d new)", path, len(rows), new)
+    return Imported(total=len(rows), new=new)
 
 
 def read_participants(path: Path, *, today: date) -> list[Row]:
@@ -81,10 +93,14 @@ def read_participants(path: Path, *, today: date) -> list[Row]:
     positions = _header(reader, source)
     rows: dict[str, Row] = {}
     problems: list[Problem] = []
-    for record in reader:
+    for line, record in _records(reader, source):
         if not any(cell.strip() for cell in record):
             continue
-        line = reader.line_num
+        if reader.line_num > line:
+            problems.append(
+                Problem(line, f'a quote (") opens a field that runs on to line {reader.line_num}; {QUOTE_HINT}')
+            )
+            continue
         row, errors = _check_row(record, positions, line, today)
         problems.extend(Problem(line, e) for e in errors)
         if row is not None and (row.nik not in rows or rows[row.nik].year <= row.year):
@@ -92,6 +108,21 @@ def read_participants(path: Path, *, today: date) -> list[Row]:
     if problems:
         raise ImportProblem(source, problems)
     return list(rows.values())
+
+
+def _records(reader: Any, source: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record with the line it starts on; csv's own errors (a field beyond its 131,072
+    characters, which a stray quote causes) become a problem on that line, not a traceback."""
+    start = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as problem:
+            raise ImportProblem(source, [Problem(start, f"cannot read this line ({problem}); {QUOTE_HINT}")]) from None
+        yield start, record
+        start = reader.line_num + 1
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -119,7 +150,7 @@ def _header(reader: Iterator[list[str]], source: str) -> dict[str, int]:
         header = next(reader)
     except StopIteration:
         raise ImportProblem(source, [Problem(None, "the file is empty; expected a header nik,name,year")]) from None
-    names = [ALIASES.get(key, key) for key in (collapse_spaces(strip_invisible(h)).lower() for h in header)]
+    names = [ALIASES.get(key, key) for key in (clean_text(h).lower() for h in header)]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         found = ", ".join(repr(n) for n in names)
@@ -134,7 +165,7 @@ def _header(reader: Iterator[list[str]], source: str) -> dict[str, int]:
 def _check_row(record: list[str], positions: dict[str, int], line: int, today: date) -> tuple[Row | None, list[str]]:
     def cell(column: str) -> str:
         index = positions[column]
-        return strip_invisible(record[index]).strip() if index < len(record) else ""
+        return clean_text(record[index]) if index < len(record) else ""
 
     nik, nik_error = _check_nik(cell("nik"), today)
     year, year_error = _check_year(cell("year"), today)
@@ -164,14 +195,14 @@ def _check_year(text: str, today: date) -> tuple[int | None, str | None]:
         return None, "year is empty"
     if not (len(text) == 4 and text.isascii() and text.isdigit()):
         return None, f"year must be 4 digits like 2024, got {text[:20]!r}"
-    year = int(text)
-    if not FIRST_YEAR <= year <= today.year:
-        return None, f"year must be between {FIRST_YEAR} and {today.year}, got {year}"
+    year = bounded_int(text, FIRST_YEAR, today.year)
+    if year is None:
+        return None, f"year must be between {FIRST_YEAR} and {today.year}, got {text}"
     return year, None
 
 
 def _check_name(text: str) -> tuple[str, str | None]:
-    name = collapse_spaces(text)
+    name = text
     if not name:
         return name, "name is empty"
     if len(name) > NAME_MAX:

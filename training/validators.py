@@ -81,6 +81,37 @@ def collapse_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
+def clean_text(text: str, *, multiline: bool = False) -> str:
+    """Staff text (a file's cell, a command's option) without invisible or control characters.
+
+    A NUL is refused by PostgreSQL and other controls garble messages and exports, so they go
+    before anything is stored. A one-line field gets single spaces; a multi-line one keeps its
+    line breaks (as "\\n") and each line's own spacing.
+    """
+    visible = strip_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        return collapse_spaces(
+            "".join(" " if ch in _WHITESPACE_CONTROLS else ch for ch in visible if not _is_control(ch))
+        )
+    kept = "".join(ch for ch in visible if ch in ("\n", "\t") or not _is_control(ch))
+    return "\n".join(line.rstrip() for line in kept.split("\n")).strip("\n")
+
+
+def bounded_int(value: object, low: int, high: int) -> int | None:
+    """`value` as a whole number within [low, high], or None: staff files hold any text or size,
+    and a column holds 32 bits (PostgreSQL refuses what SQLite would keep)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 12):
+            return None
+        value = int(text)
+    if isinstance(value, int) and low <= value <= high:
+        return value
+    return None
+
+
 def parse_full_name(text: str) -> str:
     """The name as on the KTP; a name typed in one case is title-cased, any other kept as typed."""
     if len(text) > MAX_INPUT:
