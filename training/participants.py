@@ -1,36 +1,35 @@
 """Importing the office's list of past participants, which the `never_trained` rule checks.
 
-Staff keep the list in Excel, so the CSV may come with a UTF-8 BOM and with `;` between fields
-(Excel's choice where the decimal separator is a comma, as in Indonesia). The whole file is
+Staff keep the list in Excel: a CSV (BOM, `;` between fields) or the .xlsx itself is read by
+`training.staff_files`. The whole file is
 checked before anything is written: a file with one bad row changes nothing, and the error lists
 every bad row by line so staff fix them in one go. NIKs never appear in messages or logs in full.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories import participants
-from training.errors import BlkbotError, InvalidAnswer, Problem
+from training import staff_files
+from training.errors import InvalidAnswer, Problem
 from training.nik import parse_nik
-from training.validators import bounded_int, clean_text
+from training.staff_files import ImportProblem, Table, read_table
+from training.validators import bounded_int
 
 log = logging.getLogger(__name__)
 
 COLUMNS: Final = ("nik", "name", "year")
-ALIASES: Final = {"nama": "name", "tahun": "year"}
+ALIASES: Final = {"name": ("nama",), "year": ("tahun",)}
 """Indonesian headers staff may well write instead of the English ones."""
 FIRST_YEAR: Final = 1970
 NAME_MAX: Final = 100
-QUOTE_HINT: Final = 'a field that holds a quote must be in quotes itself, with the quote doubled ("")'
 
 NIK_PROBLEMS: Final = {
     "registration/nik_empty": "NIK is empty",
@@ -39,17 +38,6 @@ NIK_PROBLEMS: Final = {
     "registration/nik_birth_date": "NIK digits 7-12 are not a valid birth date (DDMMYY, women +40)",
     "registration/nik_serial": "NIK serial (last 4 digits) is 0000",
 }
-
-
-class ImportProblem(BlkbotError):
-    """A participants file that cannot be imported; the message lists every problem by line."""
-
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        self.source = source
-        self.problems = tuple(problems)
-        listing = "\n".join(p.render(source) for p in self.problems)
-        head = f"{len(self.problems)} problems, nothing imported:\n" if len(self.problems) > 1 else ""
-        super().__init__(head + listing)
 
 
 @dataclass(frozen=True)
@@ -82,90 +70,42 @@ async def import_csv(session: AsyncSession, path: Path) -> Imported:
 
 
 def read_participants(path: Path, *, today: date) -> list[Row]:
-    """The file's rows, one per NIK; raise ImportProblem listing every bad row.
+    """The file's rows (CSV or XLSX), one per NIK; raise ImportProblem listing every bad row.
 
     A NIK listed twice (someone trained twice) keeps its latest year, since the list only has
     to say that the person trained before.
     """
-    source = str(path)
-    lines = _read_lines(path)
-    reader = csv.reader(lines, delimiter=_delimiter(lines[0] if lines else ""))
-    positions = _header(reader, source)
+    table = read_table(path, "nik,name,year")
+    positions = _header(table)
     rows: dict[str, Row] = {}
-    problems: list[Problem] = []
-    for line, record in _records(reader, source):
-        if not any(cell.strip() for cell in record):
-            continue
-        if reader.line_num > line:
-            problems.append(
-                Problem(line, f'a quote (") opens a field that runs on to line {reader.line_num}; {QUOTE_HINT}')
-            )
-            continue
+    problems = list(table.problems)
+    for line, record in table.rows:
         row, errors = _check_row(record, positions, line, today)
         problems.extend(Problem(line, e) for e in errors)
         if row is not None and (row.nik not in rows or rows[row.nik].year <= row.year):
             rows[row.nik] = row
     if problems:
-        raise ImportProblem(source, problems)
+        raise ImportProblem(table.source, sorted(problems, key=lambda p: p.line or 0))
     return list(rows.values())
 
 
-def _records(reader: Any, source: str) -> Iterator[tuple[int, list[str]]]:
-    """Each record with the line it starts on; csv's own errors (a field beyond its 131,072
-    characters, which a stray quote causes) become a problem on that line, not a traceback."""
-    start = reader.line_num + 1
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as problem:
-            raise ImportProblem(source, [Problem(start, f"cannot read this line ({problem}); {QUOTE_HINT}")]) from None
-        yield start, record
-        start = reader.line_num + 1
-
-
-def _read_lines(path: Path) -> list[str]:
-    """The file's lines, a BOM dropped; unreadable or non-UTF-8 files are named, not tracebacks."""
-    try:
-        data = path.read_bytes()
-    except OSError as problem:
-        raise ImportProblem(str(path), [Problem(None, f"cannot read the file ({problem.strerror})")]) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        message = "not UTF-8 text; in Excel use Save As > 'CSV UTF-8 (Comma delimited)'"
-        raise ImportProblem(str(path), [Problem(None, message)]) from None
-    return text.splitlines(keepends=True)
-
-
-def _delimiter(header: str) -> str:
-    """`;` when the header uses it and no commas, as Excel writes CSV under Indonesian settings."""
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def _header(reader: Iterator[list[str]], source: str) -> dict[str, int]:
+def _header(table: Table) -> dict[str, int]:
     """Column positions by name; extra columns are ignored, missing ones are an error."""
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportProblem(source, [Problem(None, "the file is empty; expected a header nik,name,year")]) from None
-    names = [ALIASES.get(key, key) for key in (clean_text(h).lower() for h in header)]
-    missing = [c for c in COLUMNS if c not in names]
+    positions = table.positions({column: (column, *ALIASES.get(column, ())) for column in COLUMNS})
+    missing = [c for c in COLUMNS if c not in positions]
     if missing:
-        found = ", ".join(repr(n) for n in names)
+        found = ", ".join(repr(n) for n in table.header)
         problem = (
             f"missing column(s) {', '.join(missing)} in the header (found {found}); "
             "the first line must name nik, name, year"
         )
-        raise ImportProblem(source, [Problem(1, problem)])
-    return {c: names.index(c) for c in COLUMNS}
+        raise ImportProblem(table.source, [Problem(1, problem)])
+    return positions
 
 
 def _check_row(record: list[str], positions: dict[str, int], line: int, today: date) -> tuple[Row | None, list[str]]:
     def cell(column: str) -> str:
-        index = positions[column]
-        return clean_text(record[index]) if index < len(record) else ""
+        return staff_files.cell(record, positions[column])
 
     nik, nik_error = _check_nik(cell("nik"), today)
     year, year_error = _check_year(cell("year"), today)
