@@ -105,7 +105,7 @@ async def catalog_check(settings: Settings, args: argparse.Namespace) -> int:
 async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     catalog = parse_catalog(args.file)  # raises before the database is touched
     async with staff_transaction(settings) as session:
-        await store_catalog(session, catalog, str(args.file))
+        await store_catalog(session, catalog, str(args.file), close=args.close)
     print(
         f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
         f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
