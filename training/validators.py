@@ -94,7 +94,7 @@ def clean_text(text: str, *, multiline: bool = False) -> str:
             "".join(" " if ch in _WHITESPACE_CONTROLS else ch for ch in visible if not _is_control(ch))
         )
     kept = "".join(ch for ch in visible if ch in ("\n", "\t") or not _is_control(ch))
-    return "\n".join(line.rstrip() for line in kept.split("\n")).strip("\n")
+    return "\n".join(line.rstrip() for line in kept.split("\n")).strip()
 
 
 def bounded_int(value: object, low: int, high: int) -> int | None:
