@@ -3,7 +3,8 @@
 Staff keep their lists in Excel, so a CSV may come with a UTF-8 BOM and with `;` between fields
 (Excel's choice where the decimal separator is a comma, as in Indonesia), and an XLSX is often
 what they have. Every problem is named by the file's line (an XLSX row counts as its line), and
-each cell is cleaned of control characters before anyone looks at it.
+each cell is cleaned of control and invisible characters (a zero-width space breaks a NIK or a
+registration number) before anyone looks at it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from training.errors import BlkbotError, Problem
-from training.validators import clean_text
+from training.validators import clean_text, strip_invisible
 
 QUOTE_HINT: Final = 'a field that holds a quote must be in quotes itself, with the quote doubled ("")'
 XLSX_MAGIC: Final = b"PK\x03\x04"
@@ -76,7 +77,7 @@ def cell(record: Sequence[str], position: int | None) -> str:
 
 
 def _table(source: str, rows: Iterator[tuple[int, list[str]]], problems: list[Problem] | None = None) -> Table | None:
-    kept = [(line, [clean_text(c) for c in record]) for line, record in rows]
+    kept = [(line, [clean_text(strip_invisible(c)) for c in record]) for line, record in rows]
     kept = [(line, record) for line, record in kept if any(record)]
     if not kept:
         return None

@@ -82,18 +82,19 @@ def collapse_spaces(text: str) -> str:
 
 
 def clean_text(text: str, *, multiline: bool = False) -> str:
-    """Staff text (a file's cell, a command's option) without invisible or control characters.
+    """Staff text (a file's cell, a command's option) without control characters.
 
     A NUL is refused by PostgreSQL and other controls garble messages and exports, so they go
-    before anything is stored. A one-line field gets single spaces; a multi-line one keeps its
-    line breaks (as "\\n") and each line's own spacing.
+    before anything is stored. A one-line field (a name, a place) gets single spaces; a multi-line
+    one (an announcement) keeps its line breaks. Format characters stay: emoji such as family or
+    flag sequences are joined by them (`strip_invisible` is for what must match exactly).
     """
-    visible = strip_invisible(text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
     if not multiline:
         return collapse_spaces(
-            "".join(" " if ch in _WHITESPACE_CONTROLS else ch for ch in visible if not _is_control(ch))
+            "".join(" " if ch in _WHITESPACE_CONTROLS else ch for ch in lines if not _is_control(ch))
         )
-    kept = "".join(ch for ch in visible if ch in ("\n", "\t") or not _is_control(ch))
+    kept = "".join(ch for ch in lines if ch in ("\n", "\t") or not _is_control(ch))
     return "\n".join(line.rstrip() for line in kept.split("\n")).strip()
 
 
