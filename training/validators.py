@@ -69,11 +69,15 @@ def strip_invisible(text: str) -> str:
 
     They are invisible to the resident, yet break staff searches and can reorder text on screen.
     """
+    if text.isprintable():  # no format (nor control) characters: the common case, checked in C
+        return text
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def ascii_digits(text: str) -> str:
     """Read any Unicode decimal digit as ASCII: keyboards may send Arabic-Indic or full-width."""
+    if text.isascii():
+        return text
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
@@ -89,6 +93,8 @@ def clean_text(text: str, *, multiline: bool = False) -> str:
     one (an announcement) keeps its line breaks. Format characters stay: emoji such as family or
     flag sequences are joined by them (`strip_invisible` is for what must match exactly).
     """
+    if text.isprintable():  # no control characters at all: the common case, checked in C
+        return collapse_spaces(text) if not multiline else text.strip()
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
     if not multiline:
         return collapse_spaces(
