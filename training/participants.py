@@ -1,9 +1,10 @@
 """Importing the office's list of past participants, which the `never_trained` rule checks.
 
-Staff keep the list in Excel: a CSV (BOM, `;` between fields) or the .xlsx itself is read by
-`training.staff_files`. The whole file is
-checked before anything is written: a file with one bad row changes nothing, and the error lists
-every bad row by line so staff fix them in one go. NIKs never appear in messages or logs in full.
+Staff keep the list in Excel: a CSV (BOM, `;` between fields) or the .xlsx itself, read by
+`training.staff_files`. The whole file is checked before anything is written: a file with one bad
+row changes nothing, and the error lists every bad row by line so staff fix them in one go. NIKs
+never appear in messages or logs in full. Importing the same file again updates names and years
+by NIK and adds nobody twice.
 """
 
 from __future__ import annotations
