@@ -6,9 +6,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from storage.errors import BlkbotError
+
+if TYPE_CHECKING:
+    from outreach.result_import import ResultPlan
 
 
 def register(sub: argparse._SubParsersAction, applications: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -229,7 +233,8 @@ async def import_results(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_plan(plan) -> None:  # type: ignore[no-untyped-def]
+def _print_plan(plan: ResultPlan) -> None:
+    """The preview: counts, each backward move by number, each problem by line."""
     from training.stages import Direction
 
     forward, backward = plan.of(Direction.FORWARD), plan.of(Direction.BACKWARD)

@@ -170,3 +170,17 @@ def test_cli_participants_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     err = capsys.readouterr().err
     assert f"{bad} line 3: NIK digits 7-12" in err
     assert BAD_BIRTH not in err and CITRA not in err
+
+
+async def test_an_xlsx_list_is_read_like_its_csv(db: Database, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["NIK", "Nama", "Tahun"])
+    book.active.append([ANI, "Ani Lestari", 2022])
+    book.active.append([BUDI, "Budi\u200b", "2025"])
+    path = tmp_path / "alumni.xlsx"
+    book.save(path)
+    async with db.transaction() as session:
+        assert (await import_csv(session, path)).new == 2
+    assert await years(db, ANI, BUDI) == [2022, 2025]
