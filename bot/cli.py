@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load = catalog.add_parser("load", help="validate and load a catalog TOML file")
     load.add_argument("file", type=Path)
+    load.add_argument(
+        "--close",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="close a programme the file leaves out although it has applications (repeat for several)",
+    )
     load.set_defaults(handler=commands.catalog_load)
     check = catalog.add_parser("check", help="validate a catalog TOML file without loading it")
     check.add_argument("file", type=Path)

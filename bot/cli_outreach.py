@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from bot.settings import Settings
 from storage.errors import BlkbotError
 
 if TYPE_CHECKING:
+    from outreach.result_import import ResultPlan
     from training.permissions import Actor
 
 
@@ -49,8 +49,18 @@ def register(sub: argparse._SubParsersAction, applications: argparse._SubParsers
     stage.add_argument("--reason", help="shown to the applicant (required for admin_failed)")
     stage.set_defaults(handler=stage_command)
 
-    results = applications.add_parser("import-results", help="stages from a CSV: number,stage[,reason]")
+    results = applications.add_parser(
+        "import-results",
+        help="stages from a file: the applications export (CSV or XLSX) or a CSV number,stage[,reason]; "
+        "shows a preview and asks",
+    )
     results.add_argument("file", type=Path)
+    results.add_argument("--yes", action="store_true", help="apply without asking (after the preview)")
+    results.add_argument(
+        "--allow-backward",
+        action="store_true",
+        help="also apply moves that take a decision back (selected -> registered)",
+    )
     results.set_defaults(handler=import_results)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
@@ -224,55 +234,52 @@ async def import_results(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
-    from outreach.results import change_stage
-    from storage.models import Stage
-    from storage.repositories import applications
+    from outreach.result_import import apply_results, plan_results
 
-    rows = _read_results(args.file)
-    templates = Templates()
-    changed = announced = 0
-    async with staff_transaction(settings) as session:  # all rows or none
-        for line, number, stage, reason in rows:
-            application = await applications.by_number(session, number)
-            if application is None:
-                raise BlkbotError(f"{args.file} line {line}: no application {number}")
-            report = await change_stage(session, templates, [application], Stage(stage), now_utc(), reason)
-            changed += report.changed
-            announced += report.announced
-    print(f"{args.file}: {len(rows)} rows; {changed} stages changed; {announced} applicants will be told.")
+    async with staff_transaction(settings) as session:
+        plan = await plan_results(session, args.file, allow_backward=args.allow_backward)
+    _print_plan(plan)
+    if plan.problems:
+        print("Nothing changed: fix the rows above and import the file again.")
+        return 1
+    if plan.refused:
+        print(f"Nothing changed: {len(plan.refused)} rows move back; import again with --allow-backward to do that.")
+        return 1
+    if not plan.changes:
+        print("Nothing to change.")
+        return 0
+    if not args.yes and not _confirm(f"Apply {len(plan.changes)} changes? [y/N]"):
+        print("Nothing changed.")
+        return 1
+    async with staff_transaction(settings) as session:
+        report = await apply_results(session, Templates(), plan, now_utc())
+    print(f"{report.changed} applications changed; {report.announced} applicants will be told.")
     return 0
 
 
+def _print_plan(plan: ResultPlan) -> None:
+    """The preview: counts, each backward move by number, each problem by line."""
+    from training.stages import Direction
+
+    forward, backward = plan.of(Direction.FORWARD), plan.of(Direction.BACKWARD)
+    unchanged = len(plan.of(Direction.UNCHANGED)) - len(plan.reasons_only)
+    print(
+        f"{plan.source}: {len(plan.rows)} rows: {len(forward)} forward, {len(backward)} backward, "
+        f"{unchanged} unchanged, {len(plan.reasons_only)} reason only, {len(plan.problems)} errors"
+    )
+    if backward:
+        allowed = "allowed by --allow-backward" if plan.allow_backward else "refused without --allow-backward"
+        print(f"Backward (takes back a decision; {allowed}):")
+        for move in backward:
+            print(f"  {move.number}: {move.current.value} -> {move.stage.value} (line {move.line})")
+    for problem in plan.problems:
+        print(problem.render(plan.source))
+
+
 def _stage(value: str) -> str:
-    from storage.models import Stage
+    from training.stages import parse_stage
 
-    allowed = [s.value for s in Stage]
-    aliases = {"kompeten": "competent", "belum_kompeten": "not_yet_competent", "belum kompeten": "not_yet_competent"}
-    value = aliases.get(value.strip().lower(), value.strip().lower())
-    if value not in allowed:
-        raise BlkbotError(f"unknown stage {value!r}; stages: {', '.join(allowed)}")
-    return value
-
-
-def _read_results(path: Path) -> list[tuple[int, str, str, str | None]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as problem:
-        raise BlkbotError(f"{path}: cannot read ({problem.strerror})") from None
-    dialect = ";" if text.count(";") > text.count(",") else ","
-    reader = csv.DictReader(text.splitlines(), delimiter=dialect)
-    if not reader.fieldnames or not {"number", "stage"} <= {f.strip().lower() for f in reader.fieldnames}:
-        raise BlkbotError(f"{path}: expected a header with number,stage[,reason]")
-    rows, problems = [], []
-    for line, row in enumerate(reader, start=2):
-        clean = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        try:
-            rows.append((line, clean["number"].upper(), _stage(clean["stage"]), clean.get("reason") or None))
-        except BlkbotError as problem:
-            problems.append(f"{path} line {line}: {problem}")
-    if problems:
-        raise BlkbotError("\n".join(problems))
-    return rows
+    return parse_stage(value).value
 
 
 async def staff_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -130,7 +130,7 @@ async def catalog_new(settings: Settings, args: argparse.Namespace) -> int:
 async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
     catalog = parse_catalog(args.file)  # raises before the database is touched
     async with staff_transaction(settings) as session:
-        await store_catalog(session, catalog, str(args.file))
+        await store_catalog(session, catalog, str(args.file), close=args.close)
     print(
         f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
         f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
@@ -151,8 +151,11 @@ async def staff_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
-        count = await import_csv(session, args.file)
-    print(f"{args.file}: {count} past participants imported")
+        imported = await import_csv(session, args.file)
+    print(
+        f"{args.file}: {imported.total} past participants imported "
+        f"({imported.new} new, {imported.updated} already listed and updated)"
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from storage.models import Broadcast, Contact, DeliveryStatus, Origin, StaffActi
 from storage.repositories import broadcasts, outbox
 from training import staff
 from training.permissions import Actor, Permission, require
+from training.validators import clean_text
 
 MAX_TEXT = 3500
 """Leaves room under Telegram's 4,096 characters for the header and the footer."""
@@ -63,7 +64,8 @@ def render(templates: Templates, lang: str, text: str) -> str:
 
 
 def check_text(text: str) -> str:
-    text = text.strip()
+    """The announcement as it will be sent: control characters dropped, line breaks kept."""
+    text = clean_text(text, multiline=True)
     if not text:
         raise BroadcastError("the announcement is empty")
     if len(text) > MAX_TEXT:

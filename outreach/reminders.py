@@ -27,6 +27,7 @@ from storage.errors import BlkbotError
 from storage.models import Contact, Event, EventKind, Origin, Programme, Stage
 from storage.repositories import catalog, events
 from storage.repositories.events import AttendanceCounts
+from training.validators import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +409,7 @@ async def add_event(
         if kind not in DEFAULT_STAGES:
             raise ScheduleError(f"an event of kind {kind!r} has no default stages: say who is invited with --stages")
         stages = DEFAULT_STAGES[kind]
-    place = place.strip()
+    place, bring, note = clean_text(place), clean_text(bring or ""), clean_text(note or "", multiline=True)
     if not place:
         raise ScheduleError("the place is empty: say where the event is")
     if len(place) > 300:
@@ -426,8 +427,8 @@ async def add_event(
             kind=kind,
             starts_at=starts_at.astimezone(UTC),
             place=place,
-            bring=(bring or "").strip() or None,
-            note=(note or "").strip() or None,
+            bring=bring or None,
+            note=note or None,
             stages=[Stage(s).value for s in stages],
             created_by=created_by,
             created_at=now,

@@ -21,6 +21,7 @@ from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
 from storage.models import Cluster, Contact, Origin, Vacancy
 from storage.repositories import catalog, vacancies
+from training.validators import clean_text
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -62,7 +63,7 @@ async def check(session: AsyncSession, new: NewVacancy, today: date) -> NewVacan
     texts: dict[str, Any] = {}
     for name, limit in MAX_LENGTH.items():
         raw = getattr(new, name) or ""
-        value = " ".join(raw.split()) if name in ONE_LINE else raw.strip()
+        value = clean_text(raw, multiline=name not in ONE_LINE)
         label = name.replace("_", " ")
         if not value and name != "description":
             raise VacancyError(f"{label} is empty")

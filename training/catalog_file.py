@@ -56,10 +56,10 @@ venue = "BLK-PKL"     # a [[venue]] code
 name = { id = "Pengelasan SMAW Dasar", en = "Basic SMAW welding" }
 description = { id = "...", en = "..." }   # optional, at most 1000 characters per language
 funding = "APBD"      # APBD | APBD_PROVINSI | DBHCHT | APBN | OTHER
-wave = 1              # gelombang: the intake of the year, a positive whole number
+wave = 1              # gelombang: the intake of the year, 1 to 12
 registration = { opens = 2026-11-01, closes = 2027-01-15 }    # TOML dates, no quotes
 training = { starts = 2027-02-01, ends = 2027-03-12 }
-quota = 16            # seats, a positive whole number
+quota = 16            # seats, 1 to 10000
 rules = [             # required; `rules = []` means anyone may register
   { kind = "ktp_region", regions = ["33.75"] },    # each region must be a [[region]]
   { kind = "min_age", years = 18 },                # age on the training's first day
@@ -86,10 +86,20 @@ Checks: required keys and their types; unknown keys (with a "did you mean" for t
 formats; codes unique per kind; references (a programme's cluster and venue, a city's and a
 ktp_region rule's regions, a district's region); at least one district in the city's region;
 registration.opens <= registration.closes <= training.starts <= training.ends; positive quota
-and wave; a known timezone; an `id` text in every text; names of at most 80 characters (they are
+and wave (quota at most 10000, wave at most 12; min_age/max_age years 10-100); a known timezone; an `id` text in every text; names of at most 80 characters (they are
 shown on buttons); every rule readable by `training.eligibility.parse_rule`, with no repeated or
 contradicting rules. A rule's problem names its number ("rules: rule 3: ...") and points at the
-line where that rule starts.
+line where that rule starts. Control characters in texts are dropped (a description keeps its line
+breaks).
+
+Closing a programme
+===================
+
+Loading a file replaces the catalog; a programme the file no longer lists is closed: residents
+no longer see it, its applications stay. If it has applications, `blkbot catalog load` refuses
+the file, naming each such programme and how many applications it has, and changes nothing,
+unless the programme is closed on purpose with `--close CODE` (once per programme). A closed
+programme stays closed at later loads; listing it in a file again reopens it.
 """
 
 from __future__ import annotations
@@ -130,12 +140,19 @@ from training.eligibility import (
 )
 from training.errors import CatalogError, Problem
 from training.text import LANGUAGES, LocalText
+from training.validators import bounded_int, clean_text
 
 BUTTON_TEXT_MAX = 80
 """Names are shown on buttons and in lists: longer ones are cut off or wrap badly."""
 LINE_TEXT_MAX = 200
 PHONE_TEXT_MAX = 40
 DESCRIPTION_MAX = 1000
+QUOTA_MAX = 10_000
+"""Seats in one programme: real intakes have tens; the bound also keeps the number in its column."""
+WAVE_MAX = 12
+"""Intakes (gelombang) in a year: cities run a few, at most one a month."""
+AGE_YEARS = (10, 100)
+"""Ages a min_age or max_age rule may name."""
 
 PROGRAMME_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,10}[A-Z0-9]")
 CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,14}[A-Z0-9]")
@@ -640,8 +657,8 @@ class _Reader:
         name = e.local_text("name", limit=BUTTON_TEXT_MAX)
         description = e.local_text("description", limit=DESCRIPTION_MAX, required=False)
         funding = e.choice("funding", Funding)
-        wave = e.positive_int("wave")
-        quota = e.positive_int("quota")
+        wave = e.positive_int("wave", WAVE_MAX)
+        quota = e.positive_int("quota", QUOTA_MAX)
         registration = e.table("registration", ("opens", "closes"))
         training = e.table("training", ("starts", "ends"))
         opens = registration.date("opens") if registration else None
@@ -745,6 +762,8 @@ class _Reader:
         except RuleError as error:
             report(f": {error}")
             return None
+        if isinstance(rule, MinAge | MaxAge) and bounded_int(rule.years, *AGE_YEARS) is None:
+            report(f": years must be from {AGE_YEARS[0]} to {AGE_YEARS[1]}, got {rule.years}")
         if isinstance(rule, KtpRegion):
             for code in rule.regions:
                 if not REGION_CODE.fullmatch(code):
@@ -837,10 +856,12 @@ class _Entry:
         return self.string(key, value, limit)
 
     def string(self, key: str, value: Any, limit: int) -> str | None:
+        """The text without control characters (a description keeps its line breaks), within `limit`."""
         full = self.full(key)
         if not isinstance(value, str):
             self.problem(key, f"{full} must be text in quotes, got {_show(value)}")
             return None
+        value = clean_text(value, multiline=limit >= DESCRIPTION_MAX)
         if not value.strip():
             self.problem(key, f"{full} must not be empty")
             return None
@@ -922,14 +943,17 @@ class _Entry:
         )
         return None
 
-    def positive_int(self, key: str) -> int | None:
+    def positive_int(self, key: str, high: int) -> int | None:
         value = self.value(key)
         if value is _MISSING:
             return None
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        self.problem(key, f"{self.full(key)} must be a positive whole number, got {_show(value)}")
-        return None
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            self.problem(key, f"{self.full(key)} must be a positive whole number, got {_show(value)}")
+            return None
+        if bounded_int(value, 1, high) is None:
+            self.problem(key, f"{self.full(key)} must be a whole number from 1 to {high}, got {value}")
+            return None
+        return value
 
     def date(self, key: str) -> date | None:
         value = self.value(key)

@@ -1,7 +1,14 @@
-"""Putting a parsed catalog into the database, where the running bot reads it."""
+"""Putting a parsed catalog into the database, where the running bot reads it.
+
+A programme the new file no longer lists is closed (hidden from residents, its applications
+kept). When it has applications, that must be said: the load is refused, naming each such
+programme, unless staff close it explicitly (`blkbot catalog load FILE --close CODE`). A
+programme left out of a file by a careless edit so never disappears from under its applicants.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,10 +18,30 @@ from storage.repositories import catalog as catalog_repo
 from training.catalog import Catalog
 from training.catalog_file import parse_catalog
 from training.eligibility import rule_to_json
+from training.errors import CatalogError
 
 
-async def store_catalog(session: AsyncSession, catalog: Catalog, source: str) -> None:
-    """Replace the stored catalog with `catalog`, in the caller's transaction (all or nothing)."""
+class ProgrammesDropped(CatalogError):
+    """A catalog that leaves out programmes with applications, which staff did not close."""
+
+    def __init__(self, source: str, dropped: dict[str, int]) -> None:
+        listing = ", ".join(f"{code} ({n} applications)" for code, n in dropped.items())
+        close = " ".join(f"--close {code}" for code in dropped)
+        super().__init__(
+            source,
+            f"the file leaves out programmes that have applications: {listing}; nothing changed. "
+            f"Put them back in the file, or close them with `blkbot catalog load {source} {close}`",
+        )
+        self.dropped = dropped
+
+
+async def store_catalog(session: AsyncSession, catalog: Catalog, source: str, close: Collection[str] = ()) -> None:
+    """Replace the stored catalog with `catalog`, in the caller's transaction (all or nothing).
+
+    `close` names the programmes staff close on purpose; a left-out programme with applications
+    that is not named raises ProgrammesDropped before anything is written.
+    """
+    await _check_dropped(session, catalog, source, {code.strip().upper() for code in close})
     city = catalog.city
     await catalog_repo.replace(
         session,
@@ -54,6 +81,23 @@ async def store_catalog(session: AsyncSession, catalog: Catalog, source: str) ->
             for i, p in enumerate(catalog.programmes)
         ],
     )
+
+
+async def _check_dropped(session: AsyncSession, catalog: Catalog, source: str, close: set[str]) -> None:
+    listed = {p.code for p in catalog.programmes}
+    active = {p.code: p.id for p in await catalog_repo.programmes(session) if p.active}
+    for code in sorted(close):
+        if code in listed:
+            raise CatalogError(
+                source, f"--close {code}: the file still lists {code}; remove it from the file to close it"
+            )
+        if code not in active:
+            raise CatalogError(source, f"--close {code}: no open programme {code} (open: {', '.join(sorted(active))})")
+    left_out = {code: pid for code, pid in active.items() if code not in listed and code not in close}
+    counts = await catalog_repo.application_counts(session, list(left_out.values()))
+    dropped = {code: counts[pid] for code, pid in sorted(left_out.items()) if counts.get(pid)}
+    if dropped:
+        raise ProgrammesDropped(source, dropped)
 
 
 async def load_catalog_file(session: AsyncSession, path: Path) -> Catalog:

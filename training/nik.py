@@ -144,7 +144,7 @@ def _nik_digits(text: str) -> str:
     if len(text) > MAX_INPUT:
         raise InvalidAnswer("registration/nik_not_digits")
     typed = ascii_digits(strip_invisible(text))
-    kept = "".join(ch for ch in typed if not _is_separator(ch))
+    kept = typed if typed.isdigit() else "".join(ch for ch in typed if not _is_separator(ch))
     if not kept:
         raise InvalidAnswer("registration/nik_empty")
     if not (kept.isascii() and kept.isdigit()):

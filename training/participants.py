@@ -1,16 +1,15 @@
 """Importing the office's list of past participants, which the `never_trained` rule checks.
 
-Staff keep the list in Excel, so the CSV may come with a UTF-8 BOM and with `;` between fields
-(Excel's choice where the decimal separator is a comma, as in Indonesia). The whole file is
-checked before anything is written: a file with one bad row changes nothing, and the error lists
-every bad row by line so staff fix them in one go. NIKs never appear in messages or logs in full.
+Staff keep the list in Excel: a CSV (BOM, `;` between fields) or the .xlsx itself, read by
+`training.staff_files`. The whole file is checked before anything is written: a file with one bad
+row changes nothing, and the error lists every bad row by line so staff fix them in one go. NIKs
+never appear in messages or logs in full. Importing the same file again updates names and years
+by NIK and adds nobody twice.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,16 +17,17 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import PastParticipant
 from storage.repositories import participants
-from training.errors import BlkbotError, InvalidAnswer, Problem
+from training import staff_files
+from training.errors import InvalidAnswer, Problem
 from training.nik import parse_nik
-from training.validators import collapse_spaces, strip_invisible
+from training.staff_files import ImportProblem, Table, read_table
+from training.validators import bounded_int
 
 log = logging.getLogger(__name__)
 
 COLUMNS: Final = ("nik", "name", "year")
-ALIASES: Final = {"nama": "name", "tahun": "year"}
+ALIASES: Final = {"name": ("nama",), "year": ("tahun",)}
 """Indonesian headers staff may well write instead of the English ones."""
 FIRST_YEAR: Final = 1970
 NAME_MAX: Final = 100
@@ -41,17 +41,6 @@ NIK_PROBLEMS: Final = {
 }
 
 
-class ImportProblem(BlkbotError):
-    """A participants file that cannot be imported; the message lists every problem by line."""
-
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        self.source = source
-        self.problems = tuple(problems)
-        listing = "\n".join(p.render(source) for p in self.problems)
-        head = f"{len(self.problems)} problems, nothing imported:\n" if len(self.problems) > 1 else ""
-        super().__init__(head + listing)
-
-
 @dataclass(frozen=True)
 class Row:
     line: int
@@ -60,81 +49,64 @@ class Row:
     year: int
 
 
-async def import_csv(session: AsyncSession, path: Path) -> int:
-    """Check the whole file, then merge its people by NIK; return how many NIKs were stored."""
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: `total` NIKs in the file, `new` of them not known before (the others
+    had their name and year updated; a NIK is never stored twice)."""
+
+    total: int
+    new: int
+
+    @property
+    def updated(self) -> int:
+        return self.total - self.new
+
+
+async def import_csv(session: AsyncSession, path: Path) -> Imported:
+    """Check the whole file, then merge its people by NIK in bulk, in the caller's transaction."""
     rows = read_participants(path, today=date.today())
-    people = [PastParticipant(nik=r.nik, name=r.name, year=r.year) for r in rows]
-    count = await participants.upsert(session, people)
-    log.info("%s: %d past participants imported", path, count)
-    return count
+    new = await participants.upsert(session, [{"nik": r.nik, "name": r.name, "year": r.year} for r in rows])
+    log.info("%s: %d past participants imported (%d new)", path, len(rows), new)
+    return Imported(total=len(rows), new=new)
 
 
 def read_participants(path: Path, *, today: date) -> list[Row]:
-    """The file's rows, one per NIK; raise ImportProblem listing every bad row.
+    """The file's rows (CSV or XLSX), one per NIK; raise ImportProblem listing every bad row.
 
     A NIK listed twice (someone trained twice) keeps its latest year, since the list only has
     to say that the person trained before.
     """
-    source = str(path)
-    lines = _read_lines(path)
-    reader = csv.reader(lines, delimiter=_delimiter(lines[0] if lines else ""))
-    positions = _header(reader, source)
+    table = read_table(path, "nik,name,year")
+    positions = _header(table)
     rows: dict[str, Row] = {}
-    problems: list[Problem] = []
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            continue
-        line = reader.line_num
+    problems = list(table.problems)
+    for line, record in table.rows:
         row, errors = _check_row(record, positions, line, today)
         problems.extend(Problem(line, e) for e in errors)
         if row is not None and (row.nik not in rows or rows[row.nik].year <= row.year):
             rows[row.nik] = row
     if problems:
-        raise ImportProblem(source, problems)
+        raise ImportProblem(table.source, sorted(problems, key=lambda p: p.line or 0))
     return list(rows.values())
 
 
-def _read_lines(path: Path) -> list[str]:
-    """The file's lines, a BOM dropped; unreadable or non-UTF-8 files are named, not tracebacks."""
-    try:
-        data = path.read_bytes()
-    except OSError as problem:
-        raise ImportProblem(str(path), [Problem(None, f"cannot read the file ({problem.strerror})")]) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        message = "not UTF-8 text; in Excel use Save As > 'CSV UTF-8 (Comma delimited)'"
-        raise ImportProblem(str(path), [Problem(None, message)]) from None
-    return text.splitlines(keepends=True)
-
-
-def _delimiter(header: str) -> str:
-    """`;` when the header uses it and no commas, as Excel writes CSV under Indonesian settings."""
-    return ";" if header.count(";") > header.count(",") else ","
-
-
-def _header(reader: Iterator[list[str]], source: str) -> dict[str, int]:
+def _header(table: Table) -> dict[str, int]:
     """Column positions by name; extra columns are ignored, missing ones are an error."""
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportProblem(source, [Problem(None, "the file is empty; expected a header nik,name,year")]) from None
-    names = [ALIASES.get(key, key) for key in (collapse_spaces(strip_invisible(h)).lower() for h in header)]
-    missing = [c for c in COLUMNS if c not in names]
+    positions = table.positions({column: (column, *ALIASES.get(column, ())) for column in COLUMNS})
+    missing = [c for c in COLUMNS if c not in positions]
     if missing:
-        found = ", ".join(repr(n) for n in names)
+        found = ", ".join(repr(n) for n in table.header)
         problem = (
             f"missing column(s) {', '.join(missing)} in the header (found {found}); "
             "the first line must name nik, name, year"
         )
-        raise ImportProblem(source, [Problem(1, problem)])
-    return {c: names.index(c) for c in COLUMNS}
+        raise ImportProblem(table.source, [Problem(1, problem)])
+    return positions
 
 
 def _check_row(record: list[str], positions: dict[str, int], line: int, today: date) -> tuple[Row | None, list[str]]:
     def cell(column: str) -> str:
-        index = positions[column]
-        return strip_invisible(record[index]).strip() if index < len(record) else ""
+        return staff_files.cell(record, positions[column])
 
     nik, nik_error = _check_nik(cell("nik"), today)
     year, year_error = _check_year(cell("year"), today)
@@ -164,14 +136,14 @@ def _check_year(text: str, today: date) -> tuple[int | None, str | None]:
         return None, "year is empty"
     if not (len(text) == 4 and text.isascii() and text.isdigit()):
         return None, f"year must be 4 digits like 2024, got {text[:20]!r}"
-    year = int(text)
-    if not FIRST_YEAR <= year <= today.year:
-        return None, f"year must be between {FIRST_YEAR} and {today.year}, got {year}"
+    year = bounded_int(text, FIRST_YEAR, today.year)
+    if year is None:
+        return None, f"year must be between {FIRST_YEAR} and {today.year}, got {text}"
     return year, None
 
 
 def _check_name(text: str) -> tuple[str, str | None]:
-    name = collapse_spaces(text)
+    name = text
     if not name:
         return name, "name is empty"
     if len(name) > NAME_MAX:

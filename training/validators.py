@@ -69,11 +69,15 @@ def strip_invisible(text: str) -> str:
 
     They are invisible to the resident, yet break staff searches and can reorder text on screen.
     """
+    if text.isprintable():  # no format (nor control) characters: the common case, checked in C
+        return text
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def ascii_digits(text: str) -> str:
     """Read any Unicode decimal digit as ASCII: keyboards may send Arabic-Indic or full-width."""
+    if text.isascii():
+        return text
     return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
@@ -92,6 +96,40 @@ def whole_number(text: str, max_digits: int = 9) -> int | None:
 
 def collapse_spaces(text: str) -> str:
     return " ".join(text.split())
+
+
+def clean_text(text: str, *, multiline: bool = False) -> str:
+    """Staff text (a file's cell, a command's option) without control characters.
+
+    A NUL is refused by PostgreSQL and other controls garble messages and exports, so they go
+    before anything is stored. A one-line field (a name, a place) gets single spaces; a multi-line
+    one (an announcement) keeps its line breaks. Format characters stay: emoji such as family or
+    flag sequences are joined by them (`strip_invisible` is for what must match exactly).
+    """
+    if text.isprintable():  # no control characters at all: the common case, checked in C
+        return collapse_spaces(text) if not multiline else text.strip()
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        return collapse_spaces(
+            "".join(" " if ch in _WHITESPACE_CONTROLS else ch for ch in lines if not _is_control(ch))
+        )
+    kept = "".join(ch for ch in lines if ch in ("\n", "\t") or not _is_control(ch))
+    return "\n".join(line.rstrip() for line in kept.split("\n")).strip()
+
+
+def bounded_int(value: object, low: int, high: int) -> int | None:
+    """`value` as a whole number within [low, high], or None: staff files hold any text or size,
+    and a column holds 32 bits (PostgreSQL refuses what SQLite would keep)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 12):
+            return None
+        value = int(text)
+    if isinstance(value, int) and low <= value <= high:
+        return value
+    return None
 
 
 def parse_full_name(text: str) -> str:

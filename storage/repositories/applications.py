@@ -87,6 +87,16 @@ async def by_number(session: AsyncSession, number: str) -> Application | None:
     return await session.scalar(select(Application).where(Application.number == number))
 
 
+async def by_numbers(session: AsyncSession, numbers: Sequence[str]) -> dict[str, Application]:
+    """The applications with these numbers, by number (unknown numbers are simply absent)."""
+    wanted = sorted(set(numbers))
+    found: dict[str, Application] = {}
+    for start in range(0, len(wanted), 1000):
+        query = select(Application).where(Application.number.in_(wanted[start : start + 1000]))
+        found.update((a.number, a) for a in await session.scalars(query))
+    return found
+
+
 async def for_programme(session: AsyncSession, programme_id: int) -> list[Application]:
     return list(
         await session.scalars(

@@ -96,6 +96,18 @@ async def regions(session: AsyncSession) -> dict[str, str]:
     return {r.code: r.name for r in await session.scalars(select(Region))}
 
 
+async def application_counts(session: AsyncSession, programme_ids: Sequence[int]) -> dict[int, int]:
+    """Applications per programme in any stage: what a programme's records hold."""
+    if not programme_ids:
+        return {}
+    rows = await session.execute(
+        select(Application.programme_id, func.count())
+        .where(Application.programme_id.in_(programme_ids))
+        .group_by(Application.programme_id)
+    )
+    return {pid: count for pid, count in rows.all()}
+
+
 async def registered_counts(session: AsyncSession, programme_ids: Sequence[int]) -> dict[int, int]:
     """Applications holding a seat (active stages) per programme."""
     if not programme_ids:

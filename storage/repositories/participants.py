@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PastParticipant
 
+CHUNK: Final = 5000
+"""Rows per call of the one compiled statement, which the driver runs as an executemany (batched
+by SQLAlchemy's insertmanyvalues / asyncpg's pipeline): compiling a many-row VALUES costs more."""
 
-async def upsert(session: AsyncSession, people: Iterable[PastParticipant]) -> int:
-    count = 0
-    for person in people:
-        await session.merge(person)
-        count += 1
-    await session.flush()
-    return count
+
+async def upsert(session: AsyncSession, people: Sequence[dict[str, Any]]) -> int:
+    """Insert or update people ({nik, name, year}) by NIK in bulk; return how many NIKs were new.
+
+    INSERT ... ON CONFLICT (nik) DO UPDATE on both databases: no read per row, and importing the same
+    file again updates the names and years in place instead of adding anyone twice.
+    """
+    if not people:
+        return 0
+    before = await count(session)
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(PastParticipant)
+    statement = statement.on_conflict_do_update(
+        index_elements=["nik"], set_={"name": statement.excluded.name, "year": statement.excluded.year}
+    )
+    for start in range(0, len(people), CHUNK):
+        await session.execute(statement, list(people[start : start + CHUNK]))
+    return await count(session) - before
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(PastParticipant)) or 0)
 
 
 async def year_for_nik(session: AsyncSession, nik: str) -> int | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
 
 import pytest
 
+from bot.cli import build_parser
+from bot.settings import Settings
 from storage.db import Database
 
 
@@ -31,3 +34,9 @@ def run(coroutine_function, url: str):  # type: ignore[no-untyped-def]
             await db.dispose()
 
     return asyncio.run(go())
+
+
+async def blkbot(db: Database, argv: list[str]) -> int:
+    """Run one subcommand's handler as `blkbot` would, on the test's database, inside its event loop."""
+    args: argparse.Namespace = build_parser().parse_args(argv)
+    return await args.handler(Settings(database_url=db.url), args)

@@ -103,7 +103,7 @@ def test_results_import_moves_every_row_or_none(
     bad = tmp_path / "bad.csv"
     bad.write_text("number;stage;reason\nLAS1-2027-0001;kompeten;\nLAS1-2027-0002;hired;\n", encoding="utf-8")
     assert main(["applications", "import-results", str(bad)]) == 1
-    assert "line 3: unknown stage 'hired'" in capsys.readouterr().err
+    assert f"{bad} line 3: unknown stage 'hired'" in capsys.readouterr().out
     assert outbox(cli_db) == []
 
     good = tmp_path / "hasil.csv"
@@ -111,8 +111,8 @@ def test_results_import_moves_every_row_or_none(
         "\ufeffnumber,stage,reason\nLAS1-2027-0001,kompeten,\nLAS1-2027-0002,belum kompeten,Praktik belum lulus\n",
         encoding="utf-8",
     )
-    assert main(["applications", "import-results", str(good)]) == 0
-    assert "2 rows; 2 stages changed; 2 applicants will be told." in capsys.readouterr().out
+    assert main(["applications", "import-results", str(good), "--yes"]) == 0
+    assert "2 applications changed; 2 applicants will be told." in capsys.readouterr().out
 
     async def stages(db: Database) -> list[tuple[str, str, str | None]]:
         async with db.transaction() as session:

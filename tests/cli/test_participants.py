@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import main
 from storage.db import Database
+from storage.models import PastParticipant
 from storage.repositories import participants
 from training.participants import ImportProblem, import_csv
 
@@ -31,7 +33,7 @@ async def years(db: Database, *niks: str) -> list[int | None]:
 async def test_good_file_is_imported_and_found_by_nik(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year,kelurahan\n{ANI},Ani Lestari,2024,Podosugih\n{BUDI},Budi,2023,Kergon\n")
     async with db.transaction() as session:
-        assert await import_csv(session, path) == 2
+        assert (await import_csv(session, path)).total == 2
     assert await years(db, ANI, BUDI, CITRA) == [2024, 2023, None]
 
 
@@ -64,29 +66,78 @@ async def test_every_bad_row_is_listed(db: Database, tmp_path: Path) -> None:
 async def test_semicolon_csv_from_indonesian_excel(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"NIK;Nama;Tahun\n{ANI};Ani, S.Pd.;2022\n{BUDI};Budi;2025\n")
     async with db.transaction() as session:
-        assert await import_csv(session, path) == 2
+        assert (await import_csv(session, path)).total == 2
     assert await years(db, ANI, BUDI) == [2022, 2025]
 
 
 async def test_utf8_bom_is_ignored(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{CITRA},Citra Ayu Ningtyas,2021\n", bom=True)
     async with db.transaction() as session:
-        assert await import_csv(session, path) == 1
+        assert (await import_csv(session, path)).total == 1
     assert await years(db, CITRA) == [2021]
 
 
 async def test_reimport_updates_the_same_nik(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as session:
-        await import_csv(session, write(tmp_path, f"nik,name,year\n{ANI},Ani,2020\n", "a.csv"))
+        first = await import_csv(session, write(tmp_path, f"nik,name,year\n{ANI},Ani,2020\n", "a.csv"))
     async with db.transaction() as session:
-        await import_csv(session, write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n", "b.csv"))
-    assert await years(db, ANI) == [2024]
+        again = await import_csv(
+            session, write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n{BUDI},Budi,2023\n", "b.csv")
+        )
+    assert (first.new, again.total, again.new, again.updated) == (1, 2, 1, 1)
+    assert await years(db, ANI, BUDI) == [2024, 2023]
+
+
+async def test_importing_the_same_file_twice_adds_nobody(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year\n{ANI},Ani,2024\n{BUDI},Budi,2023\n")
+    async with db.transaction() as session:
+        await import_csv(session, path)
+    async with db.transaction() as session:
+        again = await import_csv(session, path)
+        stored = await participants.count(session)
+    assert (again.total, again.new, again.updated, stored) == (2, 0, 2, 2)
+
+
+async def test_a_large_file_is_stored_in_chunks(db: Database, tmp_path: Path) -> None:
+    niks = [f"33750147059{i:05d}" for i in range(1, 2502)]  # more rows than one INSERT takes
+    path = write(tmp_path, "nik,name,year\n" + "".join(f"{nik},Peserta {i},2024\n" for i, nik in enumerate(niks)))
+    async with db.transaction() as session:
+        assert (await import_csv(session, path)).new == 2501
+        assert await participants.count(session) == 2501
+    assert await years(db, niks[0], niks[-1]) == [2024, 2024]
+
+
+async def test_control_characters_are_dropped_from_names(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f"nik,name,year\n{ANI},Ani\x00 Les\x07tari,2024\n")
+    async with db.transaction() as session:
+        await import_csv(session, path)
+    async with db.transaction() as session:
+        [person] = await session.scalars(select(PastParticipant))
+    assert person.name == "Ani Lestari"
+
+
+async def test_an_unbalanced_quote_names_its_line_and_stores_nothing(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f'nik,name,year\n{ANI},Ani,2024\n{BUDI},"Budi,2023\n{CITRA},Citra,2024\n')
+    with pytest.raises(ImportProblem) as caught:
+        async with db.transaction() as session:
+            await import_csv(session, path)
+    assert str(caught.value).startswith(f'{path} line 3: a quote (") opens a field that runs on to line 4')
+    assert await years(db, ANI, CITRA) == [None, None]
+
+
+async def test_a_field_over_csvs_limit_names_its_line(db: Database, tmp_path: Path) -> None:
+    path = write(tmp_path, f'nik,name,year\n{ANI},Ani,2024\n{BUDI},"{"B" * 140_000},2023\n')
+    with pytest.raises(ImportProblem) as caught:
+        async with db.transaction() as session:
+            await import_csv(session, path)
+    assert str(caught.value).startswith(f"{path} line 3: cannot read this line (field larger than field limit")
+    assert await years(db, ANI) == [None]
 
 
 async def test_nik_listed_twice_keeps_its_latest_year(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{BUDI},Budi,2025\n{BUDI},Budi,2019\n")
     async with db.transaction() as session:
-        assert await import_csv(session, path) == 1
+        assert (await import_csv(session, path)).total == 1
     assert await years(db, BUDI) == [2025]
 
 
@@ -111,9 +162,25 @@ def test_cli_participants_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     bad = write(tmp_path, f"nik,name,year\n{CITRA},Citra,2024\n{BAD_BIRTH},Dedi,2024\n", "bad.csv")
 
     assert main(["participants", "import", str(good)]) == 0
-    assert f"{good}: 2 past participants imported" in capsys.readouterr().out
+    assert f"{good}: 2 past participants imported (2 new, 0 already listed and updated)" in capsys.readouterr().out
+    assert main(["participants", "import", str(good)]) == 0
+    assert f"{good}: 2 past participants imported (0 new, 2 already listed and updated)" in capsys.readouterr().out
 
     assert main(["participants", "import", str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad} line 3: NIK digits 7-12" in err
     assert BAD_BIRTH not in err and CITRA not in err
+
+
+async def test_an_xlsx_list_is_read_like_its_csv(db: Database, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["NIK", "Nama", "Tahun"])
+    book.active.append([ANI, "Ani Lestari", 2022])
+    book.active.append([BUDI, "Budi\u200b", "2025"])
+    path = tmp_path / "alumni.xlsx"
+    book.save(path)
+    async with db.transaction() as session:
+        assert (await import_csv(session, path)).new == 2
+    assert await years(db, ANI, BUDI) == [2022, 2025]

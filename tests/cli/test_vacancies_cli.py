@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import build_parser, main
-from bot.settings import Settings
+from bot.cli import main
 from outreach.vacancies import VacancyError
 from storage.db import Database
 from storage.models import Application, DeliveryStatus, OutboxMessage, Stage, Vacancy
 from storage.repositories import catalog, contacts
+from tests.cli.conftest import blkbot
 
 DEADLINE = date.today() + timedelta(days=90)
 
@@ -45,12 +45,6 @@ def post_args(*extra: str, clusters: str = "LAS,motor", deadline: date = DEADLIN
         "--how", "Kirim CV ke hrd@maju.co.id",
         *extra,
     ]  # fmt: skip
-
-
-async def blkbot(db: Database, argv: list[str]) -> int:
-    """Run one subcommand's handler as `blkbot` would, inside the test's event loop."""
-    args = build_parser().parse_args(argv)
-    return await args.handler(Settings(database_url=db.url), args)
 
 
 async def stored(db: Database) -> tuple[list[Vacancy], list[OutboxMessage]]:
