@@ -8,7 +8,7 @@ from conversations.runner import Conversations
 from outreach import reminders
 from outreach.results import change_stage
 from storage.db import Database
-from storage.models import PastParticipant, Stage
+from storage.models import Stage
 from storage.repositories import applications, events, participants
 from tests.conftest import NOW
 from tests.flow.helpers import SITI, Resident, all_applications, male_nik
@@ -39,7 +39,7 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
             now=NOW,
         )
         await events.upsert_attendance(session, event.id, application.id, True, NOW)
-        await participants.upsert(session, [PastParticipant(nik=BUDI.nik, name="Budi Santoso", year=2021)])
+        await participants.upsert(session, [{"nik": BUDI.nik, "name": "Budi Santoso", "year": 2021}])
     await budi.type("/berhenti")
     # A second registration, as far as the address.
     await budi.type("/daftar")

@@ -20,7 +20,17 @@ from outreach.outbox import Push, enqueue
 from outreach.results import change_stage
 from outreach.segments import Segment
 from storage.db import Database
-from storage.models import Application, Base, Contact, DeliveryStatus, MessageKind, Origin, OutboxMessage, Stage
+from storage.models import (
+    Application,
+    Base,
+    Contact,
+    DeliveryStatus,
+    MessageKind,
+    Origin,
+    OutboxMessage,
+    StaffRole,
+    Stage,
+)
 from storage.repositories import applications, contacts, outbox
 from storage.repositories.outbox import ERASED, UNSUBSCRIBED, NewMessage
 from tests.conftest import JAKARTA
@@ -28,6 +38,9 @@ from tests.fakes.telegram_server import FakeTelegramServer
 from tests.flow.helpers import SITI, Resident
 from tests.outreach.conftest import VirtualTime
 from tests.outreach.test_reminders import add_event, run
+from training.permissions import Actor
+
+ADMIN = Actor("telegram", "42", "Pak Agus", StaffRole.ADMIN)
 
 CHAT = "9101"
 SOURCE = "LAS1__poster_kel_podosugih"
@@ -97,7 +110,7 @@ async def test_an_erased_person_gets_nothing_queued_and_no_table_keeps_their_dat
     assert (await run(db, templates, datetime(2027, 1, 19, 17, 0, tzinfo=JAKARTA)))["enqueued"] == 1
     async with db.transaction() as session:
         await broadcasts.send(
-            session, templates, text="Pelatihan baru dibuka", segment=Segment(), created_by="staff", now=vtime.now()
+            session, templates, ADMIN, text="Pelatihan baru dibuka", segment=Segment(), now=vtime.now()
         )
     queued = [r for r in await outbox_rows(db) if r.status == DeliveryStatus.PENDING]
     assert sorted(r.origin for r in queued) == [Origin.BROADCAST, Origin.REMINDER]
@@ -176,21 +189,21 @@ async def test_berhenti_stops_announcements_but_not_news_of_ones_own_application
     person = await contact(db)
     async with db.transaction() as session:
         queued_before = await broadcasts.send(
-            session, templates, text="Info umum", segment=Segment(), created_by="staff", now=vtime.now()
+            session, templates, ADMIN, text="Info umum", segment=Segment(), now=vtime.now()
         )
         await enqueue(session, [Push(person, Origin.VACANCY, "vacancy:1:x", "Lowongan")], vtime.now())
     await siti.type("/berhenti")
     assert "Pesan tentang pendaftaran Anda sendiri tetap dikirim" in siti.text
     async with db.transaction() as session:
         to_all = await broadcasts.send(
-            session, templates, text="Info umum 2", segment=Segment(), created_by="staff", now=vtime.now()
+            session, templates, ADMIN, text="Info umum 2", segment=Segment(), now=vtime.now()
         )
         to_programme = await broadcasts.send(
             session,
             templates,
+            ADMIN,
             text="Tes tertulis LAS1 pindah ke Ruang 3",
             segment=Segment.parse("programme=LAS1"),
-            created_by="staff",
             now=vtime.now(),
         )
         found = await applications.for_contact(session, person.id)
