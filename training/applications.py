@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
-from storage.repositories import applications, catalog, contacts, outbox, participants
+from storage.repositories import applications, catalog, contacts, outbox, participants, whatsapp_chats
 from training.errors import BlkbotError
 
 
@@ -137,6 +137,8 @@ async def erase_person(session: AsyncSession, contact: Contact, when: datetime) 
     for application in mine:
         await applications.anonymise(session, application, when)
     await outbox.erase_for(session, contact.id)
+    if contact.channel == "whatsapp":
+        await whatsapp_chats.forget_origin(session, contact.chat_id)
     await contacts.erase(session, contact, when)
     return len(mine)
 

@@ -49,3 +49,12 @@ async def set_menu(session: AsyncSession, wa_id: str, menu: list[Any]) -> None:
     if chat is not None and chat.menu != menu:
         chat.menu = menu
         await session.flush()
+
+
+async def forget_origin(session: AsyncSession, wa_id: str) -> None:
+    """On erasure: how the person came (a poster's code) and their last menu go; the window stays,
+    so the bot can still answer them."""
+    chat = await get(session, wa_id)
+    if chat is not None:
+        chat.opted_in_via, chat.menu = "erased", []
+        await session.flush()

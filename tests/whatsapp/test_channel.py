@@ -137,3 +137,14 @@ async def test_a_photo_reaches_the_flow_as_a_file(siti: Phone, whatsapp: WhatsAp
     assert (await whatsapp.server.webhook(value)).status_code == 200
     replies = await siti.replies()
     assert replies  # no documents step yet: the menu answers, and nothing crashed
+
+
+async def test_erasure_on_whatsapp_forgets_the_poster_code_and_the_menu(siti: Phone, whatsapp: WhatsApp) -> None:
+    await siti.say("DAFTAR BOGA1__poster_kel_podosugih")
+    await siti.say("/hapusdata")
+    await siti.press("Ya, hapus")
+    async with whatsapp.conversations.db.transaction() as session:
+        chat = await session.get(WhatsAppChat, siti.wa_id)
+        stored = list(await session.scalars(select(InboundMessage)))
+    assert (chat.opted_in_via, chat.menu) == ("erased", [])
+    assert all(m.payload == {} and m.reply == [] for m in stored)
