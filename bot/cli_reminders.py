@@ -245,10 +245,12 @@ ANSWERS = {True: "hadir", False: "tidak bisa hadir", None: "belum menjawab"}
 
 
 def _when(local: datetime) -> str:
-    from messages.dates import tz_abbrev
+    from zoneinfo import ZoneInfo
 
-    zone = getattr(local.tzinfo, "key", "")
-    return f"{local:%Y-%m-%d %H:%M} {tz_abbrev(zone, local) if zone else ''}".rstrip()
+    from messages.dates import format_stamp
+
+    assert isinstance(local.tzinfo, ZoneInfo), "a local time of the catalog city"
+    return format_stamp(local, local.tzinfo)
 
 
 def _cut(text: str, width: int) -> str:
