@@ -130,7 +130,7 @@ async def test_an_erased_person_gets_nothing_queued_and_no_table_keeps_their_dat
     rows = await outbox_rows(db)
     assert [(r.status, r.last_error) for r in rows if r.origin != Origin.RESULT] == [
         (DeliveryStatus.CANCELLED, ERASED)
-    ] * 2
+    ] * 3  # the event's invitation and reminder, and the broadcast
     assert {(r.text, str(r.buttons)) for r in rows} == {("", "[]")}
     stored = await everything_stored(db)
     phone = "81234567890"  # in any form: 0812…, +62812…
