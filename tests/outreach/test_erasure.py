@@ -113,7 +113,8 @@ async def test_an_erased_person_gets_nothing_queued_and_no_table_keeps_their_dat
             session, templates, ADMIN, text="Pelatihan baru dibuka", segment=Segment(), now=vtime.now()
         )
     queued = [r for r in await outbox_rows(db) if r.status == DeliveryStatus.PENDING]
-    assert sorted(r.origin for r in queued) == [Origin.BROADCAST, Origin.EVENT, Origin.REMINDER]  # EVENT: the invitation
+    # The event's invitation, its reminder, the broadcast.
+    assert sorted(r.origin for r in queued) == [Origin.BROADCAST, Origin.EVENT, Origin.REMINDER]
     # Siti half-starts a second registration, as far as her name, then asks to be erased.
     await siti.type("/daftar")
     await siti.pick("BOGA1", "BOGA")
