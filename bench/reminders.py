@@ -45,7 +45,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -53,12 +53,13 @@ from bench.conversation_load import scratch_database
 from bot.scheduler import tick
 from handlers.telegram_sender import TelegramSender
 from messages.render import Templates
-from outreach import reminders
+from outreach import reminders, schedule
 from outreach.budget import SendBudget
 from outreach.delivery import DeliveryLoop, DeliverySettings
 from storage.db import Database
-from storage.models import Application, Contact, Programme, Stage
+from storage.models import Application, Contact, DeliveryStatus, Origin, OutboxMessage, Programme, StaffRole, Stage
 from tests.fakes.telegram_server import ThreadedFakeTelegramServer
+from training.permissions import Actor
 
 TOKEN = "123456789:BENCH-reminders"
 FIRST_CHAT = 10_000_000
@@ -128,10 +129,16 @@ async def add_applicants(db: Database, count: int) -> None:
             )
 
 
+BENCH_ACTOR = Actor("cli", "bench", "bench", StaffRole.ADMIN)
+
+
 async def add_written_test(db: Database, starts_at: datetime) -> int:
+    """Add the event as staff do; its invitations (queued at once) are set aside: this bench times reminders."""
     async with db.transaction() as session:
-        event = await reminders.add_event(
+        added = await schedule.add_event(
             session,
+            Templates(),
+            BENCH_ACTOR,
             programme_code="LAS1",
             kind="written_test",
             starts_local=starts_at,
@@ -139,7 +146,12 @@ async def add_written_test(db: Database, starts_at: datetime) -> int:
             bring="KTP asli, kartu pendaftaran, alat tulis",
             now=datetime.now(UTC),
         )
-        return event.id
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.origin == Origin.EVENT, OutboxMessage.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.CANCELLED)
+        )
+        return added.event.id
 
 
 # -- measuring ----------------------------------------------------------------------------------

@@ -141,6 +141,8 @@ async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int
 
 async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
+    from bot.runtime import office_zone
+    from messages.dates import format_stamp
     from outreach import broadcasts
     from storage.repositories import broadcasts as broadcast_repo
 
@@ -149,7 +151,8 @@ async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
         if found is None:
             raise BlkbotError(f"no broadcast {args.id}")
         progress = await broadcasts.progress(session, args.id)
-    print(f"Broadcast {found.id} by {found.created_by} at {found.created_at:%Y-%m-%d %H:%M} UTC")
+        zone = await office_zone(settings, session)
+    print(f"Broadcast {found.id} by {found.created_by} at {format_stamp(found.created_at, zone)}")
     print(f"Segment: {found.segment or 'all subscribers'}")
     print(_progress_line(progress))
     return 0

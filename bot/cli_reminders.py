@@ -3,6 +3,7 @@
     blkbot events add --programme LAS1 --kind written_test --at "2027-01-20 08:00" \\
         --place "UPT BLK Kota Pekalongan, Ruang 2" --bring "KTP asli, alat tulis"
     blkbot events list [--programme LAS1] [--all]
+    blkbot events change 3 --at "2027-01-21 09:00" [--place "Aula"] [--bring "..."]
     blkbot events cancel 3
     blkbot reminders run-once
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from outreach.reminders import EventView
+    from outreach.schedule import EventChange, EventView
 
 KINDS = ("written_test", "interview", "training_start", "training_day", "competency_test", "other")
 
@@ -30,10 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add = events.add_parser(
         "add",
-        help="add an event; applicants in its stages get reminders",
-        description="Add an event of a programme. Applicants in the event's stages get reminders "
-        "(default: the day before at 17:00 and two hours before; BLKBOT_REMINDER_OFFSETS) with "
-        "Hadir / Tidak bisa hadir buttons.",
+        help="add an event; applicants in its stages are invited now and reminded",
+        description="Add an event of a programme. Applicants in the event's stages get an invitation at once "
+        "and reminders (default: the day before at 17:00 and two hours before; BLKBOT_REMINDER_OFFSETS), "
+        "with Hadir / Tidak bisa hadir buttons.",
     )
     add.add_argument("--programme", required=True, help="programme code, e.g. LAS1")
     add.add_argument("--kind", required=True, choices=KINDS)
@@ -46,15 +47,30 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="comma-separated stages to remind (default by kind: written_test/interview -> admin_passed; "
         "training_start/training_day -> selected,in_training; competency_test -> in_training)",
     )
+    add.add_argument("--by", help="who is adding it (for the staff audit); the login name when not given")
     add.set_defaults(handler=events_add)
 
-    listing = events.add_parser("list", help="coming events with their attendance answers")
+    listing = events.add_parser("list", help="coming events with each applicant's answer")
     listing.add_argument("--programme", help="only this programme")
     listing.add_argument("--all", action="store_true", help="past and cancelled events too")
     listing.set_defaults(handler=events_list)
 
-    cancel = events.add_parser("cancel", help="cancel an event; its unsent reminders are dropped")
+    change = events.add_parser(
+        "change",
+        help="move an event to another time or place; its applicants are told",
+        description="Move an event or change what to bring. Its applicants are told at once; reminders "
+        "start afresh for the new time, and a new time asks everyone to answer again.",
+    )
+    change.add_argument("id", type=int)
+    change.add_argument("--at", help='new local time of the catalog city, "YYYY-MM-DD HH:MM"')
+    change.add_argument("--place", help="new place")
+    change.add_argument("--bring", help="new list of what to bring")
+    change.add_argument("--by", help="who is changing it (for the staff audit)")
+    change.set_defaults(handler=events_change)
+
+    cancel = events.add_parser("cancel", help="cancel an event; its applicants are told, unsent reminders dropped")
     cancel.add_argument("id", type=int)
+    cancel.add_argument("--by", help="who is cancelling it (for the staff audit)")
     cancel.set_defaults(handler=events_cancel)
 
     reminders = sub.add_parser("reminders", help="schedule reminders").add_subparsers(
@@ -77,15 +93,18 @@ def parse_local_time(text: str) -> datetime:
 
 
 async def events_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import cli_actor
     from bot.commands import staff_transaction
-    from outreach import reminders
+    from messages.render import Templates
+    from outreach import reminders, schedule
 
     starts = parse_local_time(args.at)
-    stages = reminders.parse_stages(args.stages) if args.stages else None
-    now = _now()
+    stages = schedule.parse_stages(args.stages) if args.stages else None
     async with staff_transaction(settings) as session:
-        event = await reminders.add_event(
+        added = await schedule.add_event(
             session,
+            Templates(),
+            cli_actor(args.by),
             programme_code=args.programme,
             kind=args.kind,
             starts_local=starts,
@@ -93,38 +112,78 @@ async def events_add(settings: Settings, args: argparse.Namespace) -> int:
             bring=args.bring,
             note=args.note,
             stages=stages,
-            created_by="cli",
-            now=now,
+            now=_now(),
         )
+        event = added.event
         zone = await reminders.local_zone(session)
-        invited = await reminders.invited_count(session, event)
+        invited = await schedule.invited_count(session, event)
     print(
         f"event {event.id} added: {event.kind} of {args.programme} on {_when(event.starts_at.astimezone(zone))} "
-        f"at {event.place}; reminders go to {invited} applicant(s) now in {', '.join(event.stages)}"
+        f"at {event.place}; reminders go to {invited} applicant(s) now in {', '.join(event.stages)}; "
+        f"{_told(added)}"
     )
     return 0
 
 
 async def events_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
-    from outreach import reminders
+    from outreach import schedule
 
     async with staff_transaction(settings) as session:
-        views = await reminders.schedule(
-            session, _now(), programme_code=args.programme, include_past=args.all, include_cancelled=args.all
+        views = await schedule.schedule(
+            session,
+            _now(),
+            programme_code=args.programme,
+            include_past=args.all,
+            include_cancelled=args.all,
+            with_people=True,
         )
     print(render_events(views))
     return 0
 
 
-async def events_cancel(settings: Settings, args: argparse.Namespace) -> int:
+async def events_change(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import cli_actor
     from bot.commands import staff_transaction
-    from outreach import reminders
+    from messages.render import Templates
+    from outreach import reminders, schedule
+
+    starts = parse_local_time(args.at) if args.at else None
+    async with staff_transaction(settings) as session:
+        changed = await schedule.change_event(
+            session,
+            Templates(),
+            cli_actor(args.by),
+            args.id,
+            now=_now(),
+            starts_local=starts,
+            place=args.place,
+            bring=args.bring,
+        )
+        event = changed.event
+        zone = await reminders.local_zone(session)
+    print(
+        f"event {event.id} changed: {event.kind} of {event.programme.code} on "
+        f"{_when(event.starts_at.astimezone(zone))} at {event.place}; {_told(changed)}"
+    )
+    return 0
+
+
+async def events_cancel(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import cli_actor
+    from bot.commands import staff_transaction
+    from messages.render import Templates
+    from outreach import schedule
 
     async with staff_transaction(settings) as session:
-        event, stopped = await reminders.cancel_event(session, args.id, _now())
-    print(f"event {event.id} cancelled; {stopped} reminder(s) not yet sent were dropped")
+        cancelled = await schedule.cancel_event(session, Templates(), cli_actor(args.by), args.id, _now())
+    print(f"event {cancelled.event.id} cancelled; {_told(cancelled)}")
     return 0
+
+
+def _told(change: EventChange) -> str:
+    dropped = f"; {change.stopped} reminder(s) not yet sent were dropped" if change.stopped else ""
+    return f"{change.told} applicant(s) told{dropped}"
 
 
 async def reminders_run_once(settings: Settings, args: argparse.Namespace) -> int:
@@ -147,7 +206,8 @@ async def reminders_run_once(settings: Settings, args: argparse.Namespace) -> in
 
 
 def render_events(views: list[EventView]) -> str:
-    """A plain table for the terminal: one line per event, answers counted."""
+    """A plain table for the terminal: one line per event with its answers counted, then under
+    each event its applicants by registration number and name with their answer."""
     if not views:
         return "no events (add one with `blkbot events add`)"
     header = ("ID", "PROGRAMME", "KIND", "WHEN", "PLACE", "STAGES", "HADIR", "TIDAK", "BELUM MENJAWAB")
@@ -167,18 +227,30 @@ def render_events(views: list[EventView]) -> str:
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     numeric = {6, 7, 8}
-    lines = [
-        "  ".join(cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row))
-        for row in (header, *rows)
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+
+    def line(row: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ).rstrip()
+
+    lines = [line(header)]
+    for view, row in zip(views, rows, strict=True):
+        lines.append(line(row))
+        lines.extend(f"    {p.number}  {_cut(p.full_name or '–', 40):<40}  {ANSWERS[p.attending]}" for p in view.people)
+    return "\n".join(lines)
+
+
+ANSWERS = {True: "hadir", False: "tidak bisa hadir", None: "belum menjawab"}
+"""An applicant's answer in the staff's words (as the columns HADIR, TIDAK, BELUM MENJAWAB)."""
 
 
 def _when(local: datetime) -> str:
-    from messages.dates import tz_abbrev
+    from zoneinfo import ZoneInfo
 
-    zone = getattr(local.tzinfo, "key", "")
-    return f"{local:%Y-%m-%d %H:%M} {tz_abbrev(zone, local) if zone else ''}".rstrip()
+    from messages.dates import format_stamp
+
+    assert isinstance(local.tzinfo, ZoneInfo), "a local time of the catalog city"
+    return format_stamp(local, local.tzinfo)
 
 
 def _cut(text: str, width: int) -> str:

@@ -173,13 +173,16 @@ async def close_vacancy(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.commands import staff_transaction
+    from bot.runtime import office_zone
+    from messages.dates import format_stamp
     from outreach import vacancies
 
     now = datetime.now(UTC)
     async with staff_transaction(settings) as session:
         vacancy, cancelled = await vacancies.close_vacancy(session, args.id, now)
+        zone = await office_zone(settings, session)
     if vacancy.closed_at != now:
-        print(f"vacancy {vacancy.id} was already closed on {vacancy.closed_at:%Y-%m-%d %H:%M} UTC")
+        print(f"vacancy {vacancy.id} was already closed on {format_stamp(vacancy.closed_at, zone)}")
         return 0
     note = f"; {cancelled} messages not yet sent were cancelled" if cancelled else ""
     print(f"vacancy {vacancy.id} closed: {vacancy.position} – {vacancy.employer}{note}")

@@ -128,12 +128,24 @@ async def catalog_new(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def catalog_load(settings: Settings, args: argparse.Namespace) -> int:
+    """Replace the catalog, then tell those who asked ("Kabari saya") about programmes it opened."""
+    from datetime import UTC, datetime
+
+    from bot.runtime import office_zone
+    from messages.render import Templates
+    from outreach import openings
+
     catalog = parse_catalog(args.file)  # raises before the database is touched
+    now = datetime.now(UTC)
     async with staff_transaction(settings) as session:
+        today = now.astimezone(await office_zone(settings, session)).date()
+        before = await openings.available(session, today)
         await store_catalog(session, catalog, str(args.file), close=args.close)
+        told = await openings.announce(session, Templates(), before, today, now)
     print(
         f"{args.file}: loaded {len(catalog.clusters)} clusters, {len(catalog.venues)} venues, "
         f"{len(catalog.programmes)} programmes, {len(catalog.districts)} districts"
+        + (f"; {told} message(s) queued to people waiting for a programme that opened" if told else "")
     )
     return 0
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -144,10 +145,15 @@ async def prepare_database(settings: Settings) -> Database:
 
 async def office_timezone(settings: Settings, db: Database) -> ZoneInfo:
     """BLKBOT_TIMEZONE when set; otherwise the catalog city's, so a WITA city needs no setting."""
+    async with db.transaction() as session:
+        return await office_zone(settings, session)
+
+
+async def office_zone(settings: Settings, session: AsyncSession) -> ZoneInfo:
+    """office_timezone inside a transaction the caller already holds (a staff command's)."""
     if "timezone" in settings.model_fields_set:
         return ZoneInfo(settings.timezone)
-    async with db.transaction() as session:
-        info = await catalog_repo.info(session)
+    info = await catalog_repo.info(session)
     return ZoneInfo(info.timezone if info else settings.timezone)
 
 

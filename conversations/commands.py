@@ -7,6 +7,7 @@ from typing import Any
 
 from conversations.context import Context
 from conversations.engine import Command, Engine, Overlay, State
+from conversations.interests import notify_option
 from conversations.io import Option, Outbound, Reply
 from conversations.my_data import stored_about
 from conversations.registration import REGISTRATION, describe, prefill
@@ -46,7 +47,7 @@ async def _begin_registration(
     engine: Engine, ctx: Context, state: State, answers: dict[str, Any], extra: dict[str, Any]
 ) -> list[Outbound]:
     if not ctx.catalog.clusters_with_open_programmes(ctx.today()):
-        return [ctx.say("registration/none_open", options=[Option("/mulai", ctx.label("buttons/notify_me"))])]
+        return [ctx.say("registration/none_open", options=[notify_option(ctx)])]
     return await engine.start_flow(ctx, state, REGISTRATION.name, answers=answers, extra=extra)
 
 
@@ -189,13 +190,13 @@ OVERLAYS = {
 
 
 def build_engine() -> Engine:
-    from conversations import broadcasting, reminders, vacancies
+    from conversations import broadcasting, interests, reminders, vacancies
 
     return Engine(
         {REGISTRATION.name: REGISTRATION, broadcasting.BROADCAST.name: broadcasting.BROADCAST},
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
-        actions={**reminders.ACTIONS, **vacancies.ACTIONS},
+        actions={**reminders.ACTIONS, **vacancies.ACTIONS, **interests.ACTIONS},
         staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS, **broadcasting.STAFF_COMMANDS},
     )

@@ -2,7 +2,8 @@
 
 Applications with the eligibility answers (the question as it was asked and the answer), flags,
 the staff's reason, attendance answers; the office's past-participant records of their NIK;
-whether announcements reach them; and every answer of a registration in progress.
+whether announcements reach them; the clusters they asked to hear about ("Kabari saya"); and
+every answer of a registration in progress.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from markupsafe import Markup
 
 from conversations.context import Context
 from conversations.registration import question_step
-from storage.models import Application, Programme
-from storage.repositories import events, participants
+from storage.models import Application, Interest, Programme
+from storage.repositories import events, interests, participants
 from training import eligibility
 from training.text import local
 
@@ -33,7 +34,18 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
         "applications": [await _application(ctx, a, attendance) for a in mine],
         "past": [{"year": p.year, "name": p.name} for p in await participants.for_niks(ctx.session, niks)],
         "in_progress": await _in_progress(ctx, answers, data.get("source")),
+        "interests": [_interest(ctx, i) for i in await interests.of_contact(ctx.session, ctx.contact.id)],
     }
+
+
+def _interest(ctx: Context, interest: Interest) -> str:
+    """ "Tata Boga (Olahan Kue dan Roti)": the cluster and programme a "Kabari saya" remembers."""
+    cluster = ctx.catalog.cluster(interest.cluster_code) if interest.cluster_code else None
+    programme = ctx.catalog.programme(interest.programme_code) if interest.programme_code else None
+    if cluster is None:
+        return ctx.label("privacy/any_cluster")
+    name = local(cluster.name, ctx.lang)
+    return f"{name} ({local(programme.name, ctx.lang)})" if programme else name
 
 
 async def _application(ctx: Context, a: Application, attendance: list[tuple[int, Any, bool]]) -> dict[str, Any]:

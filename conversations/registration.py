@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from conversations.context import Context
+from conversations.interests import notify_option
 from conversations.io import Option, Outbound
 from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text, YesNo
 from storage.models import Application, Programme, Stage
@@ -106,7 +107,7 @@ async def turned_away(ctx: Context, failure: Failure) -> Finish:
     reason = ctx.fragment(failure.template, **failure.params, **extra)
     options = [
         Option("/daftar", ctx.label("buttons/other_programme")),
-        Option("/mulai", ctx.label("buttons/notify_me")),
+        notify_option(ctx, ctx.answers.get("cluster"), programme.code if programme else None),
     ]
     return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)])
 

@@ -1,4 +1,5 @@
-"""The answers to reminders ("Hadir / Tidak bisa hadir") and the staff's look at the schedule.
+"""The answers to reminders ("Hadir / Tidak bisa hadir") and /jadwal: a resident's own events,
+or, for staff, the coming events with their answers.
 
 A reminder's buttons may be pressed in the middle of another conversation (registering for a
 programme, say): the answer is stored and thanked for, then the running flow asks its question
@@ -13,9 +14,10 @@ from typing import Any
 from conversations.context import Context
 from conversations.engine import Action, Command, Engine, StaffCommand, State
 from conversations.io import Option, Reply
-from outreach import reminders
+from outreach import reminders, schedule
 from outreach.reminders import RsvpOutcome
 from storage.models import Event
+from storage.repositories import events
 from training.permissions import Permission
 
 log = logging.getLogger(__name__)
@@ -59,9 +61,30 @@ async def _about(ctx: Context, event: Event) -> dict[str, Any]:
     return about
 
 
-async def schedule(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+async def jadwal(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
+    """Staff who manage events see the office's schedule; everyone else their own."""
+    if ctx.staff_role is not None:
+        actor = await ctx.staff_actor()
+        if actor is not None and actor.may(Permission.MANAGE_EVENTS):
+            return await staff_schedule(engine, ctx, state, argument)
+    return await my_schedule(engine, ctx, state, argument)
+
+
+async def my_schedule(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    """Shows a resident the coming events of their own applications, with the answer they gave."""
+    found = await events.coming_for_contact(ctx.session, ctx.contact.id, ctx.now(), SCHEDULE_LIMIT)
+    items = []
+    for event, application, attending in found:
+        about = await _about(ctx, event)
+        about["number"] = application.number
+        about["answer"] = "" if attending is None else ctx.label(f"reminders/answer_{'yes' if attending else 'no'}")
+        items.append(about)
+    return Reply([ctx.say("events/mine", events=items), *await engine.resume(ctx, state)])
+
+
+async def staff_schedule(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     """Shows staff the coming events with how many said they come, cannot come, or have not answered."""
-    views = await reminders.schedule(ctx.session, ctx.now(), limit=SCHEDULE_LIMIT)
+    views = await schedule.schedule(ctx.session, ctx.now(), limit=SCHEDULE_LIMIT)
     items = [
         {
             "id": v.event.id,
@@ -79,9 +102,6 @@ async def schedule(engine: Engine, ctx: Context, state: State, _: str | None) ->
     return Reply([ctx.say("reminders/jadwal", events=items), *await engine.resume(ctx, state)])
 
 
-COMMANDS: dict[str, Command] = {}
-STAFF_COMMANDS: dict[str, StaffCommand] = {
-    "jadwal": StaffCommand(schedule, Permission.MANAGE_EVENTS),
-    "schedule": StaffCommand(schedule, Permission.MANAGE_EVENTS),
-}
+COMMANDS: dict[str, Command] = {"jadwal": jadwal, "schedule": jadwal}
+STAFF_COMMANDS: dict[str, StaffCommand] = {}
 ACTIONS: dict[str, Action] = {reminders.RSVP_ACTION: rsvp}

@@ -48,6 +48,7 @@ SEND_ATTEMPTS = 3
 MENU_COMMANDS = (
     "daftar",
     "status",
+    "jadwal",
     "lowongan",
     "kembali",
     "batal",

@@ -154,3 +154,9 @@ def format_datetime(dt: datetime, lang: str = DEFAULT_LANG) -> str:
     lg = normalize_lang(lang)
     clock = format_time(dt, _abbrev_for(dt, dt.tzinfo), lg)
     return f"{format_date(dt, lg)} {_AT[lg]} {clock}"
+
+
+def format_stamp(dt: datetime, zone: ZoneInfo) -> str:
+    """ "2027-01-20 08:00 WIB": a moment as staff read it in a terminal, in the office's zone."""
+    local = dt.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {tz_abbrev(zone.key, local)}"

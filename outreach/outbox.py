@@ -13,12 +13,21 @@ from storage.models import PUSH_CHANNELS, Contact, MessageKind, Origin
 from storage.repositories import outbox
 from storage.repositories.outbox import NewMessage
 
-PRIORITY = {Origin.RESULT: 1, Origin.REMINDER: 2, Origin.VACANCY: 5, Origin.BROADCAST: 6}
+PRIORITY = {
+    Origin.RESULT: 1,
+    Origin.REMINDER: 2,
+    Origin.EVENT: 2,
+    Origin.VACANCY: 5,
+    Origin.OPENING: 5,
+    Origin.BROADCAST: 6,
+}
 """Lower goes first: a result or a reminder must not wait behind a 10,000-person broadcast."""
 
 KIND = {
     Origin.RESULT: MessageKind.APPLICATION,
     Origin.REMINDER: MessageKind.APPLICATION,
+    Origin.EVENT: MessageKind.APPLICATION,
+    Origin.OPENING: MessageKind.ANNOUNCEMENT,
     Origin.VACANCY: MessageKind.ANNOUNCEMENT,
     Origin.BROADCAST: MessageKind.ANNOUNCEMENT,
 }

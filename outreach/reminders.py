@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
@@ -24,10 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from messages.render import Templates
 from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
-from storage.models import Contact, Event, EventKind, Origin, Programme, Stage
+from storage.models import Contact, Event, EventKind, Origin, Programme
 from storage.repositories import catalog, events
-from storage.repositories.events import AttendanceCounts
-from training.validators import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +38,6 @@ LATE = timedelta(minutes=2)
 
 RSVP_ACTION = "rsvp"
 """The engine's action (conversations/reminders.py) that the buttons' data "@rsvp|..." reaches."""
-
-DEFAULT_STAGES: Mapping[str, tuple[Stage, ...]] = {
-    EventKind.WRITTEN_TEST: (Stage.ADMIN_PASSED,),
-    EventKind.INTERVIEW: (Stage.ADMIN_PASSED,),
-    EventKind.TRAINING_START: (Stage.SELECTED, Stage.IN_TRAINING),
-    EventKind.TRAINING_DAY: (Stage.SELECTED, Stage.IN_TRAINING),
-    EventKind.COMPETENCY_TEST: (Stage.IN_TRAINING,),
-}
-"""Who is invited when staff do not say: the funnel's stage at that point (DOMAIN.md). An "other"
-event has no sensible default, so staff name its stages."""
 
 
 class ScheduleError(BlkbotError):
@@ -165,8 +153,9 @@ async def local_zone(session: AsyncSession) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def dedupe_prefix(event_id: int, offset: ReminderOffset) -> str:
-    return f"reminder:{event_id}:{offset.key}:"
+def dedupe_prefix(event_id: int, offset: ReminderOffset, revision: int = 0) -> str:
+    """ "reminder:12:2h:", then "reminder:12:2h:r1:" once the event was moved: the new time is reminded afresh."""
+    return f"reminder:{event_id}:{offset.key}:" + (f"r{revision}:" if revision else "")
 
 
 def rsvp_data(event_id: int, application_id: int, attending: bool) -> str:
@@ -237,32 +226,31 @@ async def _enqueue_reminder(
     now: datetime,
     due: datetime,
 ) -> int:
-    prefix = dedupe_prefix(event.id, offset)
+    prefix = dedupe_prefix(event.id, offset, event.revision)
     recipients = await events.recipients(session, event, not_keyed=prefix)
     if not recipients:
         return 0
     # The text names no one, so it is rendered once per language (and the outbox holds no personal data).
     texts: dict[str, str] = {}
-    labels: dict[str, tuple[str, str]] = {}
     pushes = []
     for application_id, contact in recipients:
         lang = contact.language
         if lang not in texts:
             texts[lang] = render_reminder(templates, lang, event, zone, now)
-            labels[lang] = (
-                templates.label(lang, "reminders/button_yes"),
-                templates.label(lang, "reminders/button_no"),
-            )
-        yes, no = labels[lang]
-        buttons = [
-            [
-                {"label": yes, "data": rsvp_data(event.id, application_id, True)},
-                {"label": no, "data": rsvp_data(event.id, application_id, False)},
-            ]
-        ]
+        buttons = rsvp_buttons(templates, lang, event.id, application_id)
         pushes.append(Push(contact, Origin.REMINDER, f"{prefix}{application_id}", texts[lang], buttons))
     # Due later than now (lookahead): the outbox holds it until then.
     return await enqueue(session, pushes, max(due, now))
+
+
+def rsvp_buttons(templates: Templates, lang: str, event_id: int, application_id: int) -> list[list[dict[str, Any]]]:
+    """ "Hadir / Tidak bisa hadir" under a reminder or an invitation, for one application."""
+    return [
+        [
+            {"label": templates.label(lang, "reminders/button_yes"), "data": rsvp_data(event_id, application_id, True)},
+            {"label": templates.label(lang, "reminders/button_no"), "data": rsvp_data(event_id, application_id, False)},
+        ]
+    ]
 
 
 def render_reminder(templates: Templates, lang: str, event: Event, zone: ZoneInfo, now: datetime) -> str:
@@ -347,134 +335,3 @@ async def record_attendance(
         return Rsvp(RsvpOutcome.PASSED, event, attending)
     await events.upsert_attendance(session, event.id, application.id, attending, now)
     return Rsvp(RsvpOutcome.RECORDED, event, attending)
-
-
-# -- staff: adding, listing, cancelling ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventView:
-    """One line of the staff's schedule."""
-
-    event: Event
-    programme: Programme
-    local_start: datetime
-    counts: AttendanceCounts
-
-    @property
-    def cancelled(self) -> bool:
-        return self.event.cancelled_at is not None
-
-
-def parse_stages(text: str) -> tuple[Stage, ...]:
-    stages: list[Stage] = []
-    for raw in filter(None, (s.strip() for s in text.split(","))):
-        try:
-            stage = Stage(raw)
-        except ValueError:
-            known = ", ".join(s.value for s in Stage if s != Stage.WITHDRAWN)
-            raise ScheduleError(f"unknown stage {raw!r}; stages are: {known}") from None
-        if stage == Stage.WITHDRAWN:
-            raise ScheduleError("withdrawn applicants get no reminders; pick other stages")
-        if stage not in stages:
-            stages.append(stage)
-    if not stages:
-        raise ScheduleError(f"no stages given in {text!r}")
-    return tuple(stages)
-
-
-async def add_event(
-    session: AsyncSession,
-    *,
-    programme_code: str,
-    kind: str,
-    starts_local: datetime,
-    place: str,
-    now: datetime,
-    bring: str | None = None,
-    note: str | None = None,
-    stages: Sequence[Stage] | None = None,
-    created_by: str | None = None,
-) -> Event:
-    """Add an event of a programme at `starts_local`, a wall-clock time in the catalog city."""
-    programme = await catalog.programme(session, programme_code)
-    if programme is None:
-        known = ", ".join(p.code for p in await catalog.programmes(session))
-        raise ScheduleError(f"unknown programme {programme_code!r}; programmes: {known}")
-    try:
-        kind = EventKind(kind).value
-    except ValueError:
-        raise ScheduleError(f"unknown event kind {kind!r}; kinds: {', '.join(k.value for k in EventKind)}") from None
-    if stages is None:
-        if kind not in DEFAULT_STAGES:
-            raise ScheduleError(f"an event of kind {kind!r} has no default stages: say who is invited with --stages")
-        stages = DEFAULT_STAGES[kind]
-    place, bring, note = clean_text(place), clean_text(bring or ""), clean_text(note or "", multiline=True)
-    if not place:
-        raise ScheduleError("the place is empty: say where the event is")
-    if len(place) > 300:
-        raise ScheduleError(f"the place has {len(place)} characters, at most 300")
-    if bring is not None and len(bring) > 500:
-        raise ScheduleError(f"what to bring has {len(bring)} characters, at most 500")
-    zone = await local_zone(session)
-    starts_at = starts_local.replace(tzinfo=zone) if starts_local.tzinfo is None else starts_local
-    if starts_at <= now:
-        raise ScheduleError(f"{starts_at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key}) is in the past")
-    return await events.add(
-        session,
-        Event(
-            programme_id=programme.id,
-            kind=kind,
-            starts_at=starts_at.astimezone(UTC),
-            place=place,
-            bring=bring or None,
-            note=note or None,
-            stages=[Stage(s).value for s in stages],
-            created_by=created_by,
-            created_at=now,
-        ),
-    )
-
-
-async def cancel_event(session: AsyncSession, event_id: int, now: datetime) -> tuple[Event, int]:
-    """Cancel an event; its reminders still waiting in the outbox are not sent. Returns the event and
-    how many reminders were stopped."""
-    event = await events.get(session, event_id)
-    if event is None:
-        raise ScheduleError(f"no event {event_id}")
-    if event.cancelled_at is not None:
-        raise ScheduleError(f"event {event_id} was already cancelled")
-    return event, await events.cancel(session, event, now)
-
-
-async def schedule(
-    session: AsyncSession,
-    now: datetime,
-    *,
-    programme_code: str | None = None,
-    include_past: bool = False,
-    include_cancelled: bool = False,
-    limit: int | None = None,
-) -> list[EventView]:
-    """The events staff look at, with the attendance answers so far."""
-    programme_id = None
-    if programme_code is not None:
-        programme = await catalog.programme(session, programme_code)
-        if programme is None:
-            known = ", ".join(p.code for p in await catalog.programmes(session))
-            raise ScheduleError(f"unknown programme {programme_code!r}; programmes: {known}")
-        programme_id = programme.id
-    rows = await events.listing(
-        session,
-        after=None if include_past else now,
-        programme_id=programme_id,
-        include_cancelled=include_cancelled,
-        limit=limit,
-    )
-    zone = await local_zone(session)
-    counts = await events.attendance_counts(session, rows)
-    return [EventView(e, e.programme, e.starts_at.astimezone(zone), counts[e.id]) for e in rows]
-
-
-async def invited_count(session: AsyncSession, event: Event) -> int:
-    return await events.invited_count(session, event)

@@ -149,6 +149,20 @@ class Contact(Base):
     register afresh) or ask for announcements again with /mulai."""
 
 
+class Interest(Base):
+    """ "Kabari saya": a person asked to hear when a programme of a cluster opens (any cluster when
+    `cluster_code` is None). Forgotten once they are told, and on erasure."""
+
+    __tablename__ = "interests"
+    __table_args__ = (Index("ix_interests_contact", "contact_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    cluster_code: Mapped[str | None] = mapped_column(String(16))
+    programme_code: Mapped[str | None] = mapped_column(String(12))
+    """The programme they were looking at (turned away from, say), shown back to them in /dataku."""
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class Conversation(Base):
     """Where one chat is in its dialogue; `version` refuses a second worker's stale write."""
 
@@ -227,6 +241,8 @@ class Origin(StrEnum):
     """Why a message was pushed: each kind has its own dedupe keys and its own share of the budget."""
 
     REMINDER = "reminder"
+    EVENT = "event"  # an invitation to an event, its move or its cancellation
+    OPENING = "opening"  # a programme opened in a cluster someone asked to hear about
     RESULT = "result"
     VACANCY = "vacancy"
     BROADCAST = "broadcast"
@@ -326,6 +342,9 @@ class Event(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     cancelled_at: Mapped[datetime | None]
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Bumped when staff move or change the event: reminders of an earlier revision told another
+    time or place, so each revision has its own reminders' dedupe keys."""
 
     programme: Mapped[Programme] = relationship(lazy="joined")
 
@@ -431,6 +450,9 @@ class WhatsAppChat(Base):
 
 class StaffActionKind(StrEnum):
     BROADCAST_SENT = "broadcast_sent"
+    EVENT_ADDED = "event_added"
+    EVENT_CHANGED = "event_changed"
+    EVENT_CANCELLED = "event_cancelled"
     STAFF_ADDED = "staff_added"
     STAFF_REMOVED = "staff_removed"
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
-from storage.repositories import applications, catalog, contacts, outbox, participants, whatsapp_chats
+from storage.repositories import applications, catalog, contacts, interests, outbox, participants, whatsapp_chats
 from training.errors import BlkbotError
 
 
@@ -126,8 +126,8 @@ async def of_contact(session: AsyncSession, contact: Contact) -> list[Applicatio
 
 async def erase_person(session: AsyncSession, contact: Contact, when: datetime) -> int:
     """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, cancel and
-    blank their outbox messages, forget consent and preferences. Returns how many applications were
-    anonymised.
+    blank their outbox messages, forget consent, preferences and "Kabari saya" interests. Returns how
+    many applications were anonymised.
 
     Attendance answers stay: they point at the anonymised application, which names no one. The
     conversation state is the caller's to clear (the turn saves it). The office's own register of
@@ -137,6 +137,7 @@ async def erase_person(session: AsyncSession, contact: Contact, when: datetime) 
     for application in mine:
         await applications.anonymise(session, application, when)
     await outbox.erase_for(session, contact.id)
+    await interests.erase_for(session, contact.id)
     if contact.channel == "whatsapp":
         await whatsapp_chats.forget_origin(session, contact.chat_id)
     await contacts.erase(session, contact, when)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select, update
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,17 +42,35 @@ async def get(session: AsyncSession, event_id: int) -> Event | None:
 
 
 async def cancel(session: AsyncSession, event: Event, when: datetime) -> int:
-    """Mark the event cancelled and stop its reminders that have not gone out; returns how many stopped."""
+    """Mark the event cancelled and stop its messages that have not gone out; returns how many stopped."""
     event.cancelled_at = when
     await session.flush()
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.dedupe_key.startswith(f"reminder:{event.id}:", autoescape=True),
-            OutboxMessage.status == DeliveryStatus.PENDING,
+    return await stop_pending(session, event)
+
+
+async def stop_pending(session: AsyncSession, event: Event) -> int:
+    """Stop the event's reminders and notices still waiting in the outbox: they tell a time or place
+    that no longer holds. Returns how many reminders were stopped (notices are not counted)."""
+    stopped = 0
+    for prefix in (f"reminder:{event.id}:", f"event:{event.id}:"):
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.dedupe_key.startswith(prefix, autoescape=True),
+                OutboxMessage.status == DeliveryStatus.PENDING,
+            )
+            .values(status=DeliveryStatus.CANCELLED)
+            .execution_options(synchronize_session=False)
         )
-        .values(status=DeliveryStatus.CANCELLED)
-        .execution_options(synchronize_session=False)
+        if prefix.startswith("reminder:"):
+            stopped = result.rowcount or 0  # type: ignore[attr-defined]
+    return stopped
+
+
+async def forget_answers(session: AsyncSession, event_id: int) -> int:
+    """Drop the attendance answers of an event that moved: "I can come" held for the old time only."""
+    result = await session.execute(
+        delete(Attendance).where(Attendance.event_id == event_id).execution_options(synchronize_session=False)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
 
@@ -100,27 +118,34 @@ def _invited(event: Event):  # type: ignore[no-untyped-def]
     )
 
 
-async def recipients(session: AsyncSession, event: Event, *, not_keyed: str) -> list[tuple[int, Contact]]:
-    """(application id, contact) of everyone the event's reminders go to who can be reached, has not
-    said they cannot come, and has no outbox row keyed `not_keyed + application id` yet.
+async def recipients(
+    session: AsyncSession, event: Event, *, not_keyed: str, declined: bool = False
+) -> list[tuple[int, Contact]]:
+    """(application id, contact) of everyone the event's messages go to who can be reached, has no
+    outbox row keyed `not_keyed + application id` yet and, unless `declined`, has not said they
+    cannot come (a reminder is not for them; news that the event moved or was cancelled is).
 
     Leaving out those already enqueued here, through the unique index on the dedupe key, keeps a
     tick cheap however often it runs during the catch-up window: a reminder is rendered only once.
     """
     keyed = literal(not_keyed, String) + cast(Application.id, String)
-    query = (
-        select(Application.id, Contact)
-        .join(Contact, Contact.id == Application.contact_id)
-        .where(
-            _invited(event),
-            Contact.unreachable.is_(False),
-            ~exists().where(OutboxMessage.dedupe_key == keyed),
+    conditions = [
+        _invited(event),
+        Contact.unreachable.is_(False),
+        ~exists().where(OutboxMessage.dedupe_key == keyed),
+    ]
+    if not declined:
+        conditions.append(
             ~exists().where(
                 Attendance.event_id == event.id,
                 Attendance.application_id == Application.id,
                 Attendance.attending.is_(False),
-            ),
+            )
         )
+    query = (
+        select(Application.id, Contact)
+        .join(Contact, Contact.id == Application.contact_id)
+        .where(*conditions)
         .order_by(Application.id)
     )
     return [(application_id, contact) for application_id, contact in (await session.execute(query)).all()]
@@ -208,3 +233,62 @@ async def attendance_of_applications(
         .order_by(Event.starts_at, Event.id)
     )
     return [(application_id, event, attending) for application_id, event, attending in rows.all()]
+
+
+@dataclass(frozen=True)
+class PersonAnswer:
+    """One applicant of an event as staff see it: who, and what they answered (None: not yet)."""
+
+    number: str
+    full_name: str | None
+    attending: bool | None
+
+
+async def answers_by_person(session: AsyncSession, event: Event) -> list[PersonAnswer]:
+    """Everyone invited now or who answered, by registration number: staff call them by name."""
+    answered = (
+        select(Attendance.attending)
+        .where(Attendance.event_id == event.id, Attendance.application_id == Application.id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Application.number, Application.full_name, answered)
+        .where(
+            Application.programme_id == event.programme_id,
+            or_(
+                _invited(event),
+                exists().where(Attendance.event_id == event.id, Attendance.application_id == Application.id),
+            ),
+        )
+        .order_by(Application.number)
+    )
+    return [PersonAnswer(number, name, attending) for number, name, attending in rows.all()]
+
+
+async def coming_for_contact(
+    session: AsyncSession, contact_id: int, after: datetime, limit: int
+) -> list[tuple[Event, Application, bool | None]]:
+    """(event, application, answer) for each event ahead that the contact's applications are invited
+    to: the resident's own schedule."""
+    answered = (
+        select(Attendance.attending)
+        .where(Attendance.event_id == Event.id, Attendance.application_id == Application.id)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Event, Application, answered)
+        .join(Application, Application.programme_id == Event.programme_id)
+        .where(
+            Application.contact_id == contact_id,
+            Application.anonymised_at.is_(None),
+            Event.cancelled_at.is_(None),
+            Event.starts_at > after,
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+    found = [
+        (event, application, attending)
+        for event, application, attending in rows.all()
+        if application.stage in event.stages and application.stage != Stage.WITHDRAWN
+    ]
+    return found[:limit]

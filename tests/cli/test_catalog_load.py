@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import Application
-from storage.repositories import catalog
+from storage.models import Application, OutboxMessage
+from storage.repositories import catalog, contacts, interests
 from tests.cli.conftest import blkbot
-from tests.conftest import DEMO_CATALOG
+from tests.conftest import DEMO_CATALOG, NOW
 from training.catalog_file import CatalogInvalid
 from training.catalog_store import ProgrammesDropped
 
@@ -113,3 +114,36 @@ async def test_control_characters_are_dropped_from_catalog_texts(db: Database, t
         names = [p.venue.name for p in await catalog.programmes(session)]
     assert all("\x00" not in n and "\x07" not in n for n in names)
     assert any(n.startswith("UPT BLK") for n in names)
+
+
+async def test_a_load_that_adds_a_programme_tells_those_who_asked_about_its_cluster(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with db.transaction() as session:
+        waiting = await contacts.get_or_create(session, "telegram", "5001", language="id")
+        other = await contacts.get_or_create(session, "telegram", "5002", language="id")
+        for person in (waiting, other):
+            await contacts.set_subscribed(session, person, True)  # as the button does
+        await interests.remember(session, waiting.id, "BOGA", "BOGA1", NOW)
+        await interests.remember(session, other.id, "LAS", None, NOW)
+    text = DEMO_CATALOG.read_text(encoding="utf-8")
+    block = text.split("[[programme]]\n")[
+        [b.startswith('code = "BOGA1"\n') for b in text.split("[[programme]]\n")].index(True)
+    ]
+    later = (
+        block.replace('code = "BOGA1"', 'code = "BOGA9"')
+        .replace("opens = 2026-11-01, closes = 2027-01-15", "opens = 2098-01-01, closes = 2098-02-01")
+        .replace("starts = 2027-01-25, ends = 2027-02-12", "starts = 2098-03-02, ends = 2098-03-20")
+    )
+    path = tmp_path / "catalog.toml"
+    path.write_text(text.rstrip() + "\n\n[[programme]]\n" + later, encoding="utf-8")
+
+    assert await blkbot(db, ["catalog", "load", str(path)]) == 0
+    assert "; 1 message(s) queued to people waiting for a programme that opened" in capsys.readouterr().out
+
+    async with db.transaction() as session:
+        [row] = list(await session.scalars(select(OutboxMessage)))
+        left = [(i.contact_id, i.cluster_code) for i in await interests.of_contact(session, other.id)]
+    assert (row.contact_id, row.dedupe_key) == (waiting.id, f"opening:BOGA9:2098-01-01:{waiting.id}")
+    assert "Pendaftaran dibuka Rabu, 1 Januari 2098" in row.text and row.buttons == []
+    assert left == [(other.id, "LAS")]  # a welding wish waits for a welding programme

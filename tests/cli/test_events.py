@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.cli import main
 from outreach import reminders
 from storage.db import Database
-from storage.models import Application, Contact, Event, OutboxMessage, Stage
+from storage.models import Application, Contact, Event, OutboxMessage, StaffAction, Stage
 from storage.repositories import applications, catalog, contacts
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ def applicants(url: str, count: int, stage: Stage = Stage.ADMIN_PASSED, programm
                         contact_id=contact.id,
                         stage=stage,
                         nik=f"3375011205980{n:03d}",
-                        full_name="Budi",
+                        full_name=f"Budi {n}",
                     ),
                 )
                 ids.append(application.id)
@@ -121,7 +121,7 @@ def test_add_list_answers_and_cancel(cli_db: str, capsys: pytest.CaptureFixture[
     )
     out = capsys.readouterr().out
     assert "event 1 added: written_test of LAS1 on 2027-01-20 08:00 WIB" in out
-    assert "reminders go to 3 applicant(s) now in admin_passed" in out
+    assert "reminders go to 3 applicant(s) now in admin_passed; 3 applicant(s) told" in out
 
     answer(cli_db, 1, ids[0], True)
     answer(cli_db, 1, ids[1], False)
@@ -132,9 +132,15 @@ def test_add_list_answers_and_cancel(cli_db: str, capsys: pytest.CaptureFixture[
     line = row_of(out, 1)
     assert line[:6] == ["1", "LAS1", "written_test", "2027-01-20", "08:00", "WIB"]
     assert line[-4:] == ["admin_passed", "1", "1", "1"]
+    people = [" ".join(row.split()) for row in out.splitlines() if row.startswith("    ")]
+    assert people == [
+        "LAS1-2027-adm000 Budi 0 hadir",
+        "LAS1-2027-adm001 Budi 1 tidak bisa hadir",
+        "LAS1-2027-adm002 Budi 2 belum menjawab",
+    ]
 
     assert main(["events", "cancel", "1"]) == 0
-    assert "event 1 cancelled" in capsys.readouterr().out
+    assert "event 1 cancelled; 3 applicant(s) told" in capsys.readouterr().out
     assert main(["events", "list"]) == 0
     assert capsys.readouterr().out.strip() == "no events (add one with `blkbot events add`)"
     assert main(["events", "list", "--all", "--programme", "LAS1"]) == 0
@@ -233,7 +239,7 @@ def test_run_once_enqueues_what_is_due_now_once(cli_db: str, capsys: pytest.Capt
         async with db.transaction() as session:
             return list(await session.scalars(select(OutboxMessage.dedupe_key).order_by(OutboxMessage.id)))
 
-    assert [k.rsplit(":", 1)[0] for k in run(cli_db, keys)] == ["reminder:1:2h"] * 2
+    assert [k.rsplit(":", 1)[0] for k in run(cli_db, keys)] == ["event:1:invited"] * 2 + ["reminder:1:2h"] * 2
 
 
 def test_run_once_reads_the_offsets_variable(
@@ -245,3 +251,31 @@ def test_run_once_reads_the_offsets_variable(
     monkeypatch.setenv("BLKBOT_REMINDER_OFFSETS", "besok")
     assert main(["reminders", "run-once"]) == 1
     assert "BLKBOT_REMINDER_OFFSETS: reminder offset 'besok' not understood" in capsys.readouterr().err
+
+
+def test_change_moves_an_event_and_tells_its_applicants(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    applicants(cli_db, 2)
+    add = ["events", "add", "--programme", "LAS1", "--kind", "interview", "--at", "2027-01-20 08:00", "--place", "BLK"]
+    assert main(add) == 0
+    capsys.readouterr()
+
+    assert main(["events", "change", "1", "--at", "2027-01-21 13:30", "--place", "Aula Dinas", "--by", "rina"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "event 1 changed: interview of LAS1 on 2027-01-21 13:30 WIB at Aula Dinas; 2 applicant(s) told"
+    )
+    assert main(["events", "change", "1"]) == 1
+    assert "nothing to change" in capsys.readouterr().err
+
+    async def notices(db: Database) -> list[tuple[str, str]]:
+        async with db.transaction() as session:
+            rows = await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            return [(r.dedupe_key.rsplit(":", 1)[0], r.text) for r in rows]
+
+    moved = [text for key, text in run(cli_db, notices) if key == "event:1:r1"]
+    assert len(moved) == 2 and "Kamis, 21 Januari 2027 pukul 13.30 WIB" in moved[0] and "Aula Dinas" in moved[0]
+
+    async def audit(db: Database) -> list[tuple[str, str]]:
+        async with db.transaction() as session:
+            return [(a.actor, a.action) for a in await session.scalars(select(StaffAction).order_by(StaffAction.id))]
+
+    assert run(cli_db, audit)[-1] == ("cli:rina", "event_changed")

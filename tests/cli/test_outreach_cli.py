@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -145,7 +146,10 @@ def test_deliver_once_sends_what_is_queued_through_the_bot_api(
 
     [sent] = run(reports, cli_db)
     assert main(["broadcast-report", str(sent.id)]) == 0
-    assert "2/2  sent 2  failed 0  unreachable 0  pending 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2/2  sent 2  failed 0  unreachable 0  pending 0" in out
+    wib = sent.created_at.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert f"at {wib:%Y-%m-%d %H:%M} WIB" in out and "UTC" not in out  # the office's time, as everywhere
 
 
 def test_staff_add_and_list(cli_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from conversations.runner import Conversations
-from outreach import reminders
+from outreach import schedule
 from outreach.results import change_stage
 from storage.db import Database
-from storage.models import Stage
+from storage.models import StaffRole, Stage
 from storage.repositories import applications, events, participants
 from tests.conftest import NOW
 from tests.flow.helpers import SITI, Resident, all_applications, male_nik
+from training.permissions import Actor
 
 BUDI = replace(SITI, full_name="Budi Santoso", nik=male_nik(7, region="3374"))
 """From Kota Semarang (33.74): his application is flagged for staff, not refused."""
@@ -28,16 +29,20 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
     async with db.transaction() as session:
         found = await applications.by_number(session, application.number)
         await change_stage(session, templates, [found], Stage.ADMIN_PASSED, NOW, "Berkas lengkap, bawa KTP asli")  # type: ignore[list-item]
-        event = await reminders.add_event(
-            session,
-            programme_code="LAS1",
-            kind="written_test",
-            starts_local=NOW.replace(tzinfo=None, year=2027, month=1, day=20, hour=8),
-            place="Ruang 2",
-            bring=None,
-            stages=(Stage.ADMIN_PASSED,),
-            now=NOW,
-        )
+        event = (
+            await schedule.add_event(
+                session,
+                templates,
+                Actor("cli", "rina", "rina", StaffRole.ADMIN),
+                programme_code="LAS1",
+                kind="written_test",
+                starts_local=NOW.replace(tzinfo=None, year=2027, month=1, day=20, hour=8),
+                place="Ruang 2",
+                bring=None,
+                stages=(Stage.ADMIN_PASSED,),
+                now=NOW,
+            )
+        ).event
         await events.upsert_attendance(session, event.id, application.id, True, NOW)
         await participants.upsert(session, [{"nik": BUDI.nik, "name": "Budi Santoso", "year": 2021}])
     await budi.type("/berhenti")

@@ -118,12 +118,14 @@ async def test_a_removed_staff_member_is_refused_a_staff_command_at_once(
     await make_staff(db, "petugas", StaffRole.OPERATOR)
     petugas = Resident(conversations, "petugas")
     await petugas.type("/jadwal")  # recognised as staff (the directory's cache now holds them)
+    assert petugas.text.startswith("📅 <b>Jadwal mendatang</b>")
     async with db.transaction() as session:
         await staff_service.remove(session, BOSS, channel=CHANNEL, user_id="petugas", configured={}, now=NOW)
 
-    await petugas.type("/jadwal")
-
+    await petugas.type("/siaran")
     assert petugas.text == words("staff/access_gone")
+    await petugas.type("/jadwal")  # what any resident sees: their own schedule
+    assert petugas.text.startswith("📅 <b>Jadwal Anda</b>")
 
 
 async def test_an_operator_cannot_broadcast_to_everyone_but_can_to_a_programme(

@@ -113,7 +113,8 @@ async def test_an_erased_person_gets_nothing_queued_and_no_table_keeps_their_dat
             session, templates, ADMIN, text="Pelatihan baru dibuka", segment=Segment(), now=vtime.now()
         )
     queued = [r for r in await outbox_rows(db) if r.status == DeliveryStatus.PENDING]
-    assert sorted(r.origin for r in queued) == [Origin.BROADCAST, Origin.REMINDER]
+    # The event's invitation, its reminder, the broadcast.
+    assert sorted(r.origin for r in queued) == [Origin.BROADCAST, Origin.EVENT, Origin.REMINDER]
     # Siti half-starts a second registration, as far as her name, then asks to be erased.
     await siti.type("/daftar")
     await siti.pick("BOGA1", "BOGA")
@@ -130,7 +131,7 @@ async def test_an_erased_person_gets_nothing_queued_and_no_table_keeps_their_dat
     rows = await outbox_rows(db)
     assert [(r.status, r.last_error) for r in rows if r.origin != Origin.RESULT] == [
         (DeliveryStatus.CANCELLED, ERASED)
-    ] * 2
+    ] * 3  # the event's invitation and reminder, and the broadcast
     assert {(r.text, str(r.buttons)) for r in rows} == {("", "[]")}
     stored = await everything_stored(db)
     phone = "81234567890"  # in any form: 0812…, +62812…

@@ -20,7 +20,7 @@ from conversations.context import Services
 from conversations.io import Inbound
 from conversations.runner import Conversations
 from messages.render import Templates
-from outreach import reminders
+from outreach import reminders, schedule
 from outreach.delivery import DeliveryLoop
 from outreach.reminders import (
     DEFAULT_OFFSETS,
@@ -31,14 +31,26 @@ from outreach.reminders import (
     parse_offsets,
 )
 from storage.db import Database
-from storage.models import Application, Attendance, Contact, DeliveryStatus, Event, OutboxMessage, Stage
+from storage.models import (
+    Application,
+    Attendance,
+    Contact,
+    DeliveryStatus,
+    Event,
+    OutboxMessage,
+    StaffAction,
+    StaffRole,
+    Stage,
+)
 from storage.repositories import applications, catalog, contacts
 from tests.conftest import JAKARTA, NOW, Clock
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.flow.helpers import CHANNEL, SITI, Resident, Words, all_applications
 from tests.outreach.conftest import VirtualTime, make_contacts
+from training.permissions import Actor, NotAllowed
 
 MAKASSAR = ZoneInfo("Asia/Makassar")
+STAFF = Actor("telegram", "4242", "Bu Rina", StaffRole.OPERATOR)
 TWO_HOURS = parse_offsets("2h")
 DAY_BEFORE = parse_offsets("1d@17:00")
 _niks = itertools.count(1)
@@ -64,8 +76,10 @@ async def add_event(
     bring: str | None = "KTP asli, alat tulis",
 ) -> Event:
     async with db.transaction() as session:
-        return await reminders.add_event(
+        added = await schedule.add_event(
             session,
+            Templates(),
+            STAFF,
             programme_code=programme,
             kind=kind,
             starts_local=datetime.strptime(at, "%Y-%m-%d %H:%M"),
@@ -74,6 +88,7 @@ async def add_event(
             stages=stages,
             now=NOW,
         )
+        return added.event
 
 
 async def people(db: Database, count: int, *, channel: str = "telegram", language: str = "id") -> list[Contact]:
@@ -271,7 +286,7 @@ async def test_only_applicants_of_the_programme_in_the_event_stages_are_reminded
     await run(db, templates, utc(2027, 1, 19, 10, 0))
     await run(db, templates, utc(2027, 1, 20, 10, 0))
 
-    keys = [r.dedupe_key for r in await outbox_rows(db)]
+    keys = [r.dedupe_key for r in await outbox_rows(db) if r.dedupe_key.startswith("reminder:")]
     assert sorted(int(k.rsplit(":", 1)[1]) for k in keys if not k.startswith(f"reminder:{training.id}:")) == invited
     selected = [k for k in keys if k.startswith(f"reminder:{training.id}:")]
     assert len(selected) == 2 and f"reminder:{training.id}:1d@17.00:{trainees[0]}" in selected
@@ -365,8 +380,8 @@ async def test_a_cancelled_event_is_not_reminded_and_its_waiting_reminders_are_d
     assert len(await outbox_rows(db)) == 4
 
     async with db.transaction() as session:
-        _, stopped = await reminders.cancel_event(session, event.id, NOW)
-    assert stopped == 2
+        cancelled = await schedule.cancel_event(session, templates, STAFF, event.id, NOW)
+    assert cancelled.stopped == 2
     assert (await run(db, templates, utc(2027, 1, 20, 1, 0)))["enqueued"] == 2  # only the interview's 2h
 
     statuses = {(r.dedupe_key.split(":")[1], r.dedupe_key.split(":")[2], r.status) for r in await outbox_rows(db)}
@@ -375,14 +390,16 @@ async def test_a_cancelled_event_is_not_reminded_and_its_waiting_reminders_are_d
     assert not any(key == str(event.id) and offset == "2h" for key, offset, _ in statuses)
     with pytest.raises(ScheduleError, match="already cancelled"):
         async with db.transaction() as session:
-            await reminders.cancel_event(session, event.id, NOW)
+            await schedule.cancel_event(session, templates, STAFF, event.id, NOW)
 
 
 async def test_adding_an_event_checks_what_staff_typed(db: Database) -> None:
     async with db.transaction() as session:
         with pytest.raises(ScheduleError, match="unknown programme 'NOPE'; programmes: LAS1"):
-            await reminders.add_event(
+            await schedule.add_event(
                 session,
+                Templates(),
+                STAFF,
                 programme_code="NOPE",
                 kind="interview",
                 starts_local=datetime(2027, 1, 2, 8),
@@ -390,8 +407,10 @@ async def test_adding_an_event_checks_what_staff_typed(db: Database) -> None:
                 now=NOW,
             )
         with pytest.raises(ScheduleError, match="is in the past"):
-            await reminders.add_event(
+            await schedule.add_event(
                 session,
+                Templates(),
+                STAFF,
                 programme_code="LAS1",
                 kind="interview",
                 starts_local=datetime(2026, 1, 2, 8),
@@ -399,11 +418,18 @@ async def test_adding_an_event_checks_what_staff_typed(db: Database) -> None:
                 now=NOW,
             )
         with pytest.raises(ScheduleError, match="--stages"):
-            await reminders.add_event(
-                session, programme_code="LAS1", kind="other", starts_local=datetime(2027, 1, 2, 8), place="x", now=NOW
+            await schedule.add_event(
+                session,
+                Templates(),
+                STAFF,
+                programme_code="LAS1",
+                kind="other",
+                starts_local=datetime(2027, 1, 2, 8),
+                place="x",
+                now=NOW,
             )
     with pytest.raises(ScheduleError, match="unknown stage 'lolos'"):
-        reminders.parse_stages("admin_passed,lolos")
+        schedule.parse_stages("admin_passed,lolos")
 
 
 # -- delivery ----------------------------------------------------------------------------------
@@ -549,7 +575,7 @@ async def test_an_answer_after_the_event_or_to_a_cancelled_one_gets_a_gentle_rep
     called_off = await add_event(db, "2027-01-22 08:00", kind="interview")
     _, application_id = await resident_with_application(db)
     async with db.transaction() as session:
-        await reminders.cancel_event(session, called_off.id, NOW)
+        await schedule.cancel_event(session, Templates(), STAFF, called_off.id, NOW)
     siti = Resident(conversations, "siti")
 
     reply = await siti.send(Inbound(choice=f"@rsvp|{called_off.id}.{application_id}.y"))
@@ -614,13 +640,28 @@ async def test_staff_see_the_answers_in_jadwal(staffed: Conversations, db: Datab
     assert text.index("Tes Tertulis") < text.index("Hari Pertama Pelatihan")
 
 
-async def test_a_resident_typing_jadwal_gets_the_unknown_command_answer(
-    staffed: Conversations, db: Database, words: Words
-) -> None:
-    await add_event(db, "2027-01-20 08:00")
+async def test_a_resident_sees_their_own_events_in_jadwal(staffed: Conversations, db: Database) -> None:
     siti = Resident(staffed, "siti")
     await siti.type("/jadwal")
-    assert siti.text == words("common/unknown_command", command="jadwal")
+    assert "Belum ada jadwal untuk pendaftaran Anda" in siti.text
+
+    test = await add_event(db, "2027-01-20 08:00")
+    training = await add_event(db, "2027-02-01 08:00", kind="training_start")  # for the selected: not Siti
+    elsewhere = await add_event(db, "2027-01-21 08:00", programme="MTR1", kind="interview")
+    contact, application_id = await resident_with_application(db)
+    async with db.transaction() as session:
+        await reminders.record_attendance(session, test.id, application_id, contact, False, now=NOW)
+
+    await siti.type("/jadwal")
+
+    text = siti.text
+    assert text.startswith("📅 <b>Jadwal Anda</b>")
+    assert "<b>Tes Tertulis</b> – Pengelasan SMAW Dasar (LAS1-2027-" in text
+    assert "Rabu, 20 Januari 2027 pukul 08.00 WIB" in text
+    assert "📍 UPT BLK Kota Pekalongan, Ruang 2" in text and "Yang perlu dibawa: KTP asli, alat tulis" in text
+    assert "Jawaban Anda: Tidak bisa hadir" in text
+    assert "Hadir 1" not in text and "Belum menjawab" not in text  # not the staff's counts
+    assert training.id != elsewhere.id and "Hari Pertama Pelatihan" not in text and "Wawancara" not in text
 
 
 async def test_attendance_counts_for_staff(db: Database) -> None:
@@ -630,7 +671,7 @@ async def test_attendance_counts_for_staff(db: Database) -> None:
     async with db.transaction() as session:
         for contact, application_id, answer in zip(who[:3], ids[:3], (True, True, False), strict=True):
             await reminders.record_attendance(session, event.id, application_id, contact, answer, now=NOW)
-        [view] = await reminders.schedule(session, NOW)
+        [view] = await schedule.schedule(session, NOW)
     assert (view.counts.attending, view.counts.not_attending, view.counts.unanswered) == (2, 1, 1)
 
 
@@ -640,8 +681,10 @@ async def test_attendance_counts_for_staff(db: Database) -> None:
 async def test_the_job_without_ptb_ticks_and_wakes_the_delivery_loop(db: Database, templates: Templates) -> None:
     start = datetime.now(UTC) + timedelta(hours=2, minutes=-1)  # its 2h reminder was due a minute ago
     async with db.transaction() as session:
-        event = await reminders.add_event(
+        event = await schedule.add_event(
             session,
+            templates,
+            STAFF,
             programme_code="LAS1",
             kind="interview",
             starts_local=start.astimezone(JAKARTA).replace(tzinfo=None),
@@ -653,14 +696,16 @@ async def test_the_job_without_ptb_ticks_and_wakes_the_delivery_loop(db: Databas
 
     await asyncio.wait_for(reminders_forever(db, templates, TWO_HOURS, stop, interval=60, wake=stop.set), 10)
 
-    assert [r.dedupe_key.split(":")[1] for r in await outbox_rows(db)] == [str(event.id)] * 2
+    assert [r.dedupe_key.split(":")[1] for r in await outbox_rows(db)] == [str(event.event.id)] * 2
 
 
 async def test_the_ptb_job_queue_runs_the_tick(db: Database, templates: Templates) -> None:
     start = datetime.now(UTC) + timedelta(hours=2, minutes=-1)
     async with db.transaction() as session:
-        await reminders.add_event(
+        await schedule.add_event(
             session,
+            templates,
+            STAFF,
             programme_code="LAS1",
             kind="interview",
             starts_local=start.astimezone(JAKARTA).replace(tzinfo=None),
@@ -690,3 +735,127 @@ async def test_tick_returns_counts(db: Database, templates: Templates) -> None:
     assert counts["enqueued"] == 2
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+# -- staff add, move and cancel: those concerned are told at once --------------------------------
+
+
+def texts_to(rows: list[OutboxMessage], prefix: str) -> dict[int, OutboxMessage]:
+    return {r.contact_id: r for r in rows if r.dedupe_key.startswith(prefix)}
+
+
+async def test_adding_an_event_invites_its_applicants_at_once(db: Database) -> None:
+    who = await people(db, 2)
+    applications_ = await enrol(db, who)
+    [registered] = await people(db, 1)
+    await enrol(db, [registered], stage=Stage.REGISTERED)
+    async with db.transaction() as session:
+        await contacts.set_subscribed(session, who[1], False)  # /berhenti stops announcements, not this
+
+    event = await add_event(db, "2027-01-20 08:00")
+
+    invited = texts_to(await outbox_rows(db), f"event:{event.id}:invited:")
+    assert sorted(invited) == [who[0].id, who[1].id]
+    row = invited[who[0].id]
+    assert row.origin == "event" and row.kind == "application"
+    assert row.text.startswith("📩 <b>Undangan: Tes Tertulis</b>")
+    assert "Rabu, 20 Januari 2027 pukul 08.00 WIB" in row.text and "Yang perlu dibawa: KTP asli, alat tulis" in row.text
+    assert row.buttons[0][0] == {"label": "✅ Hadir", "data": f"@rsvp|{event.id}.{applications_[0]}.y"}
+    assert await audit(db) == [
+        ("telegram:4242", "event_added", f"event {event.id}: written_test of LAS1 at 2027-01-20 08:00")
+    ]
+
+
+async def test_moving_an_event_tells_everyone_drops_old_reminders_and_reminds_afresh(
+    db: Database, templates: Templates
+) -> None:
+    event = await add_event(db, "2027-01-20 08:00")
+    who = await people(db, 2)
+    ids = await enrol(db, who)
+    await run(db, templates, utc(2027, 1, 19, 10, 0))  # the evening-before reminders are waiting
+    async with db.transaction() as session:
+        await reminders.record_attendance(session, event.id, ids[0], who[0], False, now=NOW)
+
+    async with db.transaction() as session:
+        moved = await schedule.change_event(
+            session, templates, STAFF, event.id, now=NOW, starts_local=datetime(2027, 1, 22, 9, 0)
+        )
+    assert (moved.told, moved.stopped) == (2, 2)
+
+    rows = await outbox_rows(db)
+    assert {r.status for r in rows if r.dedupe_key.startswith(f"reminder:{event.id}:")} == {DeliveryStatus.CANCELLED}
+    news = texts_to(rows, f"event:{event.id}:r1:")
+    assert sorted(news) == [who[0].id, who[1].id]  # the one who could not come hears of it too
+    text = news[who[0].id].text
+    assert text.startswith("📢 <b>Jadwal berubah: Tes Tertulis</b>")
+    assert "Sebelumnya: Rabu, 20 Januari 2027 pukul 08.00 WIB" in text
+    assert "Jumat, 22 Januari 2027 pukul 09.00 WIB" in text and "Tempatnya pindah" not in text
+    assert await attendance(db) == []  # "cannot come" was for the old time: everyone is asked again
+
+    assert (await run(db, templates, utc(2027, 1, 21, 10, 0)))["enqueued"] == 2
+    fresh = [
+        r.dedupe_key for r in await outbox_rows(db) if r.status == DeliveryStatus.PENDING and "reminder" in r.dedupe_key
+    ]
+    assert sorted(fresh) == sorted(f"reminder:{event.id}:1d@17.00:r1:{i}" for i in ids)
+
+
+async def test_moving_only_the_place_keeps_the_answers(db: Database, templates: Templates) -> None:
+    event = await add_event(db, "2027-01-20 08:00")
+    [siti] = await people(db, 1, language="en")
+    [application_id] = await enrol(db, [siti])
+    async with db.transaction() as session:
+        await reminders.record_attendance(session, event.id, application_id, siti, True, now=NOW)
+        await schedule.change_event(session, templates, STAFF, event.id, now=NOW, place="Aula Dinas, Lantai 2")
+
+    [row] = texts_to(await outbox_rows(db), f"event:{event.id}:r1:").values()
+    assert "The place has moved. It was: UPT BLK Kota Pekalongan, Ruang 2." in row.text
+    assert "📍 Aula Dinas, Lantai 2" in row.text and "The time has moved" not in row.text
+    assert await attendance(db) == [(event.id, application_id, True)]
+    assert [action for _, action, _ in await audit(db)] == ["event_added", "event_changed"]
+
+
+async def test_cancelling_an_event_tells_its_applicants(db: Database, templates: Templates) -> None:
+    event = await add_event(db, "2027-01-20 08:00")
+    who = await people(db, 2)
+    await enrol(db, who)
+    async with db.transaction() as session:
+        cancelled = await schedule.cancel_event(session, templates, STAFF, event.id, NOW)
+    assert cancelled.told == 2
+
+    news = texts_to(await outbox_rows(db), f"event:{event.id}:cancelled:")
+    assert sorted(news) == [w.id for w in who]
+    row = news[who[0].id]
+    assert row.text.startswith("❌ <b>Tes Tertulis dibatalkan</b>") and row.buttons == []
+    assert "Rabu, 20 Januari 2027 pukul 08.00 WIB di UPT BLK Kota Pekalongan, Ruang 2" in row.text
+    assert [action for _, action, _ in await audit(db)] == ["event_added", "event_cancelled"]
+
+
+async def test_a_change_that_cannot_be_is_refused_and_changes_nothing(db: Database, templates: Templates) -> None:
+    event = await add_event(db, "2027-01-20 08:00")
+    await enrol(db, await people(db, 1))
+    nobody = Actor("telegram", "9", "Tamu", "guest")
+    cases = [
+        (nobody, {"place": "x"}, NotAllowed),
+        (STAFF, {}, ScheduleError),  # nothing to change
+        (STAFF, {"place": "UPT BLK Kota Pekalongan, Ruang 2"}, ScheduleError),
+        (STAFF, {"starts_local": datetime(2026, 1, 1, 8, 0)}, ScheduleError),
+    ]
+    for actor, change, error in cases:
+        with pytest.raises(error):
+            async with db.transaction() as session:
+                await schedule.change_event(session, templates, actor, event.id, now=NOW, **change)
+    with pytest.raises(ScheduleError, match="has started already"):
+        async with db.transaction() as session:
+            await schedule.change_event(session, templates, STAFF, event.id, now=utc(2027, 1, 20, 2, 0), place="y")
+    async with db.transaction() as session:
+        await schedule.cancel_event(session, templates, STAFF, event.id, NOW)
+    with pytest.raises(ScheduleError, match="was cancelled"):
+        async with db.transaction() as session:
+            await schedule.change_event(session, templates, STAFF, event.id, now=NOW, place="y")
+    assert not [r for r in await outbox_rows(db) if ":r1:" in r.dedupe_key]
+
+
+async def audit(db: Database) -> list[tuple[str, str, str]]:
+    async with db.transaction() as session:
+        rows = await session.scalars(select(StaffAction).order_by(StaffAction.id))
+        return [(a.actor, a.action, a.target) for a in rows]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from outreach import broadcasts, reminders, vacancies
+from messages.render import Templates
+from outreach import broadcasts, schedule, vacancies
 from storage.db import Database
+from storage.models import StaffRole
 from tests.conftest import NOW
+from training.permissions import Actor
 
 
 def test_an_announcement_keeps_its_lines_and_loses_its_controls() -> None:
@@ -33,8 +36,10 @@ async def test_a_vacancy_is_stored_without_control_characters(db: Database) -> N
 
 async def test_an_event_place_is_stored_without_control_characters(db: Database) -> None:
     async with db.transaction() as session:
-        event = await reminders.add_event(
+        added = await schedule.add_event(
             session,
+            Templates(),
+            Actor("cli", "rina", "rina", StaffRole.ADMIN),
             programme_code="LAS1",
             kind="written_test",
             starts_local=datetime(2027, 1, 20, 8, 0),
@@ -42,4 +47,4 @@ async def test_an_event_place_is_stored_without_control_characters(db: Database)
             bring="KTP\x07 asli",
             now=NOW,
         )
-    assert (event.place, event.bring) == ("UPT BLK Ruang 2", "KTP asli")
+    assert (added.event.place, added.event.bring) == ("UPT BLK Ruang 2", "KTP asli")
