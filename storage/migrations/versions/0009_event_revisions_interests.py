@@ -1,6 +1,6 @@
 """jevents: events get a revision (moved or changed), and "Kabari saya" interests
 
-Revision ID: 0009_jevents
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_jevents"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
