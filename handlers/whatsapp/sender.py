@@ -10,6 +10,7 @@ all, on their clock) switches to the template path at once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -24,9 +25,12 @@ from outreach.delivery import Receipt
 from outreach.errors import NeedsTemplate
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.repositories import contacts, whatsapp_chats
+from storage.repositories import contacts, outbox, whatsapp_chats
 from storage.repositories.outbox import RECEIPT_FAILED
 
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
 WINDOW = timedelta(hours=24)
 
 
@@ -52,6 +56,14 @@ class WhatsAppSender:
         """The approved template's name per MessageKind value (settings.whatsapp_templates())."""
         self.default_language = default_language
         self.clock = clock
+
+    async def start_up(self) -> int:
+        """Rows held for a template that is configured now go out again; returns how many."""
+        async with self.db.transaction() as session:
+            released = await outbox.release_held(session, CHANNEL, list(self.template_names), self.clock())
+        if released:
+            log.info("WhatsApp: %d messages held for a template go out now", released)
+        return released
 
     async def send(self, message: OutboxMessage, *, plain: bool = False) -> Receipt:
         async with self.db.transaction() as session:
