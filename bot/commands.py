@@ -63,9 +63,10 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
+async def run(settings: Settings, args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
     """Telegram, WhatsApp or both in one process: their webhooks on one HTTP app, the WhatsApp worker,
-    one delivery loop with a sender per channel, and the reminder and expiry ticks."""
+    one delivery loop with a sender per channel, and the reminder and expiry ticks; until SIGINT or
+    SIGTERM, or until `stop` is set when one is given."""
     if settings.telegram_token is None and not settings.whatsapp_on:
         print(f"blkbot: {NO_CHANNEL}", file=sys.stderr)
         return 2
@@ -76,11 +77,12 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_token is not None and settings.telegram_webhook_url:
         settings.webhook_secret()  # webhook mode without a secret stops here, before the database is touched
     runtime = await build_runtime(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
     whatsapp = None
     try:
         if secrets is not None:

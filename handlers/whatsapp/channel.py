@@ -128,7 +128,7 @@ class WhatsAppChannel:
                 now,
             )
             if delivery.statuses:
-                await statuses.record(session, delivery.statuses)
+                await statuses.record(session, delivery.statuses, now)
         if new:
             self._wake.set()
         return len(new)

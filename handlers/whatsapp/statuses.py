@@ -9,6 +9,7 @@ conversation replies concern no outbox row and are ignored.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,8 +20,9 @@ CHANNEL = "whatsapp"
 WINDOW_CLOSED = 131047
 
 
-async def record(session: AsyncSession, statuses: Sequence[WaStatus]) -> int:
-    """Apply the statuses to their rows, in the order they happened; returns how many rows changed."""
+async def record(session: AsyncSession, statuses: Sequence[WaStatus], now: datetime) -> int:
+    """Apply the statuses to their rows, in the order they happened; returns how many rows changed.
+    A row to send again is due at `now` (our clock; a status's own time may lag)."""
     changed = 0
     for status in sorted(statuses, key=lambda s: s.at):
         message = await outbox.by_platform_id(session, CHANNEL, status.message_id)
@@ -31,7 +33,7 @@ async def record(session: AsyncSession, statuses: Sequence[WaStatus]) -> int:
             continue
         reason = f"WhatsApp {status.error_code or '?'}: {status.error_title or 'failed'} (after it was accepted)"
         if status.error_code == WINDOW_CLOSED and message.template is None:
-            await outbox.send_again(session, message, f"{reason}; sending it as a template", status.at)
+            await outbox.send_again(session, message, f"{reason}; sending it as a template", now)
         else:
             await outbox.mark_failed_after_send(session, message, reason, status.at)
         changed += 1

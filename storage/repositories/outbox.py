@@ -350,16 +350,16 @@ async def mark_failed_after_send(session: AsyncSession, message: OutboxMessage, 
     )
 
 
-async def send_again(session: AsyncSession, message: OutboxMessage, reason: str, at: datetime) -> None:
+async def send_again(session: AsyncSession, message: OutboxMessage, reason: str, now: datetime) -> None:
     """Accepted, then refused for a reason another form can overcome (a closed window: the template):
     due again at once, its failed receipt telling the sender why."""
     await _set(
         session,
         [message.id],
         status=DeliveryStatus.PENDING,
-        next_attempt_at=at,
+        next_attempt_at=now,
         receipt=RECEIPT_FAILED,
-        receipt_at=at,
+        receipt_at=now,
         last_error=reason[:300],
     )
 
