@@ -571,7 +571,7 @@ async def run_blkbot(
     await bot.initialize()
     run = Run("blkbot delivery loop", "blkbot", len(expected), args.rate, args.bulk_share)
     try:
-        loop = make_delivery_loop(settings, db, budget, bot, "deliver")
+        loop = make_delivery_loop(settings, db, budget, "deliver", bot=bot)
         await loop.start_up()
         stop = asyncio.Event()
         beating = asyncio.create_task(budget_shares(settings, db, budget, "deliver").run(stop))
@@ -880,7 +880,7 @@ async def start_bot_sending(
     membership of the bot's budget (role bot) and the delivery loop, on the budget the conversation
     handler also uses; and how to stop them."""
     shares = budget_shares(settings, db, budget, "bot")
-    loop = make_delivery_loop(settings, db, budget, bot, "bot")
+    loop = make_delivery_loop(settings, db, budget, "bot", bot=bot)
     await loop.start_up()
     stop = asyncio.Event()
     tasks = [asyncio.create_task(shares.run(stop)), asyncio.create_task(loop.run(stop))]

@@ -27,7 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"blkbot: bad settings: {problem}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
+    if args.command == "chat" or (
+        args.command == "start" and settings.telegram_token is None and not settings.whatsapp_on
+    ):
         logging.getLogger().setLevel(logging.WARNING)
     elif getattr(args, "uses_database", True):
         print(f"blkbot: database {database_label(settings.database_url)}", file=sys.stderr)
@@ -50,10 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser(
-        "start", help="Telegram when BLKBOT_TELEGRAM_TOKEN is set, else the terminal chat (what `make run` does)"
+        "start",
+        help="the bot when Telegram or WhatsApp is configured, else the terminal chat (what `make run` does)",
     ).set_defaults(handler=commands.start, chat_id="local", no_start=False)
     sub.add_parser(
-        "run", help="run the Telegram bot (long polling, or webhook when BLKBOT_TELEGRAM_WEBHOOK_URL is set)"
+        "run",
+        help="run the bot: Telegram (long polling, or webhook when BLKBOT_TELEGRAM_WEBHOOK_URL is set) and/or "
+        "WhatsApp (webhook at /whatsapp when BLKBOT_WHATSAPP_TOKEN is set)",
     ).set_defaults(handler=commands.run)
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (stdin may be piped)")
     chat.add_argument("--chat-id", default="local", help="whose conversation to continue (default: local)")
@@ -102,10 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(handler=commands.applications_export)
 
-    from bot import cli_reminders, cli_vacancies
+    from bot import cli_reminders, cli_vacancies, cli_whatsapp
 
     cli_reminders.register(sub)
     cli_vacancies.register(sub)
+    cli_whatsapp.register(sub)
     sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster").set_defaults(
         handler=commands.stats
     )

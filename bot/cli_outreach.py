@@ -160,12 +160,13 @@ async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
 
 def _progress_line(progress) -> str:  # type: ignore[no-untyped-def]
     total = max(progress.recipients, 1)
-    done = progress.sent + progress.failed + progress.unreachable
+    done = progress.sent + progress.failed + progress.unreachable + progress.needs_template
     width = 30
     bar = "#" * round(width * done / total) + "." * (width - round(width * done / total))
     return (
         f"[{bar}] {done}/{progress.recipients}  sent {progress.sent}  failed {progress.failed}  "
         f"unreachable {progress.unreachable}  pending {progress.pending}"
+        + (f"  needs template {progress.needs_template}" if progress.needs_template else "")
     )
 
 
@@ -199,7 +200,10 @@ async def deliver_command(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.once:
             stats = await loop.drain()
-            print(f"sent {stats.sent}, failed {stats.failed}, unreachable {stats.unreachable}, retried {stats.retried}")
+            print(
+                f"sent {stats.sent}, failed {stats.failed}, unreachable {stats.unreachable}, retried {stats.retried}, "
+                f"needs template {stats.needs_template}"
+            )
         else:
             stop = asyncio.Event()
             for sig in ("SIGINT", "SIGTERM"):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,14 +14,24 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
-from telegram.ext import Application
 
 from bot.progress import ProgressBoard
-from bot.runtime import budget_shares, build_runtime, make_delivery_loop, prepare_database
+from bot.runtime import (
+    NO_CHANNEL,
+    Runtime,
+    WhatsAppParts,
+    budget_shares,
+    build_runtime,
+    make_delivery_loop,
+    prepare_database,
+    whatsapp_channel,
+    whatsapp_parts,
+)
 from bot.settings import Settings
 from handlers.console import Console
+from handlers.whatsapp.channel import WhatsAppChannel
 from outreach.delivery import DeliveryLoop
+from outreach.reminders import ReminderOffset
 from storage.db import Database, database_label
 from storage.errors import BlkbotError
 from storage.migrate import current_revision, head_revision, upgrade
@@ -27,9 +40,11 @@ from training.catalog_store import store_catalog
 from training.participants import import_csv
 from training.reports import export_applications, funnel, render_stats
 
+log = logging.getLogger(__name__)
+
 
 async def start(settings: Settings, args: argparse.Namespace) -> int:
-    if settings.telegram_token is None:
+    if settings.telegram_token is None and not settings.whatsapp_on:
         print(
             "BLKBOT_TELEGRAM_TOKEN is not set: chatting in this terminal (Ctrl-D to leave); "
             f"kept in {database_label(settings.database_url)}",
@@ -48,23 +63,63 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
-    if settings.telegram_token is None:
-        print("blkbot: BLKBOT_TELEGRAM_TOKEN is not set (see README: creating a Telegram bot)", file=sys.stderr)
+async def run(settings: Settings, args: argparse.Namespace, stop: asyncio.Event | None = None) -> int:
+    """Telegram, WhatsApp or both in one process: their webhooks on one HTTP app, the WhatsApp worker,
+    one delivery loop with a sender per channel, and the reminder and expiry ticks; until SIGINT or
+    SIGTERM, or until `stop` is set when one is given."""
+    if settings.telegram_token is None and not settings.whatsapp_on:
+        print(f"blkbot: {NO_CHANNEL}", file=sys.stderr)
         return 2
-    from bot.scheduler import reminder_offsets, schedule_expiry, schedule_reminders
-    from handlers.telegram import run_telegram
+    from bot.scheduler import reminder_offsets
 
     offsets = reminder_offsets()  # a bad BLKBOT_REMINDER_OFFSETS stops us here, not at the first tick
-    if settings.telegram_webhook_url:
+    secrets = settings.whatsapp_webhook_secrets() if settings.whatsapp_on else None  # before the database
+    if settings.telegram_token is not None and settings.telegram_webhook_url:
         settings.webhook_secret()  # webhook mode without a secret stops here, before the database is touched
     runtime = await build_runtime(settings)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    whatsapp = None
+    try:
+        if secrets is not None:
+            whatsapp = whatsapp_parts(settings, runtime.db, runtime.conversations.services.templates)
+            await whatsapp.sender.start_up()
+        channel = whatsapp_channel(settings, runtime, whatsapp, secrets) if whatsapp and secrets else None
+        if settings.telegram_token is not None:
+            await _run_with_telegram(settings, runtime, offsets, stop, whatsapp, channel)
+        else:
+            await _run_without_telegram(settings, runtime, offsets, stop, whatsapp, channel)
+    finally:
+        if whatsapp is not None:
+            await whatsapp.graph.aclose()
+        await runtime.close()
+    return 0
+
+
+async def _run_with_telegram(
+    settings: Settings,
+    runtime: Runtime,
+    offsets: list[ReminderOffset],
+    stop: asyncio.Event,
+    whatsapp: WhatsAppParts | None,
+    channel: WhatsAppChannel | None,
+) -> None:
+    """PTB runs Telegram; the delivery loop sends through the bot's own connection; APScheduler (PTB's
+    JobQueue) ticks the reminders, which live in the database. WhatsApp's webhook joins the HTTP app."""
+    from telegram import Bot
+    from telegram.ext import Application
+
+    from bot.scheduler import schedule_expiry, schedule_reminders
+    from handlers.telegram import run_telegram
+
     loops: list[DeliveryLoop] = []
 
     def setup(app: Application) -> None:
-        """The delivery loop sends through the bot's own connection; APScheduler (PTB's JobQueue)
-        ticks the reminders, which live in the database."""
-        loops.append(make_delivery_loop(settings, runtime.db, runtime.budget, app.bot, "bot"))
+        loops.append(make_delivery_loop(settings, runtime.db, runtime.budget, "bot", bot=app.bot, whatsapp=whatsapp))
         schedule_reminders(
             app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
         )
@@ -79,19 +134,52 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     async def share_budget(_bot: Bot, stop: asyncio.Event) -> None:
         await shares.run(stop)
 
+    async def answer_whatsapp(_bot: Bot, stop: asyncio.Event) -> None:
+        if channel is not None:
+            await channel.run(stop)
+
     board = ProgressBoard(runtime.db, runtime.conversations.services.templates, settings.language)
-    try:
-        await run_telegram(
-            runtime.conversations,
-            settings,
-            runtime.budget,
-            setup=[setup],
-            background=[share_budget, deliver, board.run],
-            on_tracked=board.track,
-        )
-    finally:
-        await runtime.close()
-    return 0
+    await run_telegram(
+        runtime.conversations,
+        settings,
+        runtime.budget,
+        setup=[setup],
+        background=[share_budget, deliver, board.run, answer_whatsapp],
+        on_tracked=board.track,
+        stop=stop,
+        routes=channel.routes() if channel else (),
+    )
+
+
+async def _run_without_telegram(
+    settings: Settings,
+    runtime: Runtime,
+    offsets: list[ReminderOffset],
+    stop: asyncio.Event,
+    whatsapp: WhatsAppParts | None,
+    channel: WhatsAppChannel | None,
+) -> None:
+    """WhatsApp alone, with no PTB: the HTTP app, the worker, the delivery loop and the ticks as tasks."""
+    from bot.scheduler import expiry_forever, reminders_forever
+    from handlers.http import build_app, listen, serve_in_background
+
+    assert whatsapp is not None and channel is not None
+    sock = listen(settings.webhook_listen, settings.webhook_port)
+    log.info("WhatsApp webhook listening on %s:%s/whatsapp", settings.webhook_listen, settings.webhook_port)
+    delivery = make_delivery_loop(settings, runtime.db, runtime.budget, "bot", whatsapp=whatsapp)
+    await delivery.start_up()
+    templates = runtime.conversations.services.templates
+    tasks = [
+        serve_in_background(build_app(channel.routes()), sock, stop),
+        asyncio.create_task(channel.run(stop)),
+        asyncio.create_task(delivery.run(stop)),
+        asyncio.create_task(reminders_forever(runtime.db, templates, offsets, stop, wake=delivery.wake)),
+        asyncio.create_task(expiry_forever(runtime.db, timedelta(days=settings.abandoned_after_days), stop)),
+    ]
+    await stop.wait()
+    for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            log.error("stopped with an error", exc_info=outcome)
 
 
 async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

@@ -19,10 +19,13 @@ from bot.settings import Settings
 from conversations.context import Services
 from conversations.runner import Conversations
 from handlers.telegram_sender import TelegramSender
+from handlers.whatsapp.channel import WhatsAppChannel
+from handlers.whatsapp.graph import GraphApi
+from handlers.whatsapp.sender import WhatsAppSender
 from messages.render import Templates
 from outreach.budget import SendBudget
 from outreach.budget_shares import BudgetShares
-from outreach.delivery import DeliveryLoop
+from outreach.delivery import DeliveryLoop, Sender
 from storage.db import Database, database_label
 from storage.errors import BlkbotError
 from storage.migrate import current_revision, head_revision, upgrade
@@ -95,28 +98,97 @@ def worker_name(settings: Settings, role: str) -> str:
     return f"{host}:{role}" if settings.workers == 1 and role in STABLE_ROLES else f"{host}:{role}:{os.getpid()}"
 
 
-def make_delivery_loop(settings: Settings, db: Database, budget: SendBudget, bot: Bot, role: str) -> DeliveryLoop:
-    return DeliveryLoop(db, {"telegram": TelegramSender(bot)}, budget, worker=worker_name(settings, role))
+@dataclass
+class WhatsAppParts:
+    """What WhatsApp brings to a process: the Graph API client, the number's budget (replies first),
+    and the outbox's sender; `channel` (the webhook and its worker) only where conversations are served."""
+
+    graph: GraphApi
+    budget: SendBudget
+    sender: WhatsAppSender
+
+
+def whatsapp_parts(settings: Settings, db: Database, templates: Templates) -> WhatsAppParts:
+    assert settings.whatsapp_token is not None and settings.whatsapp_phone_number_id
+    graph = GraphApi(
+        settings.whatsapp_base_url, settings.whatsapp_phone_number_id, settings.whatsapp_token.get_secret_value()
+    )
+    budget = SendBudget(
+        rate=settings.whatsapp_rate,
+        bulk_share=settings.bulk_share,
+        per_chat_interval=settings.whatsapp_per_chat_interval,
+    )
+    sender = WhatsAppSender(db, graph, templates, settings.whatsapp_templates(), default_language=settings.language)
+    return WhatsAppParts(graph, budget, sender)
+
+
+def whatsapp_channel(
+    settings: Settings, runtime: Runtime, whatsapp: WhatsAppParts, secrets: tuple[str, str]
+) -> WhatsAppChannel:
+    """The webhook and its worker, answering on the number's budget before any push."""
+    app_secret, verify_token = secrets
+    return WhatsAppChannel(
+        runtime.conversations,
+        whatsapp.graph,
+        app_secret=app_secret,
+        verify_token=verify_token,
+        worker=f"{worker_name(settings, 'bot')}:whatsapp",
+        budget=whatsapp.budget,
+    )
+
+
+def make_delivery_loop(
+    settings: Settings,
+    db: Database,
+    budget: SendBudget,
+    role: str,
+    *,
+    bot: Bot | None = None,
+    whatsapp: WhatsAppParts | None = None,
+) -> DeliveryLoop:
+    """One loop for every configured channel, each with its own sender; WhatsApp with its own budget."""
+    senders: dict[str, Sender] = {}
+    budgets: dict[str, SendBudget] = {}
+    if bot is not None:
+        senders["telegram"] = TelegramSender(bot)
+    if whatsapp is not None:
+        senders["whatsapp"], budgets["whatsapp"] = whatsapp.sender, whatsapp.budget
+    return DeliveryLoop(db, senders, budget, worker=worker_name(settings, role), budgets=budgets)
 
 
 async def delivery_loop(settings: Settings, role: str) -> tuple[DeliveryLoop, Callable[[], Awaitable[None]]]:
     """A delivery loop of its own (for `blkbot deliver` and `broadcast --deliver`), and how to close it."""
+    if settings.telegram_token is None and not settings.whatsapp_on:
+        raise BlkbotError(NO_CHANNEL)
     db = await prepare_database(settings)
-    bot = telegram_bot(settings)
-    await bot.initialize()
+    bot = telegram_bot(settings) if settings.telegram_token is not None else None
+    if bot is not None:
+        await bot.initialize()
+    whatsapp = whatsapp_parts(settings, db, Templates()) if settings.whatsapp_on else None
+    if whatsapp is not None:
+        await whatsapp.sender.start_up()
     budget = send_budget(settings)
     stop = asyncio.Event()
     beating = asyncio.create_task(budget_shares(settings, db, budget, role).run(stop))
-    loop = make_delivery_loop(settings, db, budget, bot, role)
+    loop = make_delivery_loop(settings, db, budget, role, bot=bot, whatsapp=whatsapp)
     await loop.start_up()
 
     async def close() -> None:
         stop.set()
         await beating
-        await bot.shutdown()
+        if bot is not None:
+            await bot.shutdown()
+        if whatsapp is not None:
+            await whatsapp.graph.aclose()
         await db.dispose()
 
     return loop, close
+
+
+NO_CHANNEL = (
+    "neither Telegram (BLKBOT_TELEGRAM_TOKEN) nor WhatsApp (BLKBOT_WHATSAPP_TOKEN and BLKBOT_WHATSAPP_PHONE_NUMBER_ID) "
+    "is configured (see README: creating a Telegram bot, and WhatsApp)"
+)
 
 
 async def prepare_database(settings: Settings) -> Database:

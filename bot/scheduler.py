@@ -7,7 +7,8 @@ however the ticks fall.
 
     schedule_reminders(app.job_queue, db, templates, reminder_offsets(), wake=delivery.wake)
 
-or, without PTB, run `reminders_forever(db, templates, offsets, stop)` beside the delivery loop.
+or, without PTB (WhatsApp alone), run `reminders_forever(db, templates, offsets, stop)` and
+`expiry_forever(db, after, stop)` beside the delivery loop.
 """
 
 from __future__ import annotations
@@ -74,6 +75,19 @@ async def expire_abandoned(db: Database, after: timedelta, *, now: datetime | No
     if count:
         log.info("abandoned registrations cleared: %d", count)
     return count
+
+
+async def expiry_forever(db: Database, after: timedelta, stop_event: asyncio.Event, interval: float = 3600) -> None:
+    """The hourly expiry without PTB: the first run after a minute, as on the JobQueue."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop_event.wait(), timeout=min(60.0, interval))
+    while not stop_event.is_set():
+        try:
+            await expire_abandoned(db, after)
+        except Exception:  # the next run tries again
+            log.exception("expiring abandoned registrations failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), timeout=interval)
 
 
 def schedule_expiry(job_queue: Any, db: Database, after: timedelta, interval: float = 3600) -> Any:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.whatsapp.graph import DEFAULT_BASE_URL
 from storage.errors import BlkbotError
 
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -79,6 +80,28 @@ class Settings(BaseSettings):
     outbox claims at once under the same name; more when several of one kind run on one host. It does
     not divide the rate: the processes share it through the database."""
 
+    whatsapp_token: SecretStr | None = None
+    """A permanent (system user) access token of the Meta app; WhatsApp is on when it and the phone number id are set."""
+    whatsapp_phone_number_id: str | None = None
+    """The Cloud API's id of the business number (not the number itself): Meta's WhatsApp > API Setup page."""
+    whatsapp_app_secret: SecretStr | None = None
+    """The Meta app's secret: every webhook call is checked against it (X-Hub-Signature-256)."""
+    whatsapp_verify_token: SecretStr | None = None
+    """Any string of yours, given to Meta with the webhook URL; Meta's subscription handshake echoes it."""
+    whatsapp_base_url: str = DEFAULT_BASE_URL
+    """The Graph API's address and version in one; another one (a proxy, a test server) stands in for Meta."""
+    whatsapp_number: str | None = None
+    """The business number people write to, digits in international form (62812...): for wa.me links."""
+    whatsapp_rate: float = Field(default=80.0, gt=0, le=1000)
+    """Messages per second the number may send (Meta's default throughput is 80; at most 1,000)."""
+    whatsapp_per_chat_interval: float = 6.0
+    """Seconds between two pushed messages to one person (Meta counts about one every 6 s as fair)."""
+    whatsapp_template_application: str | None = None
+    """The approved UTILITY template for results, reminders and other news of one's own application,
+    sent outside the 24-hour window; without it such rows are held as needs_template."""
+    whatsapp_template_announcement: str | None = None
+    """The approved MARKETING template for broadcasts and vacancies outside the 24-hour window."""
+
     abandoned_after_days: int = 30
     """A registration left unfinished this long loses its answers (name, NIK ...): see bot.scheduler."""
 
@@ -99,6 +122,40 @@ class Settings(BaseSettings):
                 raise ValueError(f"BLKBOT_STAFF entry {entry!r}: unknown role {role!r}; roles: admin, operator")
             roles[(parts[0], parts[1])] = role
         return roles
+
+    @property
+    def whatsapp_on(self) -> bool:
+        return self.whatsapp_token is not None and bool(self.whatsapp_phone_number_id)
+
+    def whatsapp_webhook_secrets(self) -> tuple[str, str]:
+        """The app secret and verify token, without which the WhatsApp webhook is refused: a
+        webhook that cannot check signatures would take forged messages from anyone."""
+        missing = [
+            name
+            for name, value in (
+                ("BLKBOT_WHATSAPP_APP_SECRET", self.whatsapp_app_secret),
+                ("BLKBOT_WHATSAPP_VERIFY_TOKEN", self.whatsapp_verify_token),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing or self.whatsapp_app_secret is None or self.whatsapp_verify_token is None:
+            raise SettingsError(
+                f"WhatsApp is configured (BLKBOT_WHATSAPP_TOKEN, BLKBOT_WHATSAPP_PHONE_NUMBER_ID) but "
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: without them the webhook "
+                "cannot check that a call comes from Meta. The app secret is on the Meta app's Settings > Basic "
+                "page; the verify token is any string you also give Meta with the webhook URL (see README: WhatsApp)."
+            )
+        return self.whatsapp_app_secret.get_secret_value(), self.whatsapp_verify_token.get_secret_value()
+
+    def whatsapp_templates(self) -> dict[str, str]:
+        """The approved template's name for each kind of pushed message that has one."""
+        from storage.models import MessageKind
+
+        names = {
+            MessageKind.APPLICATION.value: self.whatsapp_template_application,
+            MessageKind.ANNOUNCEMENT.value: self.whatsapp_template_announcement,
+        }
+        return {kind: name.strip() for kind, name in names.items() if name and name.strip()}
 
     def webhook_secret(self) -> str:
         """The secret for webhook mode, which is refused without one: whoever finds the URL could

@@ -66,3 +66,10 @@ async def serve(app: Starlette, sock: socket.socket, stop: asyncio.Event) -> Non
     server.should_exit = True
     stopping.cancel()
     await serving
+
+
+def serve_in_background(app: Starlette, sock: socket.socket, stop: asyncio.Event) -> asyncio.Task[None]:
+    """`serve` as a task; a server that fails sets `stop`, so the bot stops rather than going deaf."""
+    serving = asyncio.create_task(serve(app, sock, stop))
+    serving.add_done_callback(lambda _: stop.set())
+    return serving

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from starlette.routing import BaseRoute
 from telegram import (
     Bot,
     BotCommand,
@@ -34,7 +36,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from conversations.io import Inbound, Outbound, Reply
 from conversations.runner import ChatLocks, Conversations
-from handlers.http import build_app, listen, serve
+from handlers.http import build_app, listen, serve_in_background
 from handlers.telegram_webhook import telegram_route
 from messages.markup import html_to_plain, split_message
 from outreach.budget import SendBudget
@@ -274,8 +276,12 @@ async def run_telegram(
     background: Sequence[Background] = (),
     on_tracked: Callable[[int, int, str], None] | None = None,
     stop: asyncio.Event | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> None:
-    """Run until SIGINT/SIGTERM (or until `stop` is set): long polling, or the webhook when configured."""
+    """Run until SIGINT/SIGTERM (or until `stop` is set): long polling, or the webhook when configured.
+
+    `routes` (another channel's webhook) are served on the same HTTP app as Telegram's webhook, or
+    on their own in polling mode; either way the port is bound before anything else starts."""
     app = build_application(
         conversations, settings.telegram_token.get_secret_value(), settings.telegram_base_url, budget, on_tracked
     )
@@ -287,16 +293,18 @@ async def run_telegram(
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+    secret = settings.webhook_secret() if settings.telegram_webhook_url else None
+    sock = listen(settings.webhook_listen, settings.webhook_port) if secret or routes else None
     async with app:
         await set_commands(app, conversations)
         await app.start()
         assert app.updater is not None
-        if settings.telegram_webhook_url:
-            receiving = await start_webhook(app, settings, stop)
+        if secret is not None and sock is not None:
+            receiving = await start_webhook(app, settings, stop, sock, routes)
         else:
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("long polling started")
-            receiving = asyncio.create_task(stop.wait())
+            receiving = serve_in_background(build_app(routes), sock, stop) if sock else asyncio.create_task(stop.wait())
         tasks = [asyncio.create_task(work(app.bot, stop)) for work in background]
         await stop.wait()
         await receiving
@@ -306,18 +314,18 @@ async def run_telegram(
         await app.stop()
 
 
-async def start_webhook(app: Application, settings: Any, stop: asyncio.Event) -> asyncio.Task[None]:
-    """Listen first, then tell Telegram where to post and with which secret; serve until `stop`.
+async def start_webhook(
+    app: Application, settings: Any, stop: asyncio.Event, sock: socket.socket, routes: Sequence[BaseRoute] = ()
+) -> asyncio.Task[None]:
+    """With `sock` listening already, tell Telegram where to post and with which secret; serve until `stop`.
 
     blkbot's own HTTP app takes the calls (see handlers/http.py), not PTB's webhook server."""
     secret = settings.webhook_secret()
-    sock = listen(settings.webhook_listen, settings.webhook_port)
     try:
         await app.bot.set_webhook(settings.telegram_webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
     except BaseException:
         sock.close()
         raise
-    serving = asyncio.create_task(serve(build_app([telegram_route(app, secret)]), sock, stop))
-    serving.add_done_callback(lambda _: stop.set())  # a server that fails stops the bot rather than going deaf
+    serving = serve_in_background(build_app([telegram_route(app, secret), *routes]), sock, stop)
     log.info("webhook listening on %s:%s", settings.webhook_listen, settings.webhook_port)
     return serving

@@ -52,6 +52,8 @@ class Progress:
     failed: int
     unreachable: int
     pending: int
+    needs_template: int = 0
+    """Held: outside the person's WhatsApp window, and no template is configured for this kind."""
 
     @property
     def done(self) -> bool:
@@ -135,4 +137,5 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
         failed=counts.get(DeliveryStatus.FAILED, 0) + counts.get(DeliveryStatus.CANCELLED, 0),
         unreachable=counts.get(DeliveryStatus.UNREACHABLE, 0),
         pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
+        needs_template=counts.get(DeliveryStatus.NEEDS_TEMPLATE, 0),
     )

@@ -20,7 +20,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from outreach.budget import SendBudget
-from outreach.errors import MarkupRejected, RateLimited, Rejected, Unreachable
+from outreach.errors import (
+    AccountRefused,
+    MarkupRejected,
+    NeedsTemplate,
+    RateLimited,
+    Rejected,
+    RetryLater,
+    Unreachable,
+)
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import outbox
@@ -28,10 +36,20 @@ from storage.repositories import outbox
 log = logging.getLogger(__name__)
 
 
-class Sender(Protocol):
-    """A channel's way out: raises the errors of outreach.errors."""
+@dataclass(frozen=True)
+class Receipt:
+    """What a platform that reports on its messages later (WhatsApp) said when it accepted one."""
 
-    async def send(self, message: OutboxMessage, *, plain: bool = False) -> None: ...
+    platform_message_id: str
+    template: str | None = None
+    """The template it went as, when it went as one."""
+
+
+class Sender(Protocol):
+    """A channel's way out: raises the errors of outreach.errors; returns a Receipt when the
+    platform's status callbacks will quote the message's id."""
+
+    async def send(self, message: OutboxMessage, *, plain: bool = False) -> Receipt | None: ...
 
 
 @dataclass(frozen=True)
@@ -54,14 +72,16 @@ class DeliveryStats:
     retried: int = 0
     rate_limited: int = 0
     plain_fallbacks: int = 0
+    needs_template: int = 0
 
 
 @dataclass(frozen=True)
 class _Outcome:
     message: OutboxMessage
-    kind: str  # sent | retry | retry_free | failed | unreachable
+    kind: str  # sent | retry | retry_free | failed | unreachable | needs_template
     error: str = ""
     at: datetime | None = None
+    receipt: Receipt | None = None
 
 
 def utc_now() -> datetime:
@@ -73,10 +93,13 @@ class DeliveryLoop:
     db: Database
     senders: Mapping[str, Sender]
     budget: SendBudget
+    """The budget of every channel without one of its own in `budgets`."""
     settings: DeliverySettings = field(default_factory=DeliverySettings)
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     clock: Callable[[], datetime] = utc_now
     stats: DeliveryStats = field(default_factory=DeliveryStats)
+    budgets: Mapping[str, SendBudget] = field(default_factory=dict)
+    """A channel's own budget where its platform counts apart (WhatsApp's rate is per number)."""
 
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
@@ -86,6 +109,11 @@ class DeliveryLoop:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._last_to_chat: dict[str, asyncio.Task[None]] = {}
         self._unreachable: set[int] = set()
+        self._refused: set[str] = set()
+        """Channels whose credentials the platform refuses right now (logged once, until it works again)."""
+
+    def budget_of(self, channel: str) -> SendBudget:
+        return self.budgets.get(channel, self.budget)
 
     def wake(self) -> None:
         """Something was enqueued in this process: look now rather than at the next poll."""
@@ -143,7 +171,7 @@ class DeliveryLoop:
             if message.contact_id in self._unreachable:
                 self._record(_Outcome(message, "unreachable", "blocked (an earlier message found out)"))
                 continue
-            await self.budget.push(chat)
+            await self.budget_of(message.channel).push(chat)
             await self._slots.acquire()
             task = asyncio.create_task(self._deliver(message))
             self._in_flight.add(task)
@@ -164,15 +192,24 @@ class DeliveryLoop:
             return _Outcome(message, "failed", f"no sender for channel {message.channel!r}")
         try:
             try:
-                await sender.send(message)
+                receipt = await sender.send(message)
             except MarkupRejected:
                 self.stats.plain_fallbacks += 1
-                await sender.send(message, plain=True)
+                receipt = await sender.send(message, plain=True)
         except RateLimited as limited:
-            self.budget.limited(limited.retry_after)
+            self.budget_of(message.channel).limited(limited.retry_after)
             self.stats.rate_limited += 1
             at = self.clock() + timedelta(seconds=limited.retry_after)
             return _Outcome(message, "retry_free", str(limited), at)
+        except AccountRefused as refused:
+            return self._refused_account(message, refused)
+        except NeedsTemplate as held:
+            return _Outcome(message, "needs_template", str(held))
+        except RetryLater as later:
+            if later.counts and message.attempts + 1 >= self.settings.max_attempts:
+                return _Outcome(message, "failed", f"gave up after {message.attempts + 1} attempts: {later}")
+            at = self.clock() + timedelta(seconds=later.delay)
+            return _Outcome(message, "retry" if later.counts else "retry_free", str(later), at)
         except Unreachable as gone:
             self._unreachable.add(message.contact_id)
             return _Outcome(message, "unreachable", str(gone) or "blocked")
@@ -185,7 +222,25 @@ class DeliveryLoop:
             return _Outcome(
                 message, "retry", str(problem) or type(problem).__name__, self.clock() + timedelta(seconds=delay)
             )
-        return _Outcome(message, "sent")
+        if message.channel in self._refused:
+            self._refused.discard(message.channel)
+            log.warning("%s accepts our messages again: sending resumed", message.channel)
+        return _Outcome(message, "sent", receipt=receipt)
+
+    def _refused_account(self, message: OutboxMessage, refused: AccountRefused) -> _Outcome:
+        """Nothing goes out on the channel for a while; every row stays queued, none loses an attempt."""
+        self.budget_of(message.channel).limited(refused.retry_after)
+        if message.channel not in self._refused:
+            self._refused.add(message.channel)
+            log.error(
+                "%s refuses our credentials (%s): nothing is sent there until they are fixed; "
+                "everything stays queued and sending is tried again every %g s",
+                message.channel,
+                refused,
+                refused.retry_after,
+            )
+        at = self.clock() + timedelta(seconds=refused.retry_after)
+        return _Outcome(message, "retry_free", str(refused), at)
 
     def _record(self, outcome: _Outcome) -> None:
         self._outcomes.append(outcome)
@@ -205,6 +260,15 @@ class DeliveryLoop:
         now = self.clock()
         async with self.db.transaction() as session:
             await outbox.mark_sent(session, [o.message.id for o in outcomes if o.kind == "sent"], now)
+            await outbox.note_sent_as(
+                session,
+                [
+                    outbox.SentAs(o.message.id, o.receipt.platform_message_id, o.receipt.template)
+                    for o in outcomes
+                    if o.kind == "sent" and o.receipt is not None
+                ],
+                now,
+            )
             for o in outcomes:
                 if o.kind in ("retry", "retry_free"):
                     await outbox.mark_retry(
@@ -214,6 +278,8 @@ class DeliveryLoop:
                     await outbox.mark_failed(session, o.message.id, o.error)
                 elif o.kind == "unreachable":
                     await outbox.mark_unreachable(session, o.message.id, o.message.contact_id, o.error)
+                elif o.kind == "needs_template":
+                    await outbox.mark_needs_template(session, o.message.id, o.error)
         for o in outcomes:
             match o.kind:
                 case "sent":
@@ -225,6 +291,9 @@ class DeliveryLoop:
                     self.stats.unreachable += 1
                 case "retry":
                     self.stats.retried += 1
+                case "needs_template":
+                    self.stats.needs_template += 1
+                    log.warning("outbox message %s held: %s", o.message.id, o.error)
 
     async def _finish(self) -> None:
         if self._in_flight:

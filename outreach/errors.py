@@ -40,3 +40,24 @@ class TransientSendError(SendError):
 class NeedsTemplate(SendError):
     """The person's 24-hour window is closed and no approved template fits this kind of message:
     the row is held (status needs_template) until one is configured, never dropped."""
+
+
+class RetryLater(SendError):
+    """This one person cannot take the message now (WhatsApp's pair rate, its marketing limit per
+    person): only this row waits `delay` seconds; nobody else slows down. `counts`: the wait uses
+    up an attempt, so a limit that never lifts ends as failed with the reason."""
+
+    def __init__(self, reason: str, delay: float, *, counts: bool) -> None:
+        super().__init__(reason)
+        self.delay = delay
+        self.counts = counts
+
+
+class AccountRefused(SendError):
+    """The platform refused our credentials (WhatsApp's expired token, code 190): nothing can go out
+    on this channel until an operator acts. Everything stays queued; sending is tried again after
+    `retry_after` seconds and resumes by itself once that works."""
+
+    def __init__(self, reason: str, retry_after: float = 60.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

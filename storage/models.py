@@ -262,6 +262,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # gave up after retries; `last_error` says why
     UNREACHABLE = "unreachable"  # the person blocked the bot (403): never retried
     CANCELLED = "cancelled"
+    NEEDS_TEMPLATE = "needs_template"  # WhatsApp: outside the 24-hour window, no template set for its kind
 
 
 class OutboxMessage(Base):
@@ -277,6 +278,7 @@ class OutboxMessage(Base):
         UniqueConstraint("dedupe_key"),
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
+        Index("ix_outbox_platform_message", "platform_message_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
@@ -300,6 +302,13 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     sent_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    """The platform's id of what was sent (WhatsApp's wamid), which its status callbacks quote."""
+    template: Mapped[str | None] = mapped_column(String(512))
+    """The WhatsApp template it went as (outside the 24-hour window); NULL when sent free-form."""
+    receipt: Mapped[str | None] = mapped_column(String(16))
+    """The platform's last word on it: sent, delivered, read or failed (WhatsApp status callbacks)."""
+    receipt_at: Mapped[datetime | None]
 
 
 class Broadcast(Base):

@@ -28,13 +28,15 @@ from starlette.routing import Route
 
 from conversations.io import Reply
 from conversations.runner import Conversations
+from handlers.whatsapp import statuses
 from handlers.whatsapp.graph import GraphApi
 from handlers.whatsapp.inbound import deep_link_code, payload_of, to_inbound
 from handlers.whatsapp.render import Words, render
 from handlers.whatsapp.signature import is_signed, verification_answer
 from handlers.whatsapp.wire import BadPayload, Delivery, WaMessage, parse_delivery
 from messages.render import format_phone
-from outreach.errors import RateLimited, SendError, TransientSendError
+from outreach.budget import SendBudget
+from outreach.errors import AccountRefused, RateLimited, RetryLater, SendError, TransientSendError
 from storage.db import Database
 from storage.models import Contact, InboundMessage, InboundStatus
 from storage.repositories import inbound, whatsapp_chats
@@ -64,6 +66,7 @@ class WhatsAppChannel:
         lease: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
         concurrency: int = 16,
+        budget: SendBudget | None = None,
     ) -> None:
         self.conversations = conversations
         self.db: Database = conversations.db
@@ -77,6 +80,8 @@ class WhatsAppChannel:
         self.idle_poll = idle_poll
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self.budget = budget or SendBudget(rate=80.0)
+        """WhatsApp's budget, shared with the delivery loop's pushes: replies go first."""
 
     def routes(self, path: str = "/whatsapp") -> list[Route]:
         return [
@@ -111,7 +116,8 @@ class WhatsAppChannel:
         return PlainTextResponse("ok")
 
     async def store(self, delivery: Delivery) -> int:
-        """Keep what people sent (once per message id) and when they last wrote; returns how many were new."""
+        """Keep what people sent (once per message id), when they last wrote, and what became of
+        our pushed messages (status callbacks), all in one transaction; returns how many messages were new."""
         now = self.clock()
         async with self.db.transaction() as session:
             for message in sorted(delivery.messages, key=lambda m: m.sent_at):
@@ -121,6 +127,8 @@ class WhatsAppChannel:
                 [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
                 now,
             )
+            if delivery.statuses:
+                await statuses.record(session, delivery.statuses, now)
         if new:
             self._wake.set()
         return len(new)
@@ -212,13 +220,18 @@ class WhatsAppChannel:
 
     async def _send(self, wa_id: str, body: dict[str, Any]) -> None:
         for attempt in range(1, SEND_ATTEMPTS + 1):
+            await self.budget.reply()
             try:
                 await self.graph.send(wa_id, body)
                 return
-            except RateLimited as limited:
-                if attempt == SEND_ATTEMPTS:
+            except (RateLimited, AccountRefused) as limited:
+                self.budget.limited(limited.retry_after)  # the delivery loop's pushes wait too
+                if attempt == SEND_ATTEMPTS or isinstance(limited, AccountRefused):
                     raise TransientSendError(str(limited)) from None
-                await asyncio.sleep(min(limited.retry_after, 30.0))
+            except RetryLater as later:  # too many to this person just now: wait a little, then again
+                if attempt == SEND_ATTEMPTS:
+                    raise TransientSendError(str(later)) from None
+                await asyncio.sleep(min(later.delay, 10.0))
             except TransientSendError:
                 if attempt == SEND_ATTEMPTS:
                     raise

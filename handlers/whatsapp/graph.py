@@ -12,12 +12,22 @@ and the three calls used here are small.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from outreach.errors import NeedsTemplate, RateLimited, Rejected, SendError, TransientSendError, Unreachable
+from outreach.errors import (
+    AccountRefused,
+    NeedsTemplate,
+    RateLimited,
+    Rejected,
+    RetryLater,
+    SendError,
+    TransientSendError,
+    Unreachable,
+)
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 MEDIA_MAX_BYTES = 16 * 1024 * 1024
@@ -25,13 +35,38 @@ MEDIA_MAX_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_WAIT = 60.0
 """Seconds to wait after a rate-limit code that came without a Retry-After header."""
 
-# (codes, what it means for the message): the first row whose codes hold the error's code wins.
-ERROR_TABLE: tuple[tuple[frozenset[int], type[SendError], str], ...] = (
-    (frozenset({4, 80007, 130429, 131048, 131056}), RateLimited, "rate limit"),
-    (frozenset({131047}), NeedsTemplate, "outside the 24-hour window"),
-    (frozenset({131026, 131030, 133010, 131049}), Unreachable, "cannot be reached on WhatsApp"),
-    (frozenset({1, 2, 131000, 131016, 133004}), TransientSendError, "WhatsApp is having trouble"),
-    (frozenset({0, 10, 190, 200}), TransientSendError, "the access token or permission was refused"),
+PAIR_RATE_WAIT = 60.0
+"""Seconds before another message to one person after 131056 (too many to that person at once)."""
+MARKETING_LIMIT_WAIT = 6 * 3600.0
+"""Seconds before trying a person again after 131049 (Meta holds back marketing messages to
+someone who got many lately); after the delivery loop's attempts it fails with the reason."""
+TOKEN_RETRY = 60.0
+"""Seconds between tries while the access token is refused (190): it resumes once one works."""
+
+Outcome = Callable[[str, float], SendError]
+"""Builds the error from the reason and the Retry-After header's seconds."""
+
+# (codes, what it means, the outcome): the first row whose codes hold the error's code wins.
+ERROR_TABLE: tuple[tuple[frozenset[int], str, Outcome], ...] = (
+    (frozenset({4, 80007, 130429, 131048}), "throughput limit", lambda _, wait: RateLimited(wait)),
+    (
+        frozenset({131056}),
+        "too many messages to this person",
+        lambda reason, _: RetryLater(reason, PAIR_RATE_WAIT, counts=False),
+    ),
+    (frozenset({131047}), "outside the 24-hour window", lambda reason, _: NeedsTemplate(reason)),
+    (
+        frozenset({131049}),
+        "held back by Meta's limit on marketing messages to this person",
+        lambda reason, _: RetryLater(reason, MARKETING_LIMIT_WAIT, counts=True),
+    ),
+    (frozenset({131026, 131030, 133010}), "cannot be reached on WhatsApp", lambda reason, _: Unreachable(reason)),
+    (
+        frozenset({0, 10, 190, 200}),
+        "the access token or permission was refused",
+        lambda reason, _: AccountRefused(reason, TOKEN_RETRY),
+    ),
+    (frozenset({1, 2, 131000, 131016, 133004}), "WhatsApp is having trouble", lambda r, _: TransientSendError(r)),
 )
 
 
@@ -47,11 +82,9 @@ def map_error(status: int, document: Any, retry_after: str | None = None) -> Sen
     error = error if isinstance(error, dict) else {}
     code = error.get("code") if isinstance(error.get("code"), int) else None
     reason = f"WhatsApp {code if code is not None else status}: {str(error.get('message') or '')[:200]}".strip()
-    for codes, outcome, meaning in ERROR_TABLE:
+    for codes, meaning, outcome in ERROR_TABLE:
         if code in codes:
-            if outcome is RateLimited:
-                return RateLimited(_seconds(retry_after))
-            return outcome(f"{reason} ({meaning})")
+            return outcome(f"{reason} ({meaning})", _seconds(retry_after))
     if status == 429:
         return RateLimited(_seconds(retry_after))
     if status >= 500:

@@ -58,3 +58,7 @@ async def erase(session: AsyncSession, contact: Contact, when: datetime) -> None
     contact.subscribed = False
     contact.erased_at = when
     await session.flush()
+
+
+async def by_id(session: AsyncSession, contact_id: int) -> Contact | None:
+    return await session.get(Contact, contact_id)

@@ -263,3 +263,112 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 
 async def by_dedupe_key(session: AsyncSession, key: str) -> OutboxMessage | None:
     return await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+
+
+async def mark_needs_template(session: AsyncSession, message_id: int, reason: str) -> None:
+    """Held, not failed: it waits outside the sending loop until a template for its kind is set."""
+    await _set(
+        session,
+        [message_id],
+        status=DeliveryStatus.NEEDS_TEMPLATE,
+        last_error=reason[:300],
+        claimed_by=None,
+        claimed_until=None,
+    )
+
+
+async def release_held(session: AsyncSession, channel: str, kinds: Sequence[str], now: datetime) -> int:
+    """Rows held for a template of one of `kinds`, which is configured now: due again at once."""
+    if not kinds:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == DeliveryStatus.NEEDS_TEMPLATE,
+            OutboxMessage.channel == channel,
+            OutboxMessage.kind.in_(list(kinds)),
+        )
+        .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SentAs:
+    """What the platform said it accepted: its message id, and the template when one was used."""
+
+    message_id: int
+    platform_message_id: str
+    template: str | None
+
+
+async def note_sent_as(session: AsyncSession, sent: Sequence[SentAs], now: datetime) -> None:
+    """Keep the platform's id of each sent row, so its later status callbacks find it."""
+    for item in sent:
+        await _set(
+            session,
+            [item.message_id],
+            platform_message_id=item.platform_message_id,
+            template=item.template,
+            receipt=RECEIPT_SENT,
+            receipt_at=now,
+        )
+
+
+RECEIPT_SENT = "sent"
+RECEIPT_FAILED = "failed"
+RECEIPT_RANK = {"sent": 1, "delivered": 2, "read": 3}
+"""Receipts only move forward: a late "delivered" does not undo "read"."""
+
+
+async def by_platform_id(session: AsyncSession, channel: str, platform_message_id: str) -> OutboxMessage | None:
+    return await session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.channel == channel, OutboxMessage.platform_message_id == platform_message_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def note_receipt(session: AsyncSession, message: OutboxMessage, receipt: str, at: datetime) -> bool:
+    """Record sent / delivered / read on the row, never moving back; returns whether it changed."""
+    if message.receipt == RECEIPT_FAILED or RECEIPT_RANK.get(receipt, 0) <= RECEIPT_RANK.get(message.receipt or "", 0):
+        return False
+    await _set(session, [message.id], receipt=receipt, receipt_at=at)
+    return True
+
+
+async def mark_failed_after_send(session: AsyncSession, message: OutboxMessage, reason: str, at: datetime) -> None:
+    """The platform accepted the row, then could not deliver it: failed, with its reason."""
+    await _set(
+        session,
+        [message.id],
+        status=DeliveryStatus.FAILED,
+        receipt=RECEIPT_FAILED,
+        receipt_at=at,
+        last_error=reason[:300],
+    )
+
+
+async def send_again(session: AsyncSession, message: OutboxMessage, reason: str, now: datetime) -> None:
+    """Accepted, then refused for a reason another form can overcome (a closed window: the template):
+    due again at once, its failed receipt telling the sender why."""
+    await _set(
+        session,
+        [message.id],
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        receipt=RECEIPT_FAILED,
+        receipt_at=now,
+        last_error=reason[:300],
+    )
+
+
+async def reasons(session: AsyncSession, broadcast_id: int, status: DeliveryStatus) -> dict[str, int]:
+    """How many of a broadcast's rows in `status` give each reason (last_error)."""
+    query = (
+        select(OutboxMessage.last_error, func.count())
+        .where(OutboxMessage.broadcast_id == broadcast_id, OutboxMessage.status == status)
+        .group_by(OutboxMessage.last_error)
+    )
+    return {reason or "": count for reason, count in (await session.execute(query)).all()}

@@ -51,7 +51,7 @@ class Sent:
         if self.kind == "interactive":
             return str(self.body["interactive"]["body"]["text"])
         if self.kind == "template":
-            return f"[template {self.body['template']['name']}]"
+            return " ".join(p["text"] for c in self.body["template"].get("components", []) for p in c["parameters"])
         return ""
 
     @property
@@ -276,8 +276,7 @@ def check_message(body: Any, templates: frozenset[str]) -> str | None:
             return "(#100) Param text['body'] must be 1-4096 characters"
         return None
     if kind == "template":
-        name = body.get("template", {}).get("name")
-        return None if name in templates else f"(#132001) Template name does not exist in the translation: {name}"
+        return _check_template(body.get("template", {}), templates)
     if kind != "interactive":
         return f"(#100) type {kind!r} is not used by blkbot"
     interactive = body.get("interactive", {})
@@ -310,3 +309,21 @@ def check_message(body: Any, templates: frozenset[str]) -> str | None:
             return "(#131009) Row ids must be unique"
         return None
     return "(#100) unknown interactive type"
+
+
+def _check_template(template: dict[str, Any], templates: frozenset[str]) -> str | None:
+    """An approved name, a language, and body parameters as Meta takes them: one line, no tabs, no
+    more than four spaces in a row, at most 1,024 characters (the approved body is not known here)."""
+    name = template.get("name")
+    if name not in templates:
+        return f"(#132001) Template name does not exist in the translation: {name}"
+    if not template.get("language", {}).get("code"):
+        return "(#100) The parameter template['language']['code'] is required"
+    for component in template.get("components", []):
+        for parameter in component.get("parameters", []):
+            text = parameter.get("text", "")
+            if not text or len(text) > 1024:
+                return "(#132000) Number of parameters does not match / parameter empty or too long"
+            if "\n" in text or "\t" in text or "     " in text:
+                return "(#132018) Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
+    return None

@@ -11,7 +11,7 @@ from conversations.io import Option, Outbound
 from handlers.whatsapp.graph import GraphApi
 from handlers.whatsapp.render import Words, render
 from messages.render import Templates
-from outreach.errors import NeedsTemplate, RateLimited, Rejected, TransientSendError
+from outreach.errors import AccountRefused, NeedsTemplate, RateLimited, Rejected, TransientSendError
 from tests.fakes.whatsapp_server import FakeWhatsAppServer
 
 SITI = "6281234567890"
@@ -73,7 +73,7 @@ async def test_refusals_become_outcomes(
 async def test_a_wrong_token_is_never_taken_for_a_bad_message(server: FakeWhatsAppServer) -> None:
     api = GraphApi(server.base_url, server.phone_number_id, "stolen")
     try:
-        with pytest.raises(TransientSendError, match="190"):
+        with pytest.raises(AccountRefused, match="190"):
             await api.send(SITI, {"type": "text", "text": {"body": "halo"}})
     finally:
         await api.aclose()

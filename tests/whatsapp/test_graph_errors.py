@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from handlers.whatsapp.graph import RATE_LIMIT_WAIT, map_error
-from outreach.errors import NeedsTemplate, RateLimited, Rejected, TransientSendError, Unreachable
+from outreach.errors import (
+    AccountRefused,
+    NeedsTemplate,
+    RateLimited,
+    Rejected,
+    RetryLater,
+    TransientSendError,
+    Unreachable,
+)
 
 
 def graph_error(code: int, message: str = "…") -> dict[str, Any]:
@@ -20,14 +28,19 @@ def graph_error(code: int, message: str = "…") -> dict[str, Any]:
     ("status", "document", "outcome"),
     [
         (400, graph_error(130429, "Rate limit hit"), RateLimited),
-        (400, graph_error(131056, "(Business Account, Consumer Account) pair rate limit hit"), RateLimited),
+        (400, graph_error(131056, "(Business Account, Consumer Account) pair rate limit hit"), RetryLater),
         (400, graph_error(80007), RateLimited),
         (400, graph_error(131047, "Re-engagement message"), NeedsTemplate),
         (400, graph_error(131026, "Message Undeliverable"), Unreachable),
         (400, graph_error(133010, "Phone number not registered"), Unreachable),
         (500, graph_error(131000, "Something went wrong"), TransientSendError),
         (503, graph_error(131016, "Service unavailable"), TransientSendError),
-        (401, graph_error(190, "Error validating access token"), TransientSendError),
+        (
+            400,
+            graph_error(131049, "This message was not delivered to maintain healthy ecosystem engagement"),
+            RetryLater,
+        ),
+        (401, graph_error(190, "Error validating access token"), AccountRefused),
         (400, graph_error(100, "Invalid parameter"), Rejected),
         (400, graph_error(132001, "Template name does not exist in the translation"), Rejected),
         (429, {}, RateLimited),
@@ -50,3 +63,10 @@ def test_the_reason_names_the_code_and_meta_message() -> None:
     assert str(map_error(400, graph_error(131047, "Re-engagement message"))) == (
         "WhatsApp 131047: Re-engagement message (outside the 24-hour window)"
     )
+
+
+def test_pair_rate_waits_for_that_person_only_and_marketing_limit_counts_attempts() -> None:
+    pair = map_error(400, graph_error(131056))
+    marketing = map_error(400, graph_error(131049))
+    assert isinstance(pair, RetryLater) and not pair.counts and pair.delay > 0
+    assert isinstance(marketing, RetryLater) and marketing.counts and marketing.delay > pair.delay

@@ -1,0 +1,60 @@
+"""`blkbot run` with WhatsApp settings only: no Telegram, no PTB, the webhook on the one HTTP app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import httpx
+from pydantic import SecretStr
+
+from bot.commands import run
+from bot.settings import Settings
+from tests.e2e.test_telegram_webhook import free_port
+from tests.fakes.whatsapp_server import FakeWhatsAppServer
+
+VERIFY_TOKEN = "verify-me"
+SITI = "6281234567890"
+
+
+async def test_run_with_whatsapp_only_answers_a_signed_webhook(db_url: str) -> None:
+    async with FakeWhatsAppServer() as server:
+        port = free_port()
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=db_url,
+            whatsapp_token=SecretStr(server.token),
+            whatsapp_phone_number_id=server.phone_number_id,
+            whatsapp_app_secret=SecretStr(server.app_secret),
+            whatsapp_verify_token=SecretStr(VERIFY_TOKEN),
+            whatsapp_base_url=server.base_url,
+            webhook_port=port,
+        )
+        server.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+        stop = asyncio.Event()
+        running = asyncio.create_task(run(settings, argparse.Namespace(), stop=stop))
+        try:
+            answer = await _first_answer(server, running)
+            assert answer.status_code == 200
+            [reply, *_] = await server.wait_for_messages(SITI, 1)
+            assert "Apa yang ingin Anda lakukan?" in reply.text and reply.choices
+            async with httpx.AsyncClient() as client:
+                handshake = await client.get(
+                    server.webhook_url,
+                    params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"},
+                )
+            assert handshake.text == "42"
+        finally:
+            stop.set()
+            assert await running == 0
+
+
+async def _first_answer(server: FakeWhatsAppServer, running: asyncio.Task[int]) -> httpx.Response:
+    """Post "halo" as soon as the port takes calls (the bot prepares its database first)."""
+    while True:
+        if running.done():
+            await running  # it could not start: say why
+        try:
+            return await server.text(SITI, "halo")
+        except httpx.ConnectError:
+            await asyncio.sleep(0.05)
