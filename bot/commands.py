@@ -53,6 +53,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         print("blkbot: BLKBOT_TELEGRAM_TOKEN is not set (see README: creating a Telegram bot)", file=sys.stderr)
         return 2
     from bot.scheduler import reminder_offsets, schedule_expiry, schedule_reminders
+    from bot.seat_deadlines import schedule_seat_deadlines
     from handlers.telegram import run_telegram
 
     offsets = reminder_offsets()  # a bad BLKBOT_REMINDER_OFFSETS stops us here, not at the first tick
@@ -69,6 +70,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
         )
         schedule_expiry(app.job_queue, runtime.db, timedelta(days=settings.abandoned_after_days))
+        schedule_seat_deadlines(app.job_queue, runtime.db, runtime.conversations.services.templates, wake=loops[0].wake)
 
     async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
         await loops[0].start_up()
