@@ -132,8 +132,10 @@ class Verdict:
         note = clean_text(note or "") or None
         if isinstance(reason, str) and not isinstance(reason, Reason):
             reason = parse_reason(reason) if reason.strip() else None
+        if note and len(note) > NOTE_MAX:
+            raise SelectionError(f"the note is {len(note)} characters long; at most {NOTE_MAX}")
         if passed:
-            return cls(True, None, note) if _short(note) else cls(True)
+            return cls(True, None, note)
         if reason is None:
             raise SelectionError("a failed check needs a reason: " + ", ".join(r.value for r in Reason))
         if reason is Reason.OTHER and not note:
@@ -156,12 +158,6 @@ class Verdict:
     @property
     def outcome(self) -> str:
         return "passed" if self.passed else "failed"
-
-
-def _short(note: str | None) -> bool:
-    if note and len(note) > NOTE_MAX:
-        raise SelectionError(f"the note is {len(note)} characters long; at most {NOTE_MAX}")
-    return True
 
 
 @dataclass(frozen=True)
