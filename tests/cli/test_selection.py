@@ -281,3 +281,30 @@ async def test_a_decline_and_a_missed_deadline_promote_the_waitlist_in_order(
         assert expected in shown
     assert await blkbot(intake, ["selection", "show", "LAS1-2027-0004"]) == 0
     assert "system  promoted: selected  note: seat of LAS1-2027-0002" in capsys.readouterr().out
+
+
+async def test_the_deadline_tick_runs_once_per_lapsed_offer_and_erasure_forgets_notes(
+    intake: Database, tmp_path: Path
+) -> None:
+    from bot.seat_deadlines import tick
+    from storage.models import SelectionDecision
+    from training.applications import erase_person
+
+    await pass_all(intake)
+    assert await blkbot(intake, ["selection", "run", "--programme", "LAS1", "--yes"]) == 0
+    first = (await offers(intake))["LAS1-2027-0001"]
+    woken: list[bool] = []
+    assert await tick(intake, Templates(), now=first.deadline, wake=lambda: woken.append(True)) == {
+        "expired": 2,
+        "promoted": 2,
+    }
+    assert await tick(intake, Templates(), now=first.deadline) == {"expired": 0, "promoted": 0}
+    assert woken == [True]
+    assert [s for s in (await stages(intake)).values()] == ["withdrawn"] * 2 + ["selected"] * 2 + ["waitlisted"] * 2
+
+    async with intake.transaction() as session:
+        contact = await contacts.get_or_create(session, "telegram", "700", language="id")
+        await erase_person(session, contact, first.deadline)
+    async with intake.transaction() as session:
+        notes = await session.scalars(select(SelectionDecision.note).where(SelectionDecision.application_id == 1))
+        assert set(notes) == {None}
