@@ -86,10 +86,7 @@ async def answer(
         return SeatReply(SeatOutcome.NOT_YOURS)
     if offer.answer is not None:
         return SeatReply(SeatOutcome.ALREADY, offer, offer.answer)
-    if offer.application.stage != Stage.SELECTED:
-        await records.answer_offer(session, offer, SeatAnswer.EXPIRED, now)
-        return SeatReply(SeatOutcome.TOO_LATE, offer)
-    if now >= offer.deadline:
+    if offer.application.stage != Stage.SELECTED or now >= offer.deadline:
         await _lapse(session, templates, offer, now, tell=False)
         return SeatReply(SeatOutcome.TOO_LATE, offer)
     application = offer.application
@@ -121,7 +118,8 @@ async def _lapse(session: AsyncSession, templates: Templates, offer: SeatOffer, 
     await records.answer_offer(session, offer, SeatAnswer.EXPIRED, now)
     application = offer.application
     if application.stage != Stage.SELECTED:
-        return 0
+        # Withdrawn (or moved by staff) before the deadline: the seat may be free all the same.
+        return 1 if await promote_next(session, templates, application, now) else 0
     await records.record(
         session, application, kind=DecisionKind.SEAT, outcome="expired", note=EXPIRED_REASON, actor=SYSTEM, at=now
     )

@@ -308,3 +308,21 @@ async def test_the_deadline_tick_runs_once_per_lapsed_offer_and_erasure_forgets_
     async with intake.transaction() as session:
         notes = await session.scalars(select(SelectionDecision.note).where(SelectionDecision.application_id == 1))
         assert set(notes) == {None}
+
+
+async def test_a_seat_left_before_its_deadline_goes_to_the_waitlist_at_the_deadline(intake: Database) -> None:
+    await pass_all(intake)
+    assert await blkbot(intake, ["selection", "run", "--programme", "LAS1", "--yes"]) == 0
+    first = (await offers(intake))["LAS1-2027-0001"]
+    async with intake.transaction() as session:  # the applicant withdrew in the chat meanwhile
+        await session.execute(
+            update(Application).where(Application.id == first.application_id).values(stage="withdrawn")
+        )
+    async with intake.transaction() as session:
+        assert await seats.expire_lapsed(session, Templates(), first.deadline - timedelta(hours=1)) == {
+            "expired": 0,
+            "promoted": 0,
+        }
+        assert await seats.expire_lapsed(session, Templates(), first.deadline) == {"expired": 2, "promoted": 2}
+    found = await stages(intake)
+    assert [found[f"LAS1-2027-000{n}"] for n in (3, 4, 5)] == ["selected", "selected", "waitlisted"]
