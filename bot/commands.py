@@ -114,6 +114,7 @@ async def _run_with_telegram(
     from telegram.ext import Application
 
     from bot.scheduler import schedule_expiry, schedule_reminders
+    from bot.seat_deadlines import schedule_seat_deadlines
     from handlers.telegram import run_telegram
 
     loops: list[DeliveryLoop] = []
@@ -124,6 +125,7 @@ async def _run_with_telegram(
             app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
         )
         schedule_expiry(app.job_queue, runtime.db, timedelta(days=settings.abandoned_after_days))
+        schedule_seat_deadlines(app.job_queue, runtime.db, runtime.conversations.services.templates, wake=loops[0].wake)
 
     async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
         await loops[0].start_up()

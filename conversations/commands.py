@@ -12,7 +12,7 @@ from conversations.io import Option, Outbound, Reply
 from conversations.my_data import stored_about
 from conversations.registration import REGISTRATION, describe, prefill
 from storage.repositories import contacts
-from training import applications
+from training import applications, seats
 from training.text import LANGUAGES
 
 
@@ -73,6 +73,7 @@ async def help_(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
 
 async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     mine = await applications.of_contact(ctx.session, ctx.contact)
+    deadlines = await seats.open_deadlines(ctx.session, mine)
     items = [
         {
             "number": a.number,
@@ -80,6 +81,7 @@ async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> R
             "stage": ctx.label(f"stages/{a.stage}"),
             "reason": a.stage_reason,
             "created": a.created_at,
+            "seat_deadline": deadlines[a.id].astimezone(ctx.services.timezone) if a.id in deadlines else None,
         }
         for a in mine
     ]
@@ -190,13 +192,18 @@ OVERLAYS = {
 
 
 def build_engine() -> Engine:
-    from conversations import broadcasting, interests, reminders, vacancies
+    from conversations import broadcasting, interests, reminders, selection, vacancies
 
     return Engine(
         {REGISTRATION.name: REGISTRATION, broadcasting.BROADCAST.name: broadcasting.BROADCAST},
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
-        actions={**reminders.ACTIONS, **vacancies.ACTIONS, **interests.ACTIONS},
-        staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS, **broadcasting.STAFF_COMMANDS},
+        actions={**reminders.ACTIONS, **vacancies.ACTIONS, **interests.ACTIONS, **selection.ACTIONS},
+        staff_commands={
+            **reminders.STAFF_COMMANDS,
+            **vacancies.STAFF_COMMANDS,
+            **broadcasting.STAFF_COMMANDS,
+            **selection.STAFF_COMMANDS,
+        },
     )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -122,6 +123,11 @@ class Programme(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_number: Mapped[int] = mapped_column(Integer, default=0)
     """The last registration number handed out; bumped inside the submitting transaction, so no gaps."""
+    score_weights: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Selection score components and their weights ({"written_test": 60, "interview": 40}); None: any
+    component staff import, weighted equally."""
+    seat_deadline_hours: Mapped[int | None] = mapped_column(Integer)
+    """How long a selected applicant has to confirm their seat; None: training.selection's default."""
 
     cluster: Mapped[Cluster] = relationship(lazy="joined")
     venue: Mapped[Venue] = relationship(lazy="joined")
@@ -455,6 +461,66 @@ class WhatsAppChat(Base):
     last_message_at: Mapped[datetime]
     menu: Mapped[list[Any]] = mapped_column(JSON, default=list)
     """The option ids of the last numbered menu sent, so a typed "3" reads as the third."""
+
+
+class DecisionKind(StrEnum):
+    """What a selection decision was about; `SelectionDecision.outcome` says how it went."""
+
+    ADMIN_CHECK = "admin_check"  # passed / failed, with a reason code
+    SCORE = "score"  # a component's score set (outcome "written_test=78.5")
+    RANKED = "ranked"  # selected / waitlisted / not_selected by a selection run
+    SEAT = "seat"  # offered / confirmed / declined / expired
+    PROMOTED = "promoted"  # from the waitlist into a freed seat
+
+
+class SelectionDecision(Base):
+    """One decision about one application: who, when, what and why, kept for the applicant's record
+    (`blkbot selection show`). The note may quote the person, so erasure empties it."""
+
+    __tablename__ = "selection_decisions"
+    __table_args__ = (Index("ix_selection_decisions_application", "application_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    """A reason code (training.selection.Reason) for an administrative failure."""
+    note: Mapped[str | None] = mapped_column(String(300))
+    actor: Mapped[str] = mapped_column(String(100))
+    """"telegram:42", "cli:rina", "applicant" (a seat answer) or "system" (a missed deadline)."""
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Score(Base):
+    """An applicant's score in one selection component (written test, interview ...), 0 to 100."""
+
+    __tablename__ = "scores"
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    component: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class SeatAnswer(StrEnum):
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
+class SeatOffer(Base):
+    """A seat offered to a selected applicant, open until they answer or the deadline passes."""
+
+    __tablename__ = "seat_offers"
+    __table_args__ = (Index("ix_seat_offers_open", "answer", "deadline"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    offered_at: Mapped[datetime]
+    deadline: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(16))
+    """A SeatAnswer, or None while open."""
+    answered_at: Mapped[datetime | None]
+
+    application: Mapped[Application] = relationship(lazy="joined")
 
 
 class StaffActionKind(StrEnum):

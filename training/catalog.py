@@ -95,6 +95,10 @@ class Programme:
     quota: int
     rules: tuple[Rule, ...]
     description: LocalText | None = None
+    score_weights: tuple[tuple[str, float], ...] = ()
+    """Selection components and their weights; () lets staff import any, weighted equally."""
+    seat_deadline_hours: int | None = None
+    """How long a selected applicant has to confirm; None: the default in training.selection."""
 
     def is_open(self, today: date) -> bool:
         return self.registration_opens <= today <= self.registration_closes

@@ -71,6 +71,12 @@ rules = [             # required; `rules = []` means anyone may register
 ]
 ```
 
+A programme may also say how its applicants are selected (both optional)::
+
+    score_weights = { written_test = 60, interview = 40 }   # components (a-z, 0-9, _) and weights > 0;
+                                                            # without it, any component, weighted equally
+    seat_deadline = "3d"      # how long a selected applicant has to confirm: "48h" or "3d", 1h to 30d
+
 A programme's own yes/no question is a `declaration` with a `key`, a `question` and the `reason`
 shown to those who answer otherwise (`expect = false` passes a "no"). Inline tables must stay on
 one line in TOML, so long rules read better as sub-tables, which replace `rules = [...]` and
@@ -153,6 +159,11 @@ WAVE_MAX = 12
 """Intakes (gelombang) in a year: cities run a few, at most one a month."""
 AGE_YEARS = (10, 100)
 """Ages a min_age or max_age rule may name."""
+WEIGHT_MAX = 1000
+SEAT_DEADLINE = re.compile(r"(\d{1,4})\s*([hd])")
+SEAT_DEADLINE_HOURS = (1, 720)
+"""A seat offer stays open from an hour to 30 days."""
+COMPONENT = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 PROGRAMME_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,10}[A-Z0-9]")
 CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,14}[A-Z0-9]")
@@ -195,6 +206,8 @@ PROGRAMME_KEYS = (
     "training",
     "quota",
     "rules",
+    "score_weights",
+    "seat_deadline",
 )
 RULE_KEYS: Mapping[str, tuple[str, ...]] = {
     "min_age": ("years",),
@@ -675,6 +688,10 @@ class _Reader:
             ],
         )
         rules = self.rules(e)
+        weights = self.score_weights(e)
+        seat_hours = self.seat_deadline(e)
+        if weights is None or seat_hours == 0:
+            return None
         if not (code and cluster and venue and name and funding and wave and quota and dates_ok):
             return None
         if rules is None:
@@ -694,7 +711,51 @@ class _Reader:
             quota=quota,
             rules=rules,
             description=description,
+            score_weights=weights,
+            seat_deadline_hours=seat_hours,
         )
+
+    @staticmethod
+    def score_weights(e: _Entry) -> tuple[tuple[str, float], ...] | None:
+        """The optional `score_weights` table: component names and positive weights; () when absent."""
+        value = e.value("score_weights", required=False)
+        if value is _MISSING:
+            return ()
+        example = "{ written_test = 60, interview = 40 }"
+        if not isinstance(value, dict) or not value:
+            e.problem("score_weights", f"score_weights must be a table like {example}, got {_show(value)}")
+            return None
+        weights: list[tuple[str, float]] = []
+        for name, weight in value.items():
+            if not COMPONENT.fullmatch(name):
+                e.problem(
+                    "score_weights",
+                    f"score_weights: {name!r} is not a component name (a-z, 0-9 and _, at most 32, like written_test)",
+                )
+                return None
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= WEIGHT_MAX:
+                e.problem("score_weights", f"score_weights.{name} must be a number above 0 and at most {WEIGHT_MAX}")
+                return None
+            weights.append((name, float(weight)))
+        return tuple(weights)
+
+    @staticmethod
+    def seat_deadline(e: _Entry) -> int | None:
+        """The optional `seat_deadline` ("48h", "3d") in hours; None when absent, 0 when wrong."""
+        value = e.value("seat_deadline", required=False)
+        if value is _MISSING:
+            return None
+        low, high = SEAT_DEADLINE_HOURS
+        match = SEAT_DEADLINE.fullmatch(value.strip().lower()) if isinstance(value, str) else None
+        hours = int(match[1]) * (24 if match[2] == "d" else 1) if match else 0
+        if not low <= hours <= high:
+            e.problem(
+                "seat_deadline",
+                f'seat_deadline must be hours or days like "48h" or "3d", from {low}h to {high // 24}d, '
+                f"got {_show(value)}",
+            )
+            return 0
+        return hours
 
     @staticmethod
     def dates_in_order(e: _Entry, dates: list[tuple[str, date | None]]) -> bool:

@@ -76,6 +76,8 @@ async def store_catalog(session: AsyncSession, catalog: Catalog, source: str, cl
                 training_ends=p.training_ends,
                 quota=p.quota,
                 rules=[rule_to_json(r) for r in p.rules],
+                score_weights=dict(p.score_weights) or None,
+                seat_deadline_hours=p.seat_deadline_hours,
                 position=i,
             )
             for i, p in enumerate(catalog.programmes)

@@ -12,6 +12,8 @@ caller can forget the check. The table below is the only place a role gets its m
 | post_vacancies      | yes   | yes      |
 | change_stages       | yes   | yes      |
 | view_applicants     | yes   | yes      |
+| check_applications  | yes   | yes      |
+| run_selection       | yes   | no       |
 | manage_staff        | yes   | no       |
 """
 
@@ -36,15 +38,21 @@ class Permission(StrEnum):
     """Move applications through the selection (and tell the applicants)."""
     VIEW_APPLICANTS = "view_applicants"
     """Exports and figures with personal data."""
+    CHECK_APPLICATIONS = "check_applications"
+    """The administrative check (pass or fail with a reason) and the test and interview scores."""
+    RUN_SELECTION = "run_selection"
+    """Rank a programme's applicants and hand out its seats and waitlist (`blkbot selection run`)."""
     MANAGE_STAFF = "manage_staff"
     """Add and remove staff accounts."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     StaffRole.ADMIN: frozenset(Permission),
-    StaffRole.OPERATOR: frozenset(Permission) - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF},
+    StaffRole.OPERATOR: frozenset(Permission)
+    - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION},
 }
-"""Operators run the daily work; reaching everyone at once and deciding who is staff stay with admins."""
+"""Operators run the daily work; reaching everyone at once, deciding who gets a programme's seats
+and who is staff stay with admins."""
 
 
 @dataclass(frozen=True)

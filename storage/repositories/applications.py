@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
+from storage.repositories import selection
 
 PERSONAL_COLUMNS = (
     "stage_reason",
@@ -114,6 +115,7 @@ async def anonymise(session: AsyncSession, application: Application, when: datet
         application.stage_changed_at = when
     application.contact_id = None
     application.anonymised_at = when
+    await selection.forget_notes(session, application.id)
     await session.flush()
 
 

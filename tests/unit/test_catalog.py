@@ -554,3 +554,39 @@ def test_multiline_strings_do_not_confuse_the_locator() -> None:
     text = edit("quota = 16", 'quota = "ten"', text)
     # the first 'quota = ' line is inside the description
     assert only_problem(text).startswith(f'catalog.toml line {line_of(text, "quota = ", 2)}: programme "LAS1": quota')
+
+
+def test_score_weights_and_seat_deadline_are_optional_and_read() -> None:
+    assert parse_catalog_text(BASE, "catalog.toml").programmes[0].score_weights == ()
+    text = edit(
+        "quota = 16", 'quota = 16\nscore_weights = { written_test = 60, interview = 40.5 }\nseat_deadline = "2d"'
+    )
+    programme = parse_catalog_text(text, "catalog.toml").programmes[0]
+    assert programme.score_weights == (("written_test", 60.0), ("interview", 40.5))
+    assert programme.seat_deadline_hours == 48
+    assert (
+        parse_catalog_text(edit("quota = 16", 'quota = 16\nseat_deadline = "36h"'), "c")
+        .programmes[0]
+        .seat_deadline_hours
+        == 36
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "score_weights = { written_test = 0 }",
+            "score_weights.written_test must be a number above 0 and at most 1000",
+        ),
+        ('score_weights = { "Tes Tulis" = 50 }', "score_weights: 'Tes Tulis' is not a component name"),
+        ("score_weights = 60", "score_weights must be a table like { written_test = 60, interview = 40 }, got 60"),
+        ('seat_deadline = "2 weeks"', 'seat_deadline must be hours or days like "48h" or "3d", from 1h to 30d'),
+        ('seat_deadline = "31d"', 'seat_deadline must be hours or days like "48h" or "3d", from 1h to 30d'),
+    ],
+)
+def test_bad_selection_keys_name_their_line(line: str, message: str) -> None:
+    text = edit("quota = 16", f"quota = 16\n{line}")
+    problem = only_problem(text)
+    assert problem.startswith(f'catalog.toml line {line_of(text, line.split(" =")[0])}: programme "LAS1": ')
+    assert message in problem

@@ -16,6 +16,8 @@ TABLE = [
     (P.POST_VACANCIES, True, True),
     (P.CHANGE_STAGES, True, True),
     (P.VIEW_APPLICANTS, True, True),
+    (P.CHECK_APPLICATIONS, True, True),
+    (P.RUN_SELECTION, True, False),
     (P.MANAGE_STAFF, True, False),
 ]
 

@@ -1,0 +1,240 @@
+"""The administrative check in bulk: a worksheet staff fill in Excel, then import with a preview.
+
+`write_sheet` lists a programme's applications still at the check (registered, passed, failed)
+with their flags in words and a decision column ("lolos" / "gagal", an Excel drop-down), a reason
+column (the fixed list, also a drop-down) and a note. `plan_check` reads the sheet back and says
+what would change (n passed, n failed, n unchanged, rows with problems by row number) without
+changing anything; `apply_check` makes the plan so in the caller's transaction, all or nothing,
+and only if the applications still match the plan. A row whose decision is empty is left alone;
+a row that would turn an announced decision around is refused (correct one with `check`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Stage
+from storage.repositories import applications, catalog
+from training.errors import Problem
+from training.permissions import Actor, Permission, require
+from training.selection import (
+    CHECKABLE,
+    REASON_WORDS,
+    SelectionError,
+    Verdict,
+    current_verdict,
+    decide,
+    flags,
+    parse_passed,
+)
+from training.staff_files import ImportProblem, cell, read_table
+
+if TYPE_CHECKING:
+    from messages.render import Templates
+
+HEADER: Final = ("nomor", "nama", "tanggal_daftar", "tahap", "tanda", "keputusan", "alasan", "catatan")
+COLUMNS: Final = {
+    "number": ("nomor", "number"),
+    "decision": ("keputusan", "decision"),
+    "reason": ("alasan", "reason"),
+    "note": ("catatan", "note"),
+}
+DECISIONS: Final = ("lolos", "gagal")
+SHEET_ROWS_MAX: Final = 10_000
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    line: int
+    number: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    source: str
+    rows: tuple[CheckRow, ...]
+    changes: tuple[CheckRow, ...]
+    unchanged: tuple[CheckRow, ...]
+    undecided: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def passed(self) -> list[CheckRow]:
+        return [r for r in self.changes if r.verdict.passed]
+
+    @property
+    def failed(self) -> list[CheckRow]:
+        return [r for r in self.changes if not r.verdict.passed]
+
+    @property
+    def applicable(self) -> bool:
+        return not self.problems
+
+
+class StaleCheck(SelectionError):
+    """The applications changed between the preview and the confirmation."""
+
+
+async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path, zone: ZoneInfo) -> int:
+    """Write the programme's check worksheet to `out`; returns how many applicants it lists."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from training.reports import _write_atomically
+
+    require(actor, Permission.VIEW_APPLICANTS)
+    programme = await catalog.programme(session, code.strip().upper())
+    if programme is None:
+        raise SelectionError(f"no programme {code}")
+    found = [
+        a
+        for a in await applications.for_programme(session, programme.id)
+        if Stage(a.stage) in CHECKABLE and a.anonymised_at is None
+    ]
+    found.sort(key=lambda a: (a.created_at, a.number))
+    rows = []
+    for a in found:
+        verdict = await current_verdict(session, a)
+        rows.append(
+            [
+                a.number,
+                a.full_name or "",
+                f"{a.created_at.astimezone(zone):%Y-%m-%d %H:%M}",
+                a.stage,
+                "; ".join(await flags(session, a, zone)),
+                "" if verdict is None else DECISIONS[0] if verdict.passed else DECISIONS[1],
+                REASON_WORDS[verdict.reason] if verdict and verdict.reason else "",
+                verdict.note or "" if verdict else "",
+            ]
+        )
+
+    def write(path: Path) -> None:
+        book = Workbook()
+        sheet = book.active
+        sheet.title = f"cek {programme.code}"[:31]
+        sheet.append(list(HEADER))
+        for header in sheet[1]:
+            header.font = Font(bold=True)
+        for r, values in enumerate(rows, start=2):
+            for c, value in enumerate(values, start=1):
+                target = sheet.cell(row=r, column=c, value=value)
+                target.data_type, target.number_format = "s", "@"  # a name starting "=" stays text
+        last = max(len(rows) + 1, SHEET_ROWS_MAX)
+        decision = DataValidation(type="list", formula1=f'"{",".join(DECISIONS)}"', allow_blank=True)
+        reason = DataValidation(type="list", formula1=f'"{",".join(REASON_WORDS.values())}"', allow_blank=True)
+        decision.add(f"F2:F{last}")
+        reason.add(f"G2:G{last}")
+        sheet.add_data_validation(decision)
+        sheet.add_data_validation(reason)
+        sheet.freeze_panes = "B2"
+        for column, width in zip("ABCDEFGH", (18, 28, 17, 14, 40, 11, 34, 34), strict=True):
+            sheet.column_dimensions[column].width = width
+        legend = book.create_sheet("alasan")
+        legend.append(["alasan", "kode", "keterangan"])
+        for r, words in REASON_WORDS.items():
+            legend.append([words, r.value, "isi kolom catatan" if r.value == "other" else ""])
+        book.save(path)
+
+    _write_atomically(out, write)
+    return len(rows)
+
+
+def read_check(path: Path) -> tuple[str, list[CheckRow], int, list[Problem]]:
+    """The sheet's decided rows, how many were left undecided, and every problem by row."""
+    table = read_table(path, "nomor,keputusan,alasan,catatan")
+    positions = table.positions(dict(COLUMNS))
+    if "number" not in positions or "decision" not in positions:
+        found = ", ".join(repr(h) for h in table.header)
+        raise ImportProblem(table.source, [Problem(1, f"expected the check worksheet's header, found {found}")])
+    rows: list[CheckRow] = []
+    problems = list(table.problems)
+    undecided = 0
+    for line, record in table.rows:
+        number = cell(record, positions["number"]).upper()
+        decision = cell(record, positions["decision"])
+        if not number:
+            problems.append(Problem(line, "the number is empty"))
+            continue
+        if not decision:
+            undecided += 1
+            continue
+        try:
+            verdict = Verdict.of(
+                parse_passed(decision), cell(record, positions.get("reason")), cell(record, positions.get("note"))
+            )
+        except SelectionError as problem:
+            problems.append(Problem(line, f"{number}: {problem}"))
+            continue
+        rows.append(CheckRow(line, number, verdict))
+    return table.source, rows, undecided, problems
+
+
+async def plan_check(session: AsyncSession, path: Path) -> CheckPlan:
+    """What importing the sheet would do; changes nothing."""
+    source, rows, undecided, problems = read_check(path)
+    return await _plan(session, source, rows, undecided, problems)
+
+
+async def _plan(
+    session: AsyncSession, source: str, rows: Sequence[CheckRow], undecided: int, problems: Sequence[Problem]
+) -> CheckPlan:
+    found = await applications.by_numbers(session, [r.number for r in rows])
+    problems = list(problems)
+    changes: list[CheckRow] = []
+    unchanged: list[CheckRow] = []
+    first: dict[str, int] = {}
+    for row in rows:
+        application = found.get(row.number)
+        if row.number in first:
+            problems.append(Problem(row.line, f"{row.number} is listed already on row {first[row.number]}"))
+            continue
+        first[row.number] = row.line
+        if application is None:
+            problems.append(Problem(row.line, f"no application {row.number}"))
+        elif application.anonymised_at is not None:
+            problems.append(Problem(row.line, f"{row.number} was anonymised at the applicant's request"))
+        elif Stage(application.stage) not in CHECKABLE:
+            problems.append(Problem(row.line, f"{row.number} is {application.stage} already; the check is over"))
+        elif application.stage == Stage.REGISTERED:
+            changes.append(row)
+        elif application.stage == row.verdict.stage:
+            unchanged.append(row)
+        else:
+            problems.append(
+                Problem(
+                    row.line,
+                    f"{row.number} is {application.stage} already and was told so; "
+                    f"correct it with `blkbot selection check {row.number}`",
+                )
+            )
+    return CheckPlan(
+        source,
+        tuple(rows),
+        tuple(changes),
+        tuple(unchanged),
+        undecided,
+        tuple(sorted(problems, key=lambda p: p.line or 0)),
+    )
+
+
+async def apply_check(session: AsyncSession, templates: Templates, actor: Actor, plan: CheckPlan, now: datetime) -> int:
+    """Make the plan's decisions, in the caller's transaction; returns how many applications changed."""
+    require(actor, Permission.CHECK_APPLICATIONS)
+    if not plan.applicable:
+        raise StaleCheck("this sheet has problems; nothing was applied")
+    fresh = await _plan(session, plan.source, plan.rows, plan.undecided, ())
+    if fresh != plan:
+        raise StaleCheck("the applications changed since the preview; nothing was applied, import the sheet again")
+    found = await applications.by_numbers(session, [r.number for r in plan.changes])
+    for row in plan.changes:
+        await decide(session, templates, actor, found[row.number], row.verdict, now)
+    return len(plan.changes)
