@@ -300,10 +300,12 @@ class Engine:
         self._clear(ctx, {s.name: s for s in steps}, step.name)
         ctx.answers[step.name] = value
         history: list[str] = state.data.setdefault("history", [])
-        if step.name in history:
-            history.remove(step.name)
-        history.append(step.name)
-        state.data.pop("editing", None)
+        if "editing" not in state.data or step.name not in history:
+            # An edit from the summary keeps the step's place, so back from the summary never
+            # lands on the edited step before the ones after it.
+            if step.name in history:
+                history.remove(step.name)
+            history.append(step.name)
         return Reply(await self._advance(ctx, state), chosen=chosen)
 
     async def _answer_summary(
@@ -332,6 +334,8 @@ class Engine:
             state.clear()
             return messages
         state.step = step.name
+        if isinstance(step, Summary):
+            state.data.pop("editing", None)  # the edit is done once the summary shows again
         return [await step.prompt_message(ctx, back=await self._can_go_back(ctx, state, steps))]
 
     async def _next_step(self, ctx: Context, steps: list[Step]) -> Step | None:

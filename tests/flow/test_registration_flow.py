@@ -570,6 +570,35 @@ async def test_back_after_an_edit_goes_back_one_step_at_a_time(siti: Resident, w
     assert siti.text == words("registration/ask_district")
 
 
+async def test_back_from_the_summary_after_changing_the_address_walks_back_without_losing_answers(
+    siti: Resident, db: Database, words: Words
+) -> None:
+    await siti.walk_to_summary()
+    await siti.press("✏️ Ubah alamat")
+    await siti.type("Jl. Kurinci 12")
+    assert siti.step == "summary"
+    await siti.type("kembali")
+    assert siti.text == words("registration/ask_phone")
+    answers = await answers_of(db, "siti")
+    assert (answers["address"], answers["district"]) == ("Jl. Kurinci 12", SITI.district)
+    await siti.type(SITI.phone)
+    assert siti.step == "summary" and "Alamat: Jl. Kurinci 12" in siti.last.text
+
+
+async def test_back_during_a_two_step_edit_returns_to_the_summary_with_the_old_answers(
+    siti: Resident, db: Database
+) -> None:
+    await siti.walk_to_summary()
+    summary = siti.last.text
+    answers = await answers_of(db, "siti")
+    await siti.press("✏️ Ubah NIK")
+    await siti.type("3375011203950003")
+    assert siti.step == "confirm_birth"
+    await siti.press(BACK)
+    assert siti.step == "summary" and siti.last.text == summary
+    assert await answers_of(db, "siti") == answers
+
+
 # -- edit from the summary -----------------------------------------------------------------------
 
 
