@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from conversations.context import Context
-from conversations.engine import Command, Engine, Overlay, State
+from conversations.engine import UNDO, Action, Command, Engine, Overlay, State
 from conversations.io import Option, Outbound, Reply
 from conversations.my_data import stored_about
 from conversations.registration import REGISTRATION, describe, prefill
@@ -188,6 +188,17 @@ OVERLAYS = {
 }
 
 
+async def wrong_answer(engine: Engine, ctx: Context, state: State, _: str) -> Reply:
+    """ "Saya salah jawab" under a turned-away message: the same question again, earlier answers kept."""
+    reopened = await engine.reopen(ctx, state)
+    if reopened is None:
+        return Reply([ctx.say("common/stale_button"), *await engine.resume(ctx, state)], stale=True)
+    return Reply(reopened)
+
+
+ACTIONS: dict[str, Action] = {UNDO: wrong_answer}
+
+
 def build_engine() -> Engine:
     from conversations import broadcasting, reminders, vacancies
 
@@ -196,6 +207,6 @@ def build_engine() -> Engine:
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
-        actions={**reminders.ACTIONS, **vacancies.ACTIONS},
+        actions={**ACTIONS, **reminders.ACTIONS, **vacancies.ACTIONS},
         staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS, **broadcasting.STAFF_COMMANDS},
     )

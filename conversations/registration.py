@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from conversations.context import Context
+from conversations.engine import ACTION_PREFIX, UNDO
 from conversations.io import Option, Outbound
 from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text, YesNo
 from storage.models import Application, Programme, Stage
@@ -92,8 +93,10 @@ async def check_consent(ctx: Context, agreed: bool) -> Finish | None:
     return None
 
 
-async def turned_away(ctx: Context, failure: Failure) -> Finish:
-    """Say which rule failed, kindly, and offer another programme or news of future openings."""
+async def turned_away(ctx: Context, failure: Failure, *, undoable: bool = False) -> Finish:
+    """Say which rule failed, kindly, and offer another programme or news of future openings; after
+    an answer the resident gave (not one read from the NIK or the office's records), also a way back
+    to that question, since a tap on the wrong button is easy on a small phone."""
     programme = chosen_programme(ctx)
     if programme is not None:
         await applications.record_screening(
@@ -105,10 +108,11 @@ async def turned_away(ctx: Context, failure: Failure) -> Finish:
         extra["level_label"] = ctx.label(f"education/{failure.params['level']}")
     reason = ctx.fragment(failure.template, **failure.params, **extra)
     options = [
+        *([Option(f"{ACTION_PREFIX}{UNDO}", ctx.label("buttons/wrong_answer"))] if undoable else []),
         Option("/daftar", ctx.label("buttons/other_programme")),
         Option("/mulai", ctx.label("buttons/notify_me")),
     ]
-    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)])
+    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)], undoable=undoable)
 
 
 def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
@@ -118,11 +122,11 @@ def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
         if isinstance(rule, KtpRegion):
             regions = ctx.catalog.regions
             return {"regions": [regions.get(code, code) for code in rule.regions]}
-        return {"text": local(rule.question, ctx.lang)}
+        return {"text": local(rule.question, ctx.lang), "disability_welcome": rule.disability_welcome}
 
     async def check(ctx: Context, answer: bool) -> Finish | None:
         failure = eligibility.check_declaration(rule, answer)
-        return await turned_away(ctx, failure) if failure else None
+        return await turned_away(ctx, failure, undoable=True) if failure else None
 
     if isinstance(rule, KtpRegion):
         prompt = "eligibility/ktp_region_question"
@@ -139,7 +143,7 @@ async def education_options(ctx: Context) -> list[tuple[str, str]]:
 
 async def check_education(ctx: Context, level: str) -> Finish | None:
     failure = eligibility.check_education(rules_of(chosen_programme(ctx)), Education(level))
-    return await turned_away(ctx, failure) if failure else None
+    return await turned_away(ctx, failure, undoable=True) if failure else None
 
 
 def read_nik(ctx: Context, text: str) -> str:
@@ -293,7 +297,7 @@ async def submit(ctx: Context) -> list[Outbound]:
         district_code=None if district in (None, "other") else district,
         phone=ctx.answers["phone"],
         education=ctx.answers["education"],
-        answers={k: v for k, v in ctx.answers.items() if k.startswith("q_")},
+        answers=eligibility.declared(rules, ctx.answers),
         flags=[flag] if flag else [],
         source=ctx.data.get("source"),
     )
