@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conversations import withdrawal
 from conversations.context import Context
 from conversations.engine import UNDO, Action, Command, Engine, Overlay, State
 from conversations.io import Option, Outbound, Reply
@@ -47,6 +48,9 @@ async def _begin_registration(
 ) -> list[Outbound]:
     if not ctx.catalog.clusters_with_open_programmes(ctx.today()):
         return [ctx.say("registration/none_open", options=[Option("/mulai", ctx.label("buttons/notify_me"))])]
+    offer = await withdrawal.offer_replacement(engine, ctx, state, answers, extra)
+    if offer is not None:
+        return offer
     return await engine.start_flow(ctx, state, REGISTRATION.name, answers=answers, extra=extra)
 
 
@@ -82,7 +86,7 @@ async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> R
         }
         for a in mine
     ]
-    options = [] if items else [Option("/daftar", ctx.label("buttons/register"))]
+    options = withdrawal.withdraw_options(ctx, mine) if items else [Option("/daftar", ctx.label("buttons/register"))]
     return Reply([ctx.say("common/status", options=options, applications=items), *await engine.resume(ctx, state)])
 
 
@@ -167,6 +171,7 @@ async def _answer_erase(engine: Engine, ctx: Context, state: State, value: str) 
 
 
 OVERLAYS = {
+    **withdrawal.OVERLAYS,
     "cancel": Overlay(
         "cancel",
         prompt=lambda ctx: ctx.say("common/confirm_cancel"),
@@ -196,7 +201,7 @@ async def wrong_answer(engine: Engine, ctx: Context, state: State, _: str) -> Re
     return Reply(reopened)
 
 
-ACTIONS: dict[str, Action] = {UNDO: wrong_answer}
+ACTIONS: dict[str, Action] = {UNDO: wrong_answer, **withdrawal.ACTIONS}
 
 
 def build_engine() -> Engine:

@@ -27,6 +27,9 @@ from training.validators import normalise_shared_phone, parse_address, parse_ful
 
 EDITABLE = ("full_name", "nik", "address", "district", "phone", "education")
 
+REPLACES = "replaces"
+"""Where the flow keeps the number of the resident's own application that this one will replace."""
+
 
 # -- what the steps read from the catalog -------------------------------------------------------
 
@@ -152,7 +155,7 @@ def read_nik(ctx: Context, text: str) -> str:
 
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
     existing = await applications.active_for_nik(ctx.session, nik)
-    if existing is not None:
+    if existing is not None and existing.number != ctx.data.get(REPLACES):
         return Finish([await nik_in_use(ctx, existing)])
     year = await applications.past_participation(ctx.session, nik)
     failure = eligibility.check_history(rules_of(chosen_programme(ctx)), year)
@@ -233,6 +236,7 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
         "district": district_row.name if district_row else ctx.label("registration/district_other"),
         "phone": ctx.answers["phone"],
         "education": ctx.label(f"education/{ctx.answers['education']}"),
+        "replaces": ctx.data.get(REPLACES),
     }
 
 
@@ -300,9 +304,10 @@ async def submit(ctx: Context) -> list[Outbound]:
         answers=eligibility.declared(rules, ctx.answers),
         flags=[flag] if flag else [],
         source=ctx.data.get("source"),
+        replaces=ctx.data.get(REPLACES),
     )
     try:
-        application = await applications.submit(ctx.session, ctx.contact, submission, ctx.today())
+        application = await applications.submit(ctx.session, ctx.contact, submission, ctx.now(), ctx.today())
     except RegistrationClosed:
         return [closed_meanwhile(ctx)]
     except AlreadyRegistered as already:

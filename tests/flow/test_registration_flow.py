@@ -1128,26 +1128,92 @@ async def test_same_nik_submitted_for_two_programmes_at_once_registers_once(
     assert len([x for x in stored if x.nik == SITI_NIK and Stage(x.stage).is_active]) == 1
 
 
-async def test_a_nik_with_an_active_application_is_told_its_number(siti: Resident, db: Database, words: Words) -> None:
+async def test_daftar_with_an_application_in_progress_says_so_at_once_and_may_keep_it(
+    siti: Resident, db: Database, words: Words
+) -> None:
     await siti.walk_to_summary()
     await siti.submit()
 
-    await siti.type("/daftar")
-    assert siti.step == "cluster"  # consent was given already
-    await siti.pick("RIAS1", "RIAS")
-    await siti.answer_questions()
-    await siti.choose("education", "sma")
-    await siti.type("Siti Nur Aini")
-    await siti.type("3375-0152-0395-0002")
+    await siti.type("/daftar")  # before any question, not after ten answers
     assert siti.text == words(
-        "registration/already_registered",
+        "registration/already_active",
         number="BOGA1-2027-0001",
         programme="Olahan Kue dan Roti",
         stage=words("stages/registered"),
     )
+    assert siti.buttons == ["Tarik, daftar yang baru", "Tetap yang lama"]
+    await siti.press("Tetap yang lama")
+    assert siti.text == words("registration/kept_old", number="BOGA1-2027-0001")
     assert siti.buttons == ["📋 Status pendaftaran"]
-    assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
-    await assert_state_cleared(db, "siti")
+    [application] = await all_applications(db)
+    assert application.stage == Stage.REGISTERED
+    row = await conversation_of(db, "siti")
+    assert row is not None and row.flow is None
+
+
+async def test_replacing_withdraws_the_old_application_only_when_the_new_one_is_sent(
+    siti: Resident, db: Database, words: Words, clock: Clock
+) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/daftar")
+    await siti.press("Tarik, daftar yang baru")
+    assert siti.messages[0].text == words("registration/replace_later", number="BOGA1-2027-0001")
+    assert siti.step == "cluster"
+    await siti.pick("RIAS1", "RIAS")
+    await siti.answer_questions()
+    await siti.give_details()  # the same NIK: no "one application at a time" now
+    assert siti.step == "summary"
+    assert "akan ditarik saat Anda menekan <b>Kirim pendaftaran</b>" in siti.last.text
+    assert [a.stage for a in await all_applications(db)] == [Stage.REGISTERED]  # not yet
+
+    await siti.submit()
+    old, new = await all_applications(db)
+    assert (new.number, new.stage, new.nik) == ("RIAS1-2027-0001", Stage.REGISTERED, SITI_NIK)
+    assert (old.stage, old.stage_reason) == (Stage.WITHDRAWN, "ditarik oleh pendaftar")
+    assert old.flags == [
+        {"flag": "withdrawn_by_applicant", "at": clock.now.astimezone(UTC).isoformat(), "channel": "console"}
+    ]
+    assert await registered_count(db, "BOGA1") == 0  # the seat is free
+
+
+async def test_status_withdraws_an_application_after_a_confirmation(siti: Resident, db: Database, words: Words) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/status")
+    assert siti.buttons == ["❌ Tarik BOGA1-2027-0001"]
+    await siti.press("❌ Tarik BOGA1-2027-0001")
+    assert siti.text == words(
+        "registration/confirm_withdraw", number="BOGA1-2027-0001", programme="Olahan Kue dan Roti"
+    )
+    await siti.press("Tidak jadi")
+    assert siti.text == words("registration/kept_old", number="BOGA1-2027-0001")
+    assert (await all_applications(db))[0].stage == Stage.REGISTERED
+
+    await siti.type("/status")
+    await siti.press("❌ Tarik BOGA1-2027-0001")
+    await siti.press("Ya, tarik")
+    assert siti.text == words("registration/withdrawn", number="BOGA1-2027-0001")
+    [application] = await all_applications(db)
+    assert (application.stage, application.stage_reason) == (Stage.WITHDRAWN, "ditarik oleh pendaftar")
+    assert await registered_count(db, "BOGA1") == 0
+
+    await siti.type("/status")
+    assert siti.buttons == []  # nothing left to withdraw
+    await siti.type("/daftar")
+    assert siti.step == "cluster"  # no application in progress any more
+
+
+async def test_a_withdraw_button_for_another_persons_application_changes_nothing(
+    siti: Resident, db: Database, words: Words
+) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    other = Resident(siti.conversations, "someone-else")
+    await other.send(Inbound(choice="@withdraw|BOGA1-2027-0001"))  # a forged or copied button
+    assert words("registration/not_withdrawable") in other.text
+    [application] = await all_applications(db)
+    assert application.stage == Stage.REGISTERED
 
 
 async def test_a_nik_registered_from_another_chat_reveals_nothing_and_points_to_the_office(
@@ -1181,13 +1247,9 @@ async def test_a_nik_registered_from_another_chat_reveals_nothing_and_points_to_
     [application] = await all_applications(db)
     assert len(application.flags) == 1
 
-    await siti.type("/daftar")  # the owner typing their own NIK again still hears their own details
-    await siti.pick("RIAS1", "RIAS")
-    await siti.answer_questions()
-    await siti.choose("education", "sma")
-    await siti.type("Siti Nur Aini")
-    await siti.type(SITI_NIK)
+    await siti.type("/daftar")  # the owner hears of their own application at once
     assert "<b>BOGA1-2027-0001</b>" in siti.text and "Olahan Kue dan Roti" in siti.text
+    await siti.press("Tetap yang lama")
     assert await application_count(db) == 1
 
 
