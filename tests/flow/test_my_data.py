@@ -43,6 +43,7 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
     await budi.type("/berhenti")
     # A second registration, as far as the address.
     await budi.type("/daftar")
+    await budi.press("Tarik, daftar yang baru")  # one application at a time: this one replaces it
     await budi.pick("BOGA1", "BOGA")
     await budi.answer_questions()
     await budi.choose("education", "smp")
