@@ -20,7 +20,7 @@ What runs where
 
 What a turn is and how it is timed
 ----------------------------------
-A resident does the whole registration, 16 turns: /start, consent, cluster, programme, 4 x "Ya",
+A resident does the whole registration, 16 turns: /start, consent, cluster, programme, 4 yes/no answers,
 education, name, NIK, birth date "Benar", address, district, shared phone, "Kirim pendaftaran".
 Residents are spread over four open programmes whose rules are the usual four yes/no questions.
 Every blkbot turn ends with a message that carries a keyboard (the next question's buttons, a back
@@ -184,7 +184,7 @@ def registration_script(index: int) -> list[Action]:
         Action("press", "✅ Setuju"),
         Action("press", cluster),
         Action("press", programme),
-        *[Action("press", "Ya")] * 4,
+        *[Action("press", answer) for answer in ("Ya", "Ya", "Tidak", "Tidak")],
         Action("press", "SMA / SMK / sederajat"),
         Action("text", name),
         Action("text", " ".join((nik[:4], nik[4:8], nik[8:12], nik[12:]))),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from conversations import withdrawal
 from conversations.context import Context
-from conversations.engine import Command, Engine, Overlay, State
+from conversations.engine import UNDO, Action, Command, Engine, Overlay, State
 from conversations.interests import notify_option
 from conversations.io import Option, Outbound, Reply
 from conversations.my_data import stored_about
@@ -48,6 +49,9 @@ async def _begin_registration(
 ) -> list[Outbound]:
     if not ctx.catalog.clusters_with_open_programmes(ctx.today()):
         return [ctx.say("registration/none_open", options=[notify_option(ctx)])]
+    offer = await withdrawal.offer_replacement(engine, ctx, state, answers, extra)
+    if offer is not None:
+        return offer
     return await engine.start_flow(ctx, state, REGISTRATION.name, answers=answers, extra=extra)
 
 
@@ -85,7 +89,7 @@ async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> R
         }
         for a in mine
     ]
-    options = [] if items else [Option("/daftar", ctx.label("buttons/register"))]
+    options = withdrawal.withdraw_options(ctx, mine) if items else [Option("/daftar", ctx.label("buttons/register"))]
     return Reply([ctx.say("common/status", options=options, applications=items), *await engine.resume(ctx, state)])
 
 
@@ -170,6 +174,7 @@ async def _answer_erase(engine: Engine, ctx: Context, state: State, value: str) 
 
 
 OVERLAYS = {
+    **withdrawal.OVERLAYS,
     "cancel": Overlay(
         "cancel",
         prompt=lambda ctx: ctx.say("common/confirm_cancel"),
@@ -191,6 +196,17 @@ OVERLAYS = {
 }
 
 
+async def wrong_answer(engine: Engine, ctx: Context, state: State, _: str) -> Reply:
+    """ "Saya salah jawab" under a turned-away message: the same question again, earlier answers kept."""
+    reopened = await engine.reopen(ctx, state)
+    if reopened is None:
+        return Reply([ctx.say("common/stale_button"), *await engine.resume(ctx, state)], stale=True)
+    return Reply(reopened)
+
+
+ACTIONS: dict[str, Action] = {UNDO: wrong_answer, **withdrawal.ACTIONS}
+
+
 def build_engine() -> Engine:
     from conversations import broadcasting, interests, reminders, selection, vacancies
 
@@ -199,7 +215,7 @@ def build_engine() -> Engine:
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
-        actions={**reminders.ACTIONS, **vacancies.ACTIONS, **interests.ACTIONS, **selection.ACTIONS},
+        actions={**ACTIONS, **reminders.ACTIONS, **vacancies.ACTIONS, **interests.ACTIONS, **selection.ACTIONS},
         staff_commands={
             **reminders.STAFF_COMMANDS,
             **vacancies.STAFF_COMMANDS,

@@ -47,6 +47,9 @@ class State:
         self.data = {}
 
 
+UNDO = "undo"
+"""Where an undoable Finish keeps the flow it ended (see `Engine.reopen`)."""
+
 Command = Callable[["Engine", Context, State, str | None], Awaitable[Reply]]
 
 
@@ -239,8 +242,21 @@ class Engine:
                 return step
         return None
 
+    async def reopen(self, ctx: Context, state: State) -> list[Outbound] | None:
+        """Ask again the question whose answer ended the flow, with the answers before it; None when
+        there is none to ask (another flow started since, or the flow ended otherwise)."""
+        kept = state.data.get(UNDO) if state.flow is None else None
+        if kept is None or kept["flow"] not in self.flows:
+            return None
+        state.flow, state.step, state.data = kept["flow"], kept["step"], kept["data"]
+        ctx.data = state.data
+        return await self._advance(ctx, state)
+
     async def go_back(self, ctx: Context, state: State) -> Reply:
         if state.flow is None:
+            reopened = await self.reopen(ctx, state)
+            if reopened is not None:
+                return Reply(reopened)
             return Reply([ctx.say("common/nothing_to_go_back"), *(await self.menu(self, ctx, state, None)).messages])
         editing = state.data.pop("editing", None)
         if editing is not None:
@@ -295,15 +311,20 @@ class Engine:
             return Reply([ctx.say(problem.key, **problem.params), *await self.resume(ctx, state)])
         chosen = label if inbound.choice is not None else None
         if isinstance(outcome, Finish):
+            kept = {"flow": state.flow, "step": step.name, "data": dict(state.data)} if outcome.undoable else None
             state.clear()
+            if kept is not None:
+                state.data[UNDO] = kept
             return Reply(outcome.messages, chosen=chosen)
         self._clear(ctx, {s.name: s for s in steps}, step.name)
         ctx.answers[step.name] = value
         history: list[str] = state.data.setdefault("history", [])
-        if step.name in history:
-            history.remove(step.name)
-        history.append(step.name)
-        state.data.pop("editing", None)
+        if "editing" not in state.data or step.name not in history:
+            # An edit from the summary keeps the step's place, so back from the summary never
+            # lands on the edited step before the ones after it.
+            if step.name in history:
+                history.remove(step.name)
+            history.append(step.name)
         return Reply(await self._advance(ctx, state), chosen=chosen)
 
     async def _answer_summary(
@@ -332,6 +353,8 @@ class Engine:
             state.clear()
             return messages
         state.step = step.name
+        if isinstance(step, Summary):
+            state.data.pop("editing", None)  # the edit is done once the summary shows again
         return [await step.prompt_message(ctx, back=await self._can_go_back(ctx, state, steps))]
 
     async def _next_step(self, ctx: Context, steps: list[Step]) -> Step | None:

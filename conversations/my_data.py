@@ -63,7 +63,7 @@ async def _application(ctx: Context, a: Application, attendance: list[tuple[int,
         "district": district.name if district else a.district_code,
         "phone": a.phone,
         "education": ctx.label(f"education/{a.education}") if a.education else "",
-        "answers": await _declarations(ctx, a.programme, a.answers or {}),
+        "answers": await _declarations(ctx, a.programme, a.answers or {}, stored=True),
         "flags": [_flag(ctx, str(flag)) for flag in a.flags or []],
         "attendance": [
             {
@@ -79,17 +79,23 @@ async def _application(ctx: Context, a: Application, attendance: list[tuple[int,
     }
 
 
-async def _declarations(ctx: Context, programme: Programme | None, answers: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each yes/no answer beside the question as the programme asks it (the key, for a rule since removed)."""
+async def _declarations(
+    ctx: Context, programme: Programme | None, answers: dict[str, Any], *, stored: bool
+) -> list[dict[str, Any]]:
+    """Each yes/no answer beside the question as the programme asks it (the key, for a rule since removed).
+
+    An application stores what each rule names (see eligibility.declared); a registration in progress
+    holds the answers as given."""
     asked: dict[str, Markup] = {}
     rules = eligibility.parse_rules(programme.rules) if programme else ()
     for index, rule in enumerate(eligibility.questions(rules)):
         step = question_step(index, rule)
         params = await step.params(ctx) if step.params else {}
         asked[step.name] = ctx.fragment(step.prompt, **params)
+    as_asked = {**answers, **eligibility.as_asked(rules, answers)} if stored else answers
     return [
         {"question": asked.get(key, key), "answer": _yes_no(ctx, value)}
-        for key, value in answers.items()
+        for key, value in as_asked.items()
         if key.startswith("q_")
     ]
 
@@ -113,7 +119,7 @@ async def _in_progress(ctx: Context, answers: dict[str, Any], source: str | None
         if key in HIDDEN or key.startswith("q_"):
             continue
         shown.append({"field": _field(ctx, key), "value": _answer_in_words(ctx, key, value)})
-    for declaration in await _declarations(ctx, programme, answers):
+    for declaration in await _declarations(ctx, programme, answers, stored=False):
         shown.append({"field": declaration["question"], "value": declaration["answer"]})
     if source:
         shown.append({"field": ctx.label("privacy/source"), "value": source})

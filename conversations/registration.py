@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from conversations.context import Context
+from conversations.engine import ACTION_PREFIX, UNDO
 from conversations.interests import notify_option
 from conversations.io import Option, Outbound
 from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text, YesNo
@@ -26,6 +27,9 @@ from training.text import local
 from training.validators import normalise_shared_phone, parse_address, parse_full_name, parse_phone
 
 EDITABLE = ("full_name", "nik", "address", "district", "phone", "education")
+
+REPLACES = "replaces"
+"""Where the flow keeps the number of the resident's own application that this one will replace."""
 
 
 # -- what the steps read from the catalog -------------------------------------------------------
@@ -93,8 +97,10 @@ async def check_consent(ctx: Context, agreed: bool) -> Finish | None:
     return None
 
 
-async def turned_away(ctx: Context, failure: Failure) -> Finish:
-    """Say which rule failed, kindly, and offer another programme or news of future openings."""
+async def turned_away(ctx: Context, failure: Failure, *, undoable: bool = False) -> Finish:
+    """Say which rule failed, kindly, and offer another programme or news of future openings; after
+    an answer the resident gave (not one read from the NIK or the office's records), also a way back
+    to that question, since a tap on the wrong button is easy on a small phone."""
     programme = chosen_programme(ctx)
     if programme is not None:
         await applications.record_screening(
@@ -106,10 +112,11 @@ async def turned_away(ctx: Context, failure: Failure) -> Finish:
         extra["level_label"] = ctx.label(f"education/{failure.params['level']}")
     reason = ctx.fragment(failure.template, **failure.params, **extra)
     options = [
+        *([Option(f"{ACTION_PREFIX}{UNDO}", ctx.label("buttons/wrong_answer"))] if undoable else []),
         Option("/daftar", ctx.label("buttons/other_programme")),
         notify_option(ctx, ctx.answers.get("cluster"), programme.code if programme else None),
     ]
-    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)])
+    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)], undoable=undoable)
 
 
 def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
@@ -119,11 +126,11 @@ def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:
         if isinstance(rule, KtpRegion):
             regions = ctx.catalog.regions
             return {"regions": [regions.get(code, code) for code in rule.regions]}
-        return {"text": local(rule.question, ctx.lang)}
+        return {"text": local(rule.question, ctx.lang), "disability_welcome": rule.disability_welcome}
 
     async def check(ctx: Context, answer: bool) -> Finish | None:
         failure = eligibility.check_declaration(rule, answer)
-        return await turned_away(ctx, failure) if failure else None
+        return await turned_away(ctx, failure, undoable=True) if failure else None
 
     if isinstance(rule, KtpRegion):
         prompt = "eligibility/ktp_region_question"
@@ -140,7 +147,7 @@ async def education_options(ctx: Context) -> list[tuple[str, str]]:
 
 async def check_education(ctx: Context, level: str) -> Finish | None:
     failure = eligibility.check_education(rules_of(chosen_programme(ctx)), Education(level))
-    return await turned_away(ctx, failure) if failure else None
+    return await turned_away(ctx, failure, undoable=True) if failure else None
 
 
 def read_nik(ctx: Context, text: str) -> str:
@@ -149,7 +156,7 @@ def read_nik(ctx: Context, text: str) -> str:
 
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
     existing = await applications.active_for_nik(ctx.session, nik)
-    if existing is not None:
+    if existing is not None and existing.number != ctx.data.get(REPLACES):
         return Finish([await nik_in_use(ctx, existing)])
     year = await applications.past_participation(ctx.session, nik)
     failure = eligibility.check_history(rules_of(chosen_programme(ctx)), year)
@@ -230,6 +237,7 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
         "district": district_row.name if district_row else ctx.label("registration/district_other"),
         "phone": ctx.answers["phone"],
         "education": ctx.label(f"education/{ctx.answers['education']}"),
+        "replaces": ctx.data.get(REPLACES),
     }
 
 
@@ -294,12 +302,13 @@ async def submit(ctx: Context) -> list[Outbound]:
         district_code=None if district in (None, "other") else district,
         phone=ctx.answers["phone"],
         education=ctx.answers["education"],
-        answers={k: v for k, v in ctx.answers.items() if k.startswith("q_")},
+        answers=eligibility.declared(rules, ctx.answers),
         flags=[flag] if flag else [],
         source=ctx.data.get("source"),
+        replaces=ctx.data.get(REPLACES),
     )
     try:
-        application = await applications.submit(ctx.session, ctx.contact, submission, ctx.today())
+        application = await applications.submit(ctx.session, ctx.contact, submission, ctx.now(), ctx.today())
     except RegistrationClosed:
         return [closed_meanwhile(ctx)]
     except AlreadyRegistered as already:

@@ -27,9 +27,14 @@ type_check_hook = Callable[[Context, Any], Awaitable["Finish | None"]]
 
 @dataclass(frozen=True)
 class Finish:
-    """End the flow here with these messages (and keep nothing of its answers)."""
+    """End the flow here with these messages (and keep nothing of its answers).
+
+    `undoable` keeps the flow aside instead, less the answer that ended it, so that "Saya salah
+    jawab" (or "kembali") asks that question again: a mistaken tap must not cost the answers before it.
+    """
 
     messages: list[Outbound]
+    undoable: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ class AlreadyRegistered(BlkbotError):
         self.existing = existing
 
 
+class NotWithdrawable(BlkbotError):
+    """The application is not this person's, or no longer in the running (withdrawn, decided, gone)."""
+
+
 class RegistrationClosed(BlkbotError):
     """The programme's window closed (or it left the catalog) while the resident was answering."""
 
@@ -42,7 +46,15 @@ class Submission:
     answers: dict[str, Any] = field(default_factory=dict)
     flags: list[Any] = field(default_factory=list)
     source: str | None = None
+    replaces: str | None = None
+    """The number of the resident's own active application to withdraw for this one, in the same transaction."""
 
+
+WITHDRAWN_BY_APPLICANT = "ditarik oleh pendaftar"
+"""The stage reason staff read (export, stats, /status) when a resident withdrew their own application."""
+
+WITHDRAWN_FLAG = "withdrawn_by_applicant"
+"""Flag kind: when, and on which channel, the resident withdrew (the stage reason says who)."""
 
 NIK_CLAIMED_ELSEWHERE = "nik_claimed_elsewhere"
 """Flag kind: another chat typed the NIK of this application (it may have been registered by a stranger)."""
@@ -73,7 +85,9 @@ async def past_participation(session: AsyncSession, nik: str) -> int | None:
     return await participants.year_for_nik(session, nik)
 
 
-async def submit(session: AsyncSession, contact: Contact, submission: Submission, today: date) -> Application:
+async def submit(
+    session: AsyncSession, contact: Contact, submission: Submission, now: datetime, today: date
+) -> Application:
     """Store the application with the next number of its programme, in the caller's transaction.
 
     The checks are repeated here, inside the transaction, because the resident may have spent
@@ -84,6 +98,10 @@ async def submit(session: AsyncSession, contact: Contact, submission: Submission
     if programme is None or not programme.is_open(today):
         raise RegistrationClosed(submission.programme.code)
     await applications.lock_person(session, submission.nik)
+    if submission.replaces is not None:
+        replaced = await applications.by_number(session, submission.replaces)
+        if replaced is not None and replaced.contact_id == contact.id and Stage(replaced.stage).is_active:
+            await withdraw(session, replaced, contact, now)
     existing = await applications.active_for_nik(session, submission.nik)
     if existing is not None:
         raise AlreadyRegistered(existing)
@@ -118,6 +136,31 @@ async def submit(session: AsyncSession, contact: Contact, submission: Submission
         raise AlreadyRegistered(existing) from None
     await contacts.set_subscribed(session, contact, True)
     return application
+
+
+async def active_of_contact(session: AsyncSession, contact: Contact) -> list[Application]:
+    """The person's applications still in the running (one per NIK; a parent may register a child)."""
+    return await applications.active_for_contact(session, contact.id)
+
+
+async def own(session: AsyncSession, contact: Contact, number: str) -> Application | None:
+    """The person's application with this number; None for anyone else's (a button may be forged)."""
+    application = await applications.by_number(session, number)
+    return application if application is not None and application.contact_id == contact.id else None
+
+
+async def withdraw(session: AsyncSession, application: Application, contact: Contact, when: datetime) -> None:
+    """The resident takes their own application back: it leaves the running and frees its seat.
+
+    Staff see who in the stage reason and when in a flag (export, stats, the application). Nobody on
+    the waitlist is moved up here: filling the seat is the office's selection, not the resident's.
+    """
+    if application.contact_id != contact.id or not Stage(application.stage).is_active:
+        raise NotWithdrawable(application.number)
+    await applications.set_stage(session, [application], Stage.WITHDRAWN, when, WITHDRAWN_BY_APPLICANT)
+    await applications.add_flag(
+        session, application, {"flag": WITHDRAWN_FLAG, "at": when.isoformat(), "channel": contact.channel}
+    )
 
 
 async def of_contact(session: AsyncSession, contact: Contact) -> list[Application]:

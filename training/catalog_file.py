@@ -65,9 +65,12 @@ rules = [             # required; `rules = []` means anyone may register
   { kind = "min_age", years = 18 },                # age on the training's first day
   { kind = "max_age", years = 35 },
   { kind = "min_education", level = "sma" },       # none | sd | smp | sma | diploma | bachelor
-  { kind = "healthy" },                            # built-in yes/no questions:
-  { kind = "not_working" },                        #   healthy, not_working, never_trained
-  { kind = "never_trained" },                      #   (never_trained is also checked on record)
+  { kind = "healthy", disability_welcome = true },  # built-in yes/no questions, asked positively:
+  { kind = "not_working" },                        #   healthy, not_working ("working or studying?"
+  { kind = "never_trained" },                      #   answered "no"), never_trained (likewise; also
+                                                   #   checked on record); disability_welcome says in
+                                                   #   the health question that people with
+                                                   #   disabilities may register
 ]
 ```
 
@@ -216,6 +219,7 @@ RULE_KEYS: Mapping[str, tuple[str, ...]] = {
     "min_education": ("level",),
     "declaration": ("key", "expect", "question", "reason"),
     **{key: ("expect",) for key in KNOWN_DECLARATIONS},
+    "healthy": ("expect", "disability_welcome"),
 }
 """The keys each rule kind reads besides `kind`; parse_rule ignores others, so typos show here."""
 

@@ -9,14 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from training.education import Education
 from training.errors import BlkbotError
 from training.text import LocalText
 
-KNOWN_DECLARATIONS = ("healthy", "not_working", "never_trained")
-"""Self-declared rules whose question and reason are templates (messages/*/eligibility/)."""
+BUILT_IN_QUALIFYING: Final[Mapping[str, bool]] = {"healthy": True, "not_working": False, "never_trained": False}
+"""Self-declared rules whose question and reason are templates (messages/*/eligibility/), with the
+answer to the question as asked that meets the rule. Questions are asked positively ("are you
+working or studying?"), since a double negative answered "ngga" turned people away by mistake;
+the key still names what must hold (not_working), and so does the stored answer."""
+
+KNOWN_DECLARATIONS = tuple(BUILT_IN_QUALIFYING)
 
 
 class RuleError(BlkbotError):
@@ -51,17 +56,32 @@ class MinEducation:
 
 @dataclass(frozen=True)
 class Declaration:
-    """A yes/no question the resident answers about themself; `expect` is the answer that passes.
+    """A yes/no question the resident answers about themself.
 
-    Known keys take their words from templates; any other key must bring its own `question` and
-    `reason` in the catalog, so staff can add a rule (say, "a migrant-worker candidate") without code.
+    For a catalog's own key, `expect` is the answer to its `question` that passes, and `reason` is
+    what those who answer otherwise read, so staff can add a rule (say, "a migrant-worker
+    candidate") without code. Built-in keys take their words from templates, and `expect` says
+    whether what the key names must hold (`false` turns the rule round). `disability_welcome`
+    (healthy only) tells people with disabilities, in the question, that they may register.
     """
 
     key: str
     expect: bool = True
     question: LocalText | None = None
     reason: LocalText | None = None
+    disability_welcome: bool = False
     kind: str = field(default="declaration", init=False)
+
+    @property
+    def qualifying(self) -> bool:
+        """The answer to the question as the resident reads it that meets the rule."""
+        if self.key in BUILT_IN_QUALIFYING:
+            return BUILT_IN_QUALIFYING[self.key] == self.expect
+        return self.expect
+
+    def holds(self, answer: bool) -> bool:
+        """Whether what the key names holds, given the answer to the question as asked."""
+        return answer if self.key not in BUILT_IN_QUALIFYING else answer == BUILT_IN_QUALIFYING[self.key]
 
     @property
     def checks_history(self) -> bool:
@@ -106,7 +126,11 @@ def parse_rule(raw: Mapping[str, Any]) -> Rule:
             case "declaration":
                 return _declaration(raw)
             case str() if kind in KNOWN_DECLARATIONS:
-                return Declaration(key=kind, expect=bool(raw.get("expect", True)))
+                return Declaration(
+                    key=kind,
+                    expect=_flag(raw, "expect", default=True),
+                    disability_welcome=kind == "healthy" and _flag(raw, "disability_welcome", default=False),
+                )
             case _:
                 known = ", ".join(
                     ("min_age", "max_age", "ktp_region", "min_education", "declaration", *KNOWN_DECLARATIONS)
@@ -131,6 +155,8 @@ def rule_to_json(rule: Rule) -> dict[str, Any]:
                 out["question"] = dict(rule.question)
             if rule.reason:
                 out["reason"] = dict(rule.reason)
+            if rule.disability_welcome:
+                out["disability_welcome"] = True
             return out
     raise TypeError(rule)
 
@@ -154,11 +180,27 @@ def check_declaration(rule: KtpRegion | Declaration, answer: bool) -> Failure | 
         if answer:
             return None
         return Failure("ktp_region", "eligibility/ktp_region_failed", {"regions": rule.regions})
-    if answer == rule.expect:
+    if answer == rule.qualifying:
         return None
     if rule.key in KNOWN_DECLARATIONS:
         return Failure(rule.key, f"eligibility/{rule.key}_failed")
     return Failure(rule.key, "eligibility/declaration_failed", text=rule.reason)
+
+
+def declared(rules: Sequence[Rule], answers: Mapping[str, Any]) -> dict[str, bool]:
+    """The yes/no answers as stored on an application: for each question, whether what its key names
+    holds (q_not_working is true for someone not working), whichever way the question was asked."""
+    out: dict[str, bool] = {}
+    for rule in questions(rules):
+        key = answer_key(rule)
+        if key in answers:
+            out[key] = rule.holds(answers[key]) if isinstance(rule, Declaration) else bool(answers[key])
+    return out
+
+
+def as_asked(rules: Sequence[Rule], stored: Mapping[str, Any]) -> dict[str, bool]:
+    """The stored answers turned back into answers to the questions as worded today (for /dataku)."""
+    return declared(rules, stored)  # turning a positive question's answer round is its own inverse
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -216,6 +258,13 @@ def _positive_int(raw: Mapping[str, Any], key: str) -> int:
     return value
 
 
+def _flag(raw: Mapping[str, Any], key: str, *, default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise RuleError(f"'{key}' must be true or false, got {value!r}")
+    return value
+
+
 def _local_text(raw: Mapping[str, Any], key: str) -> LocalText | None:
     value = raw.get(key)
     if value is None:
@@ -231,13 +280,12 @@ def _declaration(raw: Mapping[str, Any]) -> Declaration:
     key = raw["key"]
     if not isinstance(key, str) or not key.isidentifier():
         raise RuleError(f"'key' must be a short name like \"pmi_candidate\", got {key!r}")
-    expect = raw.get("expect", True)
-    if not isinstance(expect, bool):
-        raise RuleError(f"'expect' must be true or false, got {expect!r}")
+    expect = _flag(raw, "expect", default=True)
     question, reason = _local_text(raw, "question"), _local_text(raw, "reason")
     if key not in KNOWN_DECLARATIONS and not (question and reason):
         raise RuleError(
             f"declaration {key!r} needs a 'question' and a 'reason' "
             f"(only {', '.join(KNOWN_DECLARATIONS)} have built-in words)"
         )
-    return Declaration(key=key, expect=expect, question=question, reason=reason)
+    welcome = key == "healthy" and _flag(raw, "disability_welcome", default=False)
+    return Declaration(key=key, expect=expect, question=question, reason=reason, disability_welcome=welcome)

@@ -78,6 +78,17 @@ async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
     )
 
 
+async def active_for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
+    """The contact's applications still in the running, oldest first."""
+    return list(
+        await session.scalars(
+            select(Application)
+            .where(Application.contact_id == contact_id, Application.stage.in_(list(ACTIVE_STAGES)))
+            .order_by(Application.id)
+        )
+    )
+
+
 async def for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
     return list(
         await session.scalars(select(Application).where(Application.contact_id == contact_id).order_by(Application.id))

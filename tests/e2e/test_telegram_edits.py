@@ -43,8 +43,8 @@ async def test_editing_the_name_while_the_nik_is_asked_keeps_the_stored_name(
     await resident.press("✅ Setuju")
     await resident.press("Tata Boga")
     await resident.press("Olahan Kue dan Roti")
-    for _ in range(4):
-        await resident.press("Ya")
+    for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
+        await resident.press(answer)
     await resident.press("SMA / SMK / sederajat")
     await resident.type("Siti Nur Aini")
     assert "NIK" in resident.last.plain_text

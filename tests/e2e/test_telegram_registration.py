@@ -24,8 +24,8 @@ async def walk_to_summary(resident: Resident, address: str = "Jl. Merdeka 5 RT 0
     assert "Olahan Kue dan Roti" in resident.last.plain_text
     assert "Kuota 20 orang" in resident.last.plain_text
     await resident.press("Olahan Kue dan Roti")
-    for _ in range(4):  # KTP, healthy, not working, never trained
-        await resident.press("Ya")
+    for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
+        await resident.press(answer)
     await resident.press("SMA / SMK / sederajat")
     await resident.type("Siti Nur Aini")
     seen = await resident.type("3375 0152 0395 0002")

@@ -22,6 +22,7 @@ from messages.render import Templates
 from storage.db import Database
 from storage.models import Application, Contact, Conversation, Programme, Screening
 from storage.repositories import catalog
+from training.eligibility import BUILT_IN_QUALIFYING
 
 CHANNEL = "console"
 
@@ -129,10 +130,10 @@ class Resident:
         await self.choose("cluster", cluster)
         return await self.choose("programme", programme)
 
-    async def answer_questions(self, yes: bool = True) -> Reply:
-        """Answer every eligibility yes/no question (q_*) of the programme the same way."""
+    async def answer_questions(self) -> Reply:
+        """Answer every eligibility yes/no question (q_*) of the programme so as to qualify."""
         while self.step and self.step.startswith("q_"):
-            await self.choose(self.step, "y" if yes else "n")
+            await self.choose(self.step, qualifying(self.step))
         return self.reply
 
     async def give_details(self, person: Person = SITI) -> Reply:
@@ -160,6 +161,16 @@ class Resident:
 
     async def submit(self) -> Reply:
         return await self.choose("summary", "ok")
+
+
+def qualifying(step: str) -> str:
+    """The button that meets the rule of question `step` in the demo catalog: "n" to the built-in
+    questions asked the other way round ("are you working or studying?"), else "y"."""
+    return "y" if BUILT_IN_QUALIFYING.get(step.removeprefix("q_"), True) else "n"
+
+
+def not_qualifying(step: str) -> str:
+    return "n" if qualifying(step) == "y" else "y"
 
 
 # -- the words ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
     await budi.type("/berhenti")
     # A second registration, as far as the address.
     await budi.type("/daftar")
+    await budi.press("Tarik, daftar yang baru")  # one application at a time: this one replaces it
     await budi.pick("BOGA1", "BOGA")
     await budi.answer_questions()
     await budi.choose("education", "smp")
@@ -59,7 +60,8 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
     for shown in (
         "LAS1-2027-0001",
         "NIK: " + BUDI.nik,
-        "Apakah Anda dalam keadaan <b>sehat jasmani dan rohani</b>? Ya",  # a declaration, in words
+        "Apakah kondisi kesehatan Anda saat ini <b>memungkinkan untuk mengikuti pelatihan ini</b> setiap hari sampai selesai? Ya",  # a declaration, in words
+        "Apakah saat ini Anda <b>sedang bekerja</b> atau <b>sedang kuliah</b>? Tidak",  # as asked, not as stored
         "NIK dari luar wilayah KTP yang diminta program",  # the flag
         "Catatan petugas: Berkas lengkap, bawa KTP asli",
         "📅 Tes Tertulis, Rabu, 20 Januari 2027",
@@ -70,5 +72,6 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
         "• Pelatihan: BOGA1",
         "• Pendidikan: SMP",
         "• Nama: Budi S",
+        "sedang kuliah</b>?: Tidak",  # the registration in progress, as answered
     ):
         assert shown in text, shown

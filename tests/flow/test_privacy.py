@@ -29,6 +29,7 @@ async def test_nik_never_appears_in_logs_even_when_a_turn_fails(
     await siti.submit()
     # A second registration with the same NIK, then a turn that blows up with the NIK in its error.
     await siti.type("/daftar")
+    await siti.press("Tarik, daftar yang baru")  # one application at a time: this one replaces it
     await siti.pick("RIAS1", "RIAS")
     await siti.answer_questions()
     await siti.choose("education", "sma")

@@ -35,7 +35,9 @@ from tests.flow.helpers import (
     conversation_of,
     last_number,
     male_nik,
+    not_qualifying,
     programme_id,
+    qualifying,
     registered_count,
     same_moment,
     screenings,
@@ -114,12 +116,12 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     await siti.press("Olahan Kue dan Roti")
     assert siti.last.text == words("eligibility/ktp_region_question", regions=["Kota Pekalongan"])
     await siti.type("ya")
-    assert siti.last.text == words("eligibility/healthy_question")
+    assert siti.last.text == words("eligibility/healthy_question", disability_welcome=False)
     await siti.press("Ya")
     assert siti.last.text == words("eligibility/not_working_question")
-    await siti.type("iya")
+    await siti.type("ngga")  # asked positively: "not working" is a plain "no"
     assert siti.last.text == words("eligibility/never_trained_question")
-    await siti.press("Ya")
+    await siti.press("Tidak")
     assert siti.last.text == words("registration/ask_education")
     await siti.type("4")  # the fourth button: SMA / SMK
     assert siti.last.text == words("registration/ask_name")
@@ -241,12 +243,14 @@ async def test_declining_consent_stores_nothing_personal(siti: Resident, db: Dat
 Walk = Callable[[Resident], Awaitable[Any]]
 
 
-def say_no_to(question: str) -> Walk:
+def fail_on(question: str) -> Walk:
+    """Qualify on every question before `question`, and answer that one the other way."""
+
     async def walk(resident: Resident) -> None:
         while resident.step != question:
             assert resident.step is not None and resident.step.startswith("q_"), resident.text
-            await resident.choose(resident.step, "y")
-        await resident.choose(question, "n")
+            await resident.choose(resident.step, qualifying(resident.step))
+        await resident.choose(question, not_qualifying(question))
 
     return walk
 
@@ -280,23 +284,23 @@ class Refusal:
     reason: str
     params: dict[str, Any] = field(default_factory=dict)
     past_participant: bool = False
+    answered: bool = True
+    """Failed on an answer the resident gave (not on the NIK or the records): "Saya salah jawab" is offered."""
 
 
 REFUSALS = {
     "ktp_region": Refusal(
         "BOGA1",
         "BOGA",
-        say_no_to("q_ktp_region"),
+        fail_on("q_ktp_region"),
         "ktp_region",
         "eligibility/ktp_region_failed",
         {"regions": ("33.75",), "region_names": REGIONS},
     ),
-    "healthy": Refusal("BOGA1", "BOGA", say_no_to("q_healthy"), "healthy", "eligibility/healthy_failed"),
-    "not_working": Refusal(
-        "BOGA1", "BOGA", say_no_to("q_not_working"), "not_working", "eligibility/not_working_failed"
-    ),
+    "healthy": Refusal("BOGA1", "BOGA", fail_on("q_healthy"), "healthy", "eligibility/healthy_failed"),
+    "not_working": Refusal("BOGA1", "BOGA", fail_on("q_not_working"), "not_working", "eligibility/not_working_failed"),
     "never_trained": Refusal(
-        "BOGA1", "BOGA", say_no_to("q_never_trained"), "never_trained", "eligibility/never_trained_failed"
+        "BOGA1", "BOGA", fail_on("q_never_trained"), "never_trained", "eligibility/never_trained_failed"
     ),
     "min_age": Refusal(
         "BOGA1",
@@ -305,6 +309,7 @@ REFUSALS = {
         "min_age",
         "eligibility/min_age_failed",
         {"years": 18, "age": 17, "on": date(2027, 1, 25)},
+        answered=False,
     ),
     "max_age": Refusal(
         "BRST1",
@@ -313,6 +318,7 @@ REFUSALS = {
         "max_age",
         "eligibility/max_age_failed",
         {"years": 35, "age": 37, "on": date(2027, 5, 17)},
+        answered=False,
     ),
     "min_education": Refusal(
         "DIGI1",
@@ -325,7 +331,7 @@ REFUSALS = {
     "pmi_candidate": Refusal(
         "LAS-PMI",
         "LAS",
-        say_no_to("q_pmi_candidate"),
+        fail_on("q_pmi_candidate"),
         "pmi_candidate",
         "eligibility/declaration_failed",
         {"text": "Pelatihan ini khusus untuk calon pekerja migran Indonesia (PMI)."},
@@ -338,6 +344,7 @@ REFUSALS = {
         "eligibility/past_participant",
         {"year": 2024},
         past_participant=True,
+        answered=False,
     ),
 }
 
@@ -355,12 +362,67 @@ async def test_each_failed_rule_is_named_and_recorded_without_an_application(
     await case.walk(siti)
 
     assert siti.text == words.not_eligible(case.reason, **case.params)
-    assert siti.buttons == ["🔁 Pilih pelatihan lain", "🔔 Kabari saya pelatihan berikutnya"]
+    undo = ["↩️ Saya salah jawab"] if case.answered else []
+    assert siti.buttons == [*undo, "🔁 Pilih pelatihan lain", "🔔 Kabari saya pelatihan berikutnya"]
     assert [(s.programme_id, s.eligible, s.failed_rule) for s in await screenings(db)] == [
         (await programme_id(db, case.programme), False, case.rule)
     ]
     assert await application_count(db) == 0
-    await assert_state_cleared(db, "siti")
+    row = await conversation_of(db, "siti")
+    assert row is not None and (row.flow, row.step) == (None, None)
+    assert "full_name" not in str(row.data) and "nik" not in str(row.data)
+    if not case.answered:
+        await assert_state_cleared(db, "siti")
+
+
+async def test_saya_salah_jawab_asks_the_question_again_with_earlier_answers_kept(
+    siti: Resident, db: Database, words: Words
+) -> None:
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.pick("BOGA1", "BOGA")
+    await fail_on("q_not_working")(siti)  # "Ya, saya sedang bekerja": a slip of the thumb
+
+    await siti.press("↩️ Saya salah jawab")
+    assert siti.text == words("eligibility/not_working_question")
+    answers = await answers_of(db, "siti")
+    assert {k: answers.get(k) for k in ("cluster", "programme", "q_ktp_region", "q_healthy", "q_not_working")} == {
+        "cluster": "BOGA",
+        "programme": "BOGA1",
+        "q_ktp_region": True,
+        "q_healthy": True,
+        "q_not_working": None,
+    }
+    await siti.choose("q_not_working", "n")
+    assert siti.step == "q_never_trained"
+    await siti.answer_questions()
+    await siti.give_details()
+    await siti.submit()
+    [application] = await all_applications(db)
+    assert application.answers["q_not_working"] is True  # stored as what the rule names: not working
+
+
+async def test_kembali_after_being_turned_away_goes_back_to_that_question(siti: Resident, words: Words) -> None:
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.pick("BOGA1", "BOGA")
+    await fail_on("q_healthy")(siti)
+    await siti.type("kembali")
+    assert siti.text == words("eligibility/healthy_question", disability_welcome=False)
+    await siti.type("ya")
+    assert siti.step == "q_not_working"
+
+
+async def test_saya_salah_jawab_after_starting_again_is_an_old_button(siti: Resident, words: Words) -> None:
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.pick("BOGA1", "BOGA")
+    await fail_on("q_healthy")(siti)
+    undo = siti.option("Saya salah jawab")
+    await siti.press("Pilih pelatihan lain")
+    assert siti.step == "cluster"
+    reply = await siti.send(Inbound(choice=undo.data))
+    assert reply.stale and siti.step == "cluster"
 
 
 async def test_custom_declaration_question_uses_the_catalog_text(siti: Resident) -> None:
@@ -368,7 +430,7 @@ async def test_custom_declaration_question_uses_the_catalog_text(siti: Resident)
     await siti.consent()
     await siti.pick("LAS-PMI", "LAS")
     while siti.step != "q_pmi_candidate":
-        await siti.choose(siti.step or "", "y")
+        await siti.choose(siti.step or "", qualifying(siti.step or ""))
     assert siti.last.text == "Apakah Anda calon pekerja migran Indonesia (PMI) yang berencana bekerja di luar negeri?"
 
 
@@ -376,7 +438,7 @@ async def test_refused_resident_can_pick_another_programme_or_ask_for_news(siti:
     await siti.type("/daftar")
     await siti.consent()
     await siti.pick("BOGA1", "BOGA")
-    await say_no_to("q_healthy")(siti)
+    await fail_on("q_healthy")(siti)
 
     await siti.press("🔔 Kabari saya pelatihan berikutnya")
     assert (await contact_of(db, "siti")).subscribed is True
@@ -568,6 +630,35 @@ async def test_back_after_an_edit_goes_back_one_step_at_a_time(siti: Resident, w
     assert siti.text == words("registration/ask_phone")
     await siti.type("kembali")
     assert siti.text == words("registration/ask_district")
+
+
+async def test_back_from_the_summary_after_changing_the_address_walks_back_without_losing_answers(
+    siti: Resident, db: Database, words: Words
+) -> None:
+    await siti.walk_to_summary()
+    await siti.press("✏️ Ubah alamat")
+    await siti.type("Jl. Kurinci 12")
+    assert siti.step == "summary"
+    await siti.type("kembali")
+    assert siti.text == words("registration/ask_phone")
+    answers = await answers_of(db, "siti")
+    assert (answers["address"], answers["district"]) == ("Jl. Kurinci 12", SITI.district)
+    await siti.type(SITI.phone)
+    assert siti.step == "summary" and "Alamat: Jl. Kurinci 12" in siti.last.text
+
+
+async def test_back_during_a_two_step_edit_returns_to_the_summary_with_the_old_answers(
+    siti: Resident, db: Database
+) -> None:
+    await siti.walk_to_summary()
+    summary = siti.last.text
+    answers = await answers_of(db, "siti")
+    await siti.press("✏️ Ubah NIK")
+    await siti.type("3375011203950003")
+    assert siti.step == "confirm_birth"
+    await siti.press(BACK)
+    assert siti.step == "summary" and siti.last.text == summary
+    assert await answers_of(db, "siti") == answers
 
 
 # -- edit from the summary -----------------------------------------------------------------------
@@ -1037,26 +1128,92 @@ async def test_same_nik_submitted_for_two_programmes_at_once_registers_once(
     assert len([x for x in stored if x.nik == SITI_NIK and Stage(x.stage).is_active]) == 1
 
 
-async def test_a_nik_with_an_active_application_is_told_its_number(siti: Resident, db: Database, words: Words) -> None:
+async def test_daftar_with_an_application_in_progress_says_so_at_once_and_may_keep_it(
+    siti: Resident, db: Database, words: Words
+) -> None:
     await siti.walk_to_summary()
     await siti.submit()
 
-    await siti.type("/daftar")
-    assert siti.step == "cluster"  # consent was given already
-    await siti.pick("RIAS1", "RIAS")
-    await siti.answer_questions()
-    await siti.choose("education", "sma")
-    await siti.type("Siti Nur Aini")
-    await siti.type("3375-0152-0395-0002")
+    await siti.type("/daftar")  # before any question, not after ten answers
     assert siti.text == words(
-        "registration/already_registered",
+        "registration/already_active",
         number="BOGA1-2027-0001",
         programme="Olahan Kue dan Roti",
         stage=words("stages/registered"),
     )
+    assert siti.buttons == ["Tarik, daftar yang baru", "Tetap yang lama"]
+    await siti.press("Tetap yang lama")
+    assert siti.text == words("registration/kept_old", number="BOGA1-2027-0001")
     assert siti.buttons == ["📋 Status pendaftaran"]
-    assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
-    await assert_state_cleared(db, "siti")
+    [application] = await all_applications(db)
+    assert application.stage == Stage.REGISTERED
+    row = await conversation_of(db, "siti")
+    assert row is not None and row.flow is None
+
+
+async def test_replacing_withdraws_the_old_application_only_when_the_new_one_is_sent(
+    siti: Resident, db: Database, words: Words, clock: Clock
+) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/daftar")
+    await siti.press("Tarik, daftar yang baru")
+    assert siti.messages[0].text == words("registration/replace_later", number="BOGA1-2027-0001")
+    assert siti.step == "cluster"
+    await siti.pick("RIAS1", "RIAS")
+    await siti.answer_questions()
+    await siti.give_details()  # the same NIK: no "one application at a time" now
+    assert siti.step == "summary"
+    assert "akan ditarik saat Anda menekan <b>Kirim pendaftaran</b>" in siti.last.text
+    assert [a.stage for a in await all_applications(db)] == [Stage.REGISTERED]  # not yet
+
+    await siti.submit()
+    old, new = await all_applications(db)
+    assert (new.number, new.stage, new.nik) == ("RIAS1-2027-0001", Stage.REGISTERED, SITI_NIK)
+    assert (old.stage, old.stage_reason) == (Stage.WITHDRAWN, "ditarik oleh pendaftar")
+    assert old.flags == [
+        {"flag": "withdrawn_by_applicant", "at": clock.now.astimezone(UTC).isoformat(), "channel": "console"}
+    ]
+    assert await registered_count(db, "BOGA1") == 0  # the seat is free
+
+
+async def test_status_withdraws_an_application_after_a_confirmation(siti: Resident, db: Database, words: Words) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/status")
+    assert siti.buttons == ["❌ Tarik BOGA1-2027-0001"]
+    await siti.press("❌ Tarik BOGA1-2027-0001")
+    assert siti.text == words(
+        "registration/confirm_withdraw", number="BOGA1-2027-0001", programme="Olahan Kue dan Roti"
+    )
+    await siti.press("Tidak jadi")
+    assert siti.text == words("registration/kept_old", number="BOGA1-2027-0001")
+    assert (await all_applications(db))[0].stage == Stage.REGISTERED
+
+    await siti.type("/status")
+    await siti.press("❌ Tarik BOGA1-2027-0001")
+    await siti.press("Ya, tarik")
+    assert siti.text == words("registration/withdrawn", number="BOGA1-2027-0001")
+    [application] = await all_applications(db)
+    assert (application.stage, application.stage_reason) == (Stage.WITHDRAWN, "ditarik oleh pendaftar")
+    assert await registered_count(db, "BOGA1") == 0
+
+    await siti.type("/status")
+    assert siti.buttons == []  # nothing left to withdraw
+    await siti.type("/daftar")
+    assert siti.step == "cluster"  # no application in progress any more
+
+
+async def test_a_withdraw_button_for_another_persons_application_changes_nothing(
+    siti: Resident, db: Database, words: Words
+) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    other = Resident(siti.conversations, "someone-else")
+    await other.send(Inbound(choice="@withdraw|BOGA1-2027-0001"))  # a forged or copied button
+    assert words("registration/not_withdrawable") in other.text
+    [application] = await all_applications(db)
+    assert application.stage == Stage.REGISTERED
 
 
 async def test_a_nik_registered_from_another_chat_reveals_nothing_and_points_to_the_office(
@@ -1090,13 +1247,9 @@ async def test_a_nik_registered_from_another_chat_reveals_nothing_and_points_to_
     [application] = await all_applications(db)
     assert len(application.flags) == 1
 
-    await siti.type("/daftar")  # the owner typing their own NIK again still hears their own details
-    await siti.pick("RIAS1", "RIAS")
-    await siti.answer_questions()
-    await siti.choose("education", "sma")
-    await siti.type("Siti Nur Aini")
-    await siti.type(SITI_NIK)
+    await siti.type("/daftar")  # the owner hears of their own application at once
     assert "<b>BOGA1-2027-0001</b>" in siti.text and "Olahan Kue dan Roti" in siti.text
+    await siti.press("Tetap yang lama")
     assert await application_count(db) == 1
 
 

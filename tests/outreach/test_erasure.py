@@ -117,6 +117,7 @@ async def test_an_erased_person_gets_nothing_queued_and_no_table_keeps_their_dat
     assert sorted(r.origin for r in queued) == [Origin.BROADCAST, Origin.EVENT, Origin.REMINDER]
     # Siti half-starts a second registration, as far as her name, then asks to be erased.
     await siti.type("/daftar")
+    await siti.press("Tarik, daftar yang baru")  # one application at a time: this one replaces it
     await siti.pick("BOGA1", "BOGA")
     await siti.answer_questions()
     await siti.choose("education", SITI.education)

@@ -22,8 +22,9 @@ async def test_a_whole_registration_on_whatsapp(siti: Phone, whatsapp: WhatsApp)
     assert "Selamat datang" in replies[0].text
     assert [t for _, t in siti.last.choices][:2] == ["✅ Setuju", "Tidak setuju"]
     await siti.press("✅ Setuju")
-    while [t for _, t in siti.last.choices][:2] == ["Ya", "Tidak"]:  # the programme's own questions
-        await siti.press("Ya")
+    for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
+        assert [t for _, t in siti.last.choices][:2] == ["Ya", "Tidak"]
+        await siti.press(answer)
     await siti.press("SMA")
     await siti.say("Siti Nur Aini")
     await siti.say(SITI_NIK)
