@@ -72,6 +72,7 @@ async def test_the_seat_answer_works_mid_registration_once(
     assert "Menunggu konfirmasi kursi sampai <b>Sabtu, 28 November 2026 pukul 10.00 WIB</b>" in siti.text
 
     await siti.type("/daftar")
+    await siti.press("Tarik, daftar yang baru")  # the old one is withdrawn only if the new one is sent
     await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await siti.answer_questions()
