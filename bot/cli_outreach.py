@@ -175,9 +175,10 @@ def _progress_line(progress) -> str:  # type: ignore[no-untyped-def]
     done = progress.sent + progress.failed + progress.unreachable
     width = 30
     bar = "#" * round(width * done / total) + "." * (width - round(width * done / total))
+    unread = f"  shown when their terminal reads {progress.unread}" if progress.unread else ""
     return (
         f"[{bar}] {done}/{progress.recipients}  sent {progress.sent}  failed {progress.failed}  "
-        f"unreachable {progress.unreachable}  pending {progress.pending}"
+        f"unreachable {progress.unreachable}  pending {progress.pending}{unread}"
     )
 
 

@@ -219,8 +219,11 @@ class PastParticipant(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-PUSH_CHANNELS = ("telegram", "whatsapp")
-"""Channels a message can be pushed to; the console only answers the person typing."""
+PUSH_CHANNELS = ("telegram", "whatsapp", "console")
+"""Channels a message can be pushed to."""
+SHOWN_ON_READ = ("console",)
+"""Channels that show their pushed messages themselves, when the person next reads (the terminal,
+which has nowhere to send to): the delivery loop leaves their rows to them."""
 
 
 class Origin(StrEnum):
