@@ -96,10 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_outreach
 
     cli_outreach.register(sub, apps)
-    export = apps.add_parser("export", help="export one row per application")
+    export = apps.add_parser(
+        "export",
+        help="export one row per application, in Indonesian (XLSX recommended for Excel)",
+        description="One row per application: headers, stages, sex and schooling in Indonesian; the registration "
+        "time as a date in XLSX; a CSV for Excel in Indonesia (';' between fields, UTF-8 with BOM). "
+        "Edit the stage column and read it back with `blkbot applications import-results`.",
+    )
     export.add_argument("--programme", required=True, help="programme code, or ALL")
-    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--format", choices=("csv", "xlsx"), help="default: from the --out file's ending, else xlsx")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument(
+        "--codes",
+        action="store_true",
+        help="English column names and stored codes (selected, M, sma), ISO times, ',' between CSV fields: for scripts",
+    )
     export.set_defaults(handler=commands.applications_export)
 
     from bot import cli_reminders, cli_vacancies

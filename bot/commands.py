@@ -161,7 +161,8 @@ async def participants_import(settings: Settings, args: argparse.Namespace) -> i
 
 async def applications_export(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
-        count = await export_applications(session, args.programme, args.format, args.out)
+        fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "xlsx")
+        count = await export_applications(session, args.programme, fmt, args.out, codes=args.codes)
     print(f"{args.out}: {count} applications")
     return 0
 

@@ -17,6 +17,7 @@ from storage.repositories import applications, catalog
 from tests.cli.conftest import run
 from training.reports import (
     BASE_COLUMNS,
+    HEADERS,
     Funnel,
     ReportError,
     UnknownProgramme,
@@ -72,15 +73,16 @@ async def add_screenings(db: Database, code: str, eligible: int, failed: dict[st
                 await applications.add_screening(session, programme.id, eligible=False, failed_rule=rule, source=None)
 
 
-async def export(db: Database, code: str, fmt: str, out: Path) -> int:
+async def export(db: Database, code: str, fmt: str, out: Path, *, codes: bool = True) -> int:
+    """The export with its codes (the stored values under English keys) unless `codes` is False."""
     async with db.transaction() as session:
-        return await export_applications(session, code, fmt, out)
+        return await export_applications(session, code, fmt, out, codes=codes)
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
-    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=delimiter))
 
 
 # --- The export ---------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ async def test_csv_export_has_one_row_per_application_of_the_programme(db: Datab
     assert first["education"] == "sma"
     assert first["q_healthy"] == "ya"
     assert first["q_not_working"] == "tidak"
-    assert first["flags"] == "nik_region_outside"
+    assert first["flags"] == "NIK dari luar daerah (orangnya mungkin sudah pindah; periksa KTP)"
     assert second["stage"] == "admin_failed"
     assert second["stage_reason"] == "KTP tidak terbaca"
     assert second["district_name"] == ""
@@ -139,7 +141,30 @@ async def test_export_words_a_nik_typed_from_another_chat(db: Database, tmp_path
     await export(db, "LAS1", "csv", out)
 
     [row] = read_csv(out)
-    assert row["flags"] == "nik_region_outside, NIK ini juga diketik dari chat telegram lain (2026-11-25 10:00)"
+    assert row["flags"] == (
+        "NIK dari luar daerah (orangnya mungkin sudah pindah; periksa KTP), "
+        "NIK ini juga diketik dari chat telegram lain (2026-11-25 10:00)"
+    )
+
+
+async def test_the_export_speaks_indonesian_for_excel_by_default(db: Database, tmp_path: Path) -> None:
+    await add_application(db, "LAS1", 1, sex="F", stage=Stage.ADMIN_PASSED, flags=["a_flag_from_a_later_version"])
+    await add_application(db, "LAS1", 2, stage=Stage.NOT_SELECTED, education="bachelor")
+    out = tmp_path / "las1.csv"
+
+    assert await export(db, "LAS1", "csv", out, codes=False) == 2
+
+    assert out.read_bytes().decode("utf-8-sig").splitlines()[0].startswith("Nomor pendaftaran;Kode program;")
+    first, second = read_csv(out, delimiter=";")
+    assert first["Nomor pendaftaran"] == "LAS1-2027-0001"
+    assert (first["Tahap"], second["Tahap"]) == ("lolos-administrasi", "tidak-diterima")
+    assert first["Waktu daftar"] == "2026-11-20 10:00"
+    assert (first["Jenis kelamin"], second["Jenis kelamin"]) == ("Perempuan", "Laki-laki")
+    assert (first["Pendidikan terakhir"], second["Pendidikan terakhir"]) == ("SMA/SMK", "Sarjana")
+    assert first["Jawaban: sehat jasmani dan rohani"] == "ya"
+    assert first["Jawaban: KTP daerah ini"] == "ya"
+    assert first["Catatan untuk petugas"] == "a_flag_from_a_later_version"  # a new kind shows as stored
+    assert first["Usia saat pelatihan mulai"] == "28"
 
 
 async def test_export_all_lists_every_programme_in_catalog_order(db: Database, tmp_path: Path) -> None:
@@ -159,21 +184,24 @@ async def test_xlsx_export_keeps_nik_and_phone_as_text_under_a_bold_frozen_heade
     await add_application(db, "LAS1", 1, nik="3375011205980001")
     out = tmp_path / "las1.xlsx"
 
-    assert await export(db, "LAS1", "xlsx", out) == 1
+    assert await export(db, "LAS1", "xlsx", out, codes=False) == 1
 
     sheet = load_workbook(out).active
     header = [c.value for c in sheet[1]]
-    assert header[: len(BASE_COLUMNS)] == list(BASE_COLUMNS)
+    assert header[: len(BASE_COLUMNS)] == [HEADERS[column] for column in BASE_COLUMNS]
     assert all(c.font.bold for c in sheet[1])
     assert sheet.freeze_panes == "A2"
     row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
-    assert row["nik"].value == "3375011205980001"
-    assert isinstance(row["nik"].value, str)
-    assert row["phone"].value == "+6281234567890"
-    assert row["number"].value == "LAS1-2027-0001"
-    assert row["age_at_start"].value == 28
-    assert row["birth_date"].value.date() == date(1998, 5, 12)
-    assert row["q_healthy"].value == "ya"
+    assert row["NIK"].value == "3375011205980001"
+    assert isinstance(row["NIK"].value, str)
+    assert row["Nomor HP"].value == "+6281234567890"
+    assert row["Nomor pendaftaran"].value == "LAS1-2027-0001"
+    assert row["Usia saat pelatihan mulai"].value == 28
+    assert row["Tanggal lahir"].value.date() == date(1998, 5, 12)
+    assert row["Waktu daftar"].value == datetime(2026, 11, 20, 10, 0)  # a real date, in WIB
+    assert row["Waktu daftar"].number_format == "yyyy-mm-dd hh:mm"
+    assert row["Tahap"].value == "terdaftar"
+    assert row["Jawaban: sehat jasmani dan rohani"].value == "ya"
     assert sheet.column_dimensions["K"].width >= 16  # the NIK column shows all digits
 
 
