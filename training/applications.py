@@ -116,6 +116,10 @@ async def submit(session: AsyncSession, contact: Contact, submission: Submission
         if existing is None:
             raise
         raise AlreadyRegistered(existing) from None
+    # Eligible once sent, not when the last rule passed: a chat left before the summary is no demand.
+    await applications.add_screening(
+        session, programme.id, contact_id=contact.id, eligible=True, failed_rule=None, source=submission.source
+    )
     await contacts.set_subscribed(session, contact, True)
     return application
 
@@ -137,15 +141,17 @@ async def erase_person(session: AsyncSession, contact: Contact, when: datetime) 
     for application in mine:
         await applications.anonymise(session, application, when)
     await outbox.erase_for(session, contact.id)
+    await applications.forget_screenings(session, contact.id)
     if contact.channel == "whatsapp":
         await whatsapp_chats.forget_origin(session, contact.chat_id)
     await contacts.erase(session, contact, when)
     return len(mine)
 
 
-async def record_screening(
-    session: AsyncSession, programme: Programme, *, failed_rule: str | None, source: str | None
+async def record_turned_away(
+    session: AsyncSession, programme: Programme, contact: Contact, *, failed_rule: str, source: str | None
 ) -> None:
+    """Count a person a rule turned away (submitting an application counts them as eligible)."""
     await applications.add_screening(
-        session, programme.id, eligible=failed_rule is None, failed_rule=failed_rule, source=source
+        session, programme.id, contact_id=contact.id, eligible=False, failed_rule=failed_rule, source=source
     )

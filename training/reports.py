@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from storage.repositories import reports as reports_repo
 from training.applications import NIK_CLAIMED_ELSEWHERE
 from training.eligibility import age_on, answer_key, parse_rules, questions
 from training.errors import BlkbotError
-from training.stages import stage_name
+from training.stages import STEP, stage_name
 
 ALL: Final = "ALL"
 FORMATS: Final = ("csv", "xlsx")
@@ -119,6 +120,7 @@ RULES: Final = {
     "healthy": "sehat jasmani dan rohani",
     "not_working": "tidak sedang bekerja atau kuliah",
     "never_trained": "belum pernah ikut pelatihan",
+    "unknown": "tidak tercatat",
 }
 """Rule names as staff read them in the stats and the export; a catalog's own declaration shows its key."""
 TEXT_COLUMNS: Final = frozenset({"number", "nik", "phone"})
@@ -491,58 +493,82 @@ def _cluster_figures(programmes: Sequence[Programme], rows: Sequence[ProgrammeFi
 
 # --- The stats table ----------------------------------------------------------------------------
 
-SUMMARY_HEADERS: Final = ("Quota", "Registered", "Eligible", "Ineligible", "Eligible over quota")
+WIDTH: Final = 100
+"""The terminal width the stats fit in."""
+SUMMARY_HEADERS: Final = ("Kuota", "Aktif", "Layak", "Tidak layak", "Layak > kuota")
+LEGEND: Final = (
+    "Aktif: pendaftaran yang masih berjalan (mengisi kursi). Layak: orang yang memenuhi semua syarat dan "
+    "mengirim pendaftaran. Tidak layak: orang yang ditolak oleh sebuah syarat. Setiap orang dihitung sekali "
+    "per program, berapa kali pun ia mencoba. Layak > kuota: orang layak yang tidak mendapat kursi."
+)
 
 
 def render_stats(figures: Funnel) -> str:
-    """Plain-text tables for the terminal: programmes, clusters, then who was turned away and why."""
-    stages = _shown_stages(figures.total)
+    """Plain-text tables for a 100-column terminal, in Indonesian: programmes, clusters, then the
+    applications per stage and who was turned away by which rule."""
     sections = [
-        "Programmes",
+        "Per program",
         _table(
-            ["Programme", "Cluster", *SUMMARY_HEADERS, *stages],
-            [[p.code, p.cluster, *_figures(p.counts, stages)] for p in figures.programmes],
+            ["Program", "Klaster", *SUMMARY_HEADERS],
+            [[p.code, p.cluster, *_figures(p.counts)] for p in figures.programmes],
         ),
         "",
-        "Clusters",
+        "Per klaster",
         _table(
-            ["Cluster", "Name", *SUMMARY_HEADERS, *stages],
+            ["Klaster", "Nama", *SUMMARY_HEADERS],
             [
-                *([c.code, c.name, *_figures(c.counts, stages)] for c in figures.clusters),
-                ["TOTAL", "", *_figures(figures.total, stages)],
+                *([c.code, _cut(c.name, 30), *_figures(c.counts)] for c in figures.clusters),
+                ["JUMLAH", "", *_figures(figures.total)],
             ],
         ),
+        *_wrapped(LEGEND),
+        "",
+        *_per_stage(figures),
         "",
         *_turned_away(figures),
     ]
     return "\n".join(sections).rstrip() + "\n"
 
 
-def _shown_stages(total: Counts) -> list[str]:
-    """Stages that occur, in funnel order (unknown stored values last): ten empty columns would hide the rest."""
-    known = [s.value for s in Stage if total.stages.get(s.value)]
-    return known + sorted(s for s, n in total.stages.items() if n and s not in known)
+def _figures(counts: Counts) -> list[str]:
+    return [str(n) for n in (counts.quota, counts.registered, counts.eligible, counts.ineligible, counts.over_quota)]
 
 
-def _figures(counts: Counts, stages: Sequence[str]) -> list[str]:
-    summary = [counts.quota, counts.registered, counts.eligible, counts.ineligible, counts.over_quota]
-    return [str(n) for n in summary] + [str(counts.stages.get(s, 0)) for s in stages]
+def _per_stage(figures: Funnel) -> list[str]:
+    """Each stage that occurs, in funnel order (unknown stored values last), with its programmes."""
+    known = [s.value for s in sorted(Stage, key=STEP.__getitem__) if figures.total.stages.get(s.value)]
+    shown = known + sorted(s for s, n in figures.total.stages.items() if n and s not in known)
+    lines = ["Pendaftaran per tahap:"]
+    for stage in shown:
+        where = ", ".join(
+            f"{p.code} {p.counts.stages[stage]}" for p in figures.programmes if p.counts.stages.get(stage)
+        )
+        lines += _wrapped(f"{stage_name(stage)}: {figures.total.stages[stage]} ({where})", indent="  ")
+    return lines if shown else [*lines, "  (belum ada)"]
 
 
 def _turned_away(figures: Funnel) -> list[str]:
     lines = [
-        f"Eligible people turned away by the quota: {figures.total.over_quota} "
-        f"({figures.total.eligible} eligible for {figures.total.quota} seats)",
-        "Turned away by rule:",
+        f"Orang layak yang tidak mendapat kursi karena kuota: {figures.total.over_quota} "
+        f"({figures.total.eligible} layak untuk {figures.total.quota} kursi)",
+        "Tidak layak, menurut syarat:",
     ]
     if not figures.total.by_rule:
-        return [*lines, "  (none)"]
+        return [*lines, "  (tidak ada)"]
     for rule, n in sorted(figures.total.by_rule.items(), key=lambda item: (-item[1], item[0])):
         where = ", ".join(
             f"{p.code} {p.counts.by_rule[rule]}" for p in figures.programmes if p.counts.by_rule.get(rule)
         )
-        lines.append(f"  {rule}: {n} ({where})")
+        lines += _wrapped(f"{rule_name(rule)}: {n} ({where})", indent="  ")
     return lines
+
+
+def _wrapped(text: str, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "    ")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -327,44 +328,67 @@ def cells(text: str, first: str) -> list[str]:
     raise AssertionError(f"no line for {first!r} in:\n{text}")
 
 
-async def test_render_stats_shows_programmes_clusters_and_rules(db: Database) -> None:
+async def test_render_stats_shows_programmes_clusters_stages_and_rules_in_indonesian(db: Database) -> None:
     await build_intake(db)
     async with db.transaction() as session:
         text = render_stats(await funnel(session))
 
-    header = cells(text, "Programme")
-    assert header[:7] == [
-        "Programme",
-        "Cluster",
-        "Quota",
-        "Registered",
-        "Eligible",
-        "Ineligible",
-        "Eligible over quota",
-    ]
-    assert header[7:] == ["registered", "admin_passed", "admin_failed", "selected", "withdrawn"]
-    assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "2", "18", "3", "2", "1", "0", "0", "1", "1"]
-    assert cells(text, "LAS") == ["LAS", "Teknik Las", "32", "2", "21", "7", "2", "1", "0", "1", "1", "1"]
-    assert cells(text, "TOTAL")[2:7] == ["212", "3", "26", "8", "2"]
-    assert "Eligible people turned away by the quota: 2 (26 eligible for 212 seats)" in text
-    assert "  pmi_candidate: 4 (LAS-PMI 4)" in text
-    assert "  min_age: 3 (LAS1 2, MTR1 1)" in text
-    assert cells(text, "Cluster")[:3] == ["Cluster", "Name", "Quota"]
-    assert text.index("Programme |") < text.index("Cluster ") < text.index("Turned away by rule:")
+    assert cells(text, "Program") == ["Program", "Klaster", "Kuota", "Aktif", "Layak", "Tidak layak", "Layak > kuota"]
+    assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "2", "18", "3", "2"]
+    assert cells(text, "LAS") == ["LAS", "Teknik Las", "32", "2", "21", "7", "2"]
+    assert cells(text, "JUMLAH")[2:7] == ["212", "3", "26", "8", "2"]
+    assert "Pendaftaran per tahap:\n  terdaftar: 1 (LAS1 1)\n  lolos-administrasi: 1 (MTR1 1)\n" in text
+    assert "  tidak-lolos-administrasi: 1 (LAS-PMI 1)\n  diterima: 1 (LAS1 1)\n  mengundurkan-diri: 1 (LAS1 1)" in text
+    assert "Orang layak yang tidak mendapat kursi karena kuota: 2 (26 layak untuk 212 kursi)" in text
+    assert "  pmi candidate: 4 (LAS-PMI 4)" in text  # a catalog's own rule, by its key
+    assert "  usia minimal: 3 (LAS1 2, MTR1 1)" in text
+    assert "  belum pernah ikut pelatihan: 1 (LAS1 1)" in text
+    assert text.index("Per program") < text.index("Per klaster") < text.index("Tidak layak, menurut syarat:")
+
+
+async def test_render_stats_fits_a_100_column_terminal_with_every_stage_and_long_names(db: Database) -> None:
+    for seq, stage in enumerate(Stage, start=1):
+        await add_application(db, "LAS-PMI", seq, stage=stage, nik=nik(seq))
+    await add_screenings(db, "LAS-PMI", 1, {"a_very_long_declaration_key_of_some_city": 3, "min_education": 2})
+    async with db.transaction() as session:
+        figures = await funnel(session)
+    long_name = replace(figures.clusters[0], name="Pelatihan Berbasis Kompetensi Teknik Pengelasan Bawah Air")
+    text = render_stats(replace(figures, clusters=(long_name, *figures.clusters[1:])))
+
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "  belum-kompeten: 1 (LAS-PMI 1)" in text
+    assert "  pendidikan minimal: 2 (LAS-PMI 2)" in text
 
 
 async def test_render_stats_of_an_empty_intake(db: Database) -> None:
     async with db.transaction() as session:
         text = render_stats(await funnel(session))
     assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "0", "0", "0", "0"]
-    assert "Turned away by rule:\n  (none)" in text
+    assert "Pendaftaran per tahap:\n  (belum ada)" in text
+    assert "Tidak layak, menurut syarat:\n  (tidak ada)" in text
 
 
 def test_render_stats_without_programmes() -> None:
     from training.reports import Counts
 
     text = render_stats(Funnel((), (), Counts()))
-    assert cells(text, "TOTAL") == ["TOTAL", "", "0", "0", "0", "0", "0"]
+    assert cells(text, "JUMLAH") == ["JUMLAH", "", "0", "0", "0", "0", "0"]
+
+
+async def test_a_person_turned_away_three_times_counts_once_by_their_latest_outcome(db: Database) -> None:
+    async with db.transaction() as session:
+        las1 = await catalog.programme(session, "LAS1")
+        assert las1 is not None
+        tries = [(7, "min_age"), (7, "min_age"), (7, "min_age"), (8, "healthy"), (8, None), (None, "healthy")]
+        for contact_id, rule in tries:
+            await applications.add_screening(
+                session, las1.id, contact_id=contact_id, eligible=rule is None, failed_rule=rule, source=None
+            )
+        figures = await funnel(session)
+
+    counts = next(p for p in figures.programmes if p.code == "LAS1").counts
+    assert (counts.eligible, counts.ineligible) == (1, 2)
+    assert counts.by_rule == {"min_age": 1, "healthy": 1}  # person 8 answered again and qualified
 
 
 # --- The CLI ------------------------------------------------------------------------------------
@@ -379,7 +403,7 @@ def test_cli_stats_prints_the_table(cli_db: str, capsys) -> None:  # type: ignor
 
     out = capsys.readouterr().out
     assert cells(out, "LAS1")[:7] == ["LAS1", "LAS", "16", "2", "18", "3", "2"]
-    assert "Turned away by rule:" in out
+    assert "Tidak layak, menurut syarat:" in out
 
 
 def test_cli_export_writes_xlsx(cli_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
