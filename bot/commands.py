@@ -15,7 +15,7 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.progress import ProgressBoard
-from bot.runtime import budget_shares, build_runtime, make_delivery_loop, prepare_database
+from bot.runtime import budget_shares, build_runtime, make_delivery_loop, now_utc, prepare_database
 from bot.settings import Settings
 from handlers.console import Console
 from outreach.delivery import DeliveryLoop
@@ -151,11 +151,16 @@ async def staff_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
-        imported = await import_csv(session, args.file)
+        imported = await import_csv(session, args.file, now_utc())
     print(
         f"{args.file}: {imported.total} past participants imported "
         f"({imported.new} new, {imported.updated} already listed and updated)"
     )
+    if imported.flagged:
+        print(
+            f"{imported.flagged} applications in the running belong to people on this list; they are flagged "
+            "for staff to check (see the export's notes column)"
+        )
     return 0
 
 

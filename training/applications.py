@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
 from storage.repositories import applications, catalog, contacts, outbox, participants, whatsapp_chats
+from training import eligibility
 from training.errors import BlkbotError
 
 
@@ -66,6 +68,27 @@ async def note_claimed_elsewhere(session: AsyncSession, application: Application
         return
     flag = {"flag": NIK_CLAIMED_ELSEWHERE, "at": when.isoformat(), "channel": channel}
     await applications.add_flag(session, application, flag)
+
+
+PAST_PARTICIPANT = "past_participant"
+"""Flag kind: the NIK is on the office's list of past participants, imported after the person registered."""
+
+
+async def note_past_participants(session: AsyncSession, years: Mapping[str, int], when: datetime) -> int:
+    """Flag, once each, the active applications whose NIK the office's list (NIK -> year) now holds and
+    whose programme's `never_trained` rule would have turned the person away at registration. Staff
+    decide; nobody is told. Returns how many applications were flagged."""
+    flagged = 0
+    for application in await applications.active_for_niks(session, list(years)):
+        rules = eligibility.parse_rules(application.programme.rules)
+        if eligibility.check_history(rules, years[application.nik]) is None:
+            continue
+        if any(isinstance(f, dict) and f.get("flag") == PAST_PARTICIPANT for f in application.flags or []):
+            continue
+        flag = {"flag": PAST_PARTICIPANT, "year": years[application.nik], "at": when.isoformat()}
+        await applications.add_flag(session, application, flag)
+        flagged += 1
+    return flagged
 
 
 async def past_participation(session: AsyncSession, nik: str) -> int | None:

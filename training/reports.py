@@ -31,7 +31,7 @@ from storage.models import ACTIVE_STAGES, Application, Programme, Stage
 from storage.repositories import applications as applications_repo
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import reports as reports_repo
-from training.applications import NIK_CLAIMED_ELSEWHERE
+from training.applications import NIK_CLAIMED_ELSEWHERE, PAST_PARTICIPANT
 from training.eligibility import age_on, answer_key, parse_rules, questions
 from training.errors import BlkbotError
 from training.stages import STEP, stage_name
@@ -285,6 +285,12 @@ def describe_flag(flag: Any, zone: ZoneInfo) -> str:
     if isinstance(flag, dict) and flag.get("flag") == NIK_CLAIMED_ELSEWHERE:
         when = datetime.fromisoformat(flag["at"]).astimezone(zone)
         return f"NIK ini juga diketik dari chat {flag['channel']} lain ({when:%Y-%m-%d %H:%M})"
+    if isinstance(flag, dict) and flag.get("flag") == PAST_PARTICIPANT:
+        when = datetime.fromisoformat(flag["at"]).astimezone(zone)
+        return (
+            f"Ada di daftar peserta pelatihan lama (tahun {flag['year']}), diimpor {when:%Y-%m-%d} "
+            "setelah orang ini mendaftar"
+        )
     return str(flag)
 
 
