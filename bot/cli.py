@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,10 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as problem:  # pydantic's ValidationError names the variable and value
         print(f"blkbot: bad settings: {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings)
-    if args.command == "chat" or (args.command == "start" and settings.telegram_token is None):
-        logging.getLogger().setLevel(logging.WARNING)
-    elif getattr(args, "uses_database", True):
+    chatting = args.command == "chat" or (args.command == "start" and settings.telegram_token is None)
+    # In a terminal chat the log shares the screen with the conversation: warnings only, SQL included.
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}) if chatting else settings)
+    if not chatting and getattr(args, "uses_database", True):
         print(f"blkbot: database {database_label(settings.database_url)}", file=sys.stderr)
     try:
         return asyncio.run(args.handler(settings, args)) or 0
