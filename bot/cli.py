@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,12 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as problem:  # pydantic's ValidationError names the variable and value
         print(f"blkbot: bad settings: {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings)
-    if args.command == "chat" or (
+    chatting = args.command == "chat" or (
         args.command == "start" and settings.telegram_token is None and not settings.whatsapp_on
-    ):
-        logging.getLogger().setLevel(logging.WARNING)
-    elif getattr(args, "uses_database", True):
+    )
+    # In a terminal chat the log shares the screen with the conversation: warnings only, SQL included.
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}) if chatting else settings)
+    if not chatting and getattr(args, "uses_database", True):
         print(f"blkbot: database {database_label(settings.database_url)}", file=sys.stderr)
     try:
         return asyncio.run(args.handler(settings, args)) or 0
@@ -101,10 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import cli_outreach
 
     cli_outreach.register(sub, apps)
-    export = apps.add_parser("export", help="export one row per application")
+    export = apps.add_parser(
+        "export",
+        help="export one row per application, in Indonesian (XLSX recommended for Excel)",
+        description="One row per application: headers, stages, sex and schooling in Indonesian; the registration "
+        "time as a date in XLSX; a CSV for Excel in Indonesia (';' between fields, UTF-8 with BOM). "
+        "Edit the stage column and read it back with `blkbot applications import-results`.",
+    )
     export.add_argument("--programme", required=True, help="programme code, or ALL")
-    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--format", choices=("csv", "xlsx"), help="default: from the --out file's ending, else xlsx")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument(
+        "--codes",
+        action="store_true",
+        help="English column names and stored codes (selected, M, sma), ISO times, ',' between CSV fields: for scripts",
+    )
     export.set_defaults(handler=commands.applications_export)
 
     from bot import cli_reminders, cli_selection, cli_vacancies, cli_whatsapp

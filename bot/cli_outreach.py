@@ -13,10 +13,16 @@ from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from storage.errors import BlkbotError
+from training.stages import NAMES, STEP, parse_stage, stage_name
 
 if TYPE_CHECKING:
     from outreach.result_import import ResultPlan
     from training.permissions import Actor
+
+
+STAGES_HELP = "stages, in funnel order (type either name; case, spaces and hyphens do not matter):\n" + "\n".join(
+    f"  {NAMES[s]:<26} {s.value}" for s in sorted(NAMES, key=STEP.__getitem__)
+)
 
 
 def register(sub: argparse._SubParsersAction, applications: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,9 +49,16 @@ def register(sub: argparse._SubParsersAction, applications: argparse._SubParsers
     deliver.add_argument("--once", action="store_true", help="send what is due now, then stop")
     deliver.set_defaults(handler=deliver_command)
 
-    stage = applications.add_parser("stage", help="move applications to a stage; each applicant is told once")
+    stage = applications.add_parser(
+        "stage",
+        help="move applications to a stage; each applicant is told once",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STAGES_HELP,
+    )
     stage.add_argument("numbers", nargs="+", help="registration numbers, e.g. LAS1-2027-0001")
-    stage.add_argument("--to", required=True, help="admin_passed, admin_failed, selected, waitlisted, ...")
+    stage.add_argument(
+        "--to", required=True, metavar="STAGE", help="the new stage, by its Indonesian or English name (below)"
+    )
     stage.add_argument("--reason", help="shown to the applicant (required for admin_failed)")
     stage.set_defaults(handler=stage_command)
 
@@ -53,6 +66,8 @@ def register(sub: argparse._SubParsersAction, applications: argparse._SubParsers
         "import-results",
         help="stages from a file: the applications export (CSV or XLSX) or a CSV number,stage[,reason]; "
         "shows a preview and asks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STAGES_HELP,
     )
     results.add_argument("file", type=Path)
     results.add_argument("--yes", action="store_true", help="apply without asking (after the preview)")
@@ -163,9 +178,10 @@ def _progress_line(progress) -> str:  # type: ignore[no-untyped-def]
     done = progress.sent + progress.failed + progress.unreachable + progress.needs_template
     width = 30
     bar = "#" * round(width * done / total) + "." * (width - round(width * done / total))
+    unread = f"  shown when their terminal reads {progress.unread}" if progress.unread else ""
     return (
         f"[{bar}] {done}/{progress.recipients}  sent {progress.sent}  failed {progress.failed}  "
-        f"unreachable {progress.unreachable}  pending {progress.pending}"
+        f"unreachable {progress.unreachable}  pending {progress.pending}{unread}"
         + (f"  needs template {progress.needs_template}" if progress.needs_template else "")
     )
 
@@ -221,10 +237,9 @@ async def stage_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import now_utc
     from messages.render import Templates
     from outreach.results import change_stage
-    from storage.models import Stage
     from storage.repositories import applications
 
-    stage = _stage(args.to)
+    stage = parse_stage(args.to)
     async with staff_transaction(settings) as session:
         found = []
         for number in args.numbers:
@@ -232,8 +247,8 @@ async def stage_command(settings: Settings, args: argparse.Namespace) -> int:
             if application is None:
                 raise BlkbotError(f"no application {number}")
             found.append(application)
-        report = await change_stage(session, Templates(), found, Stage(stage), now_utc(), args.reason)
-    print(f"{report.changed} moved to {stage}; {report.announced} applicants will be told.")
+        report = await change_stage(session, Templates(), found, stage, now_utc(), args.reason)
+    print(f"{report.changed} moved to {stage_name(stage)} ({stage.value}); {report.announced} applicants will be told.")
     return 0
 
 
@@ -281,12 +296,6 @@ def _print_plan(plan: ResultPlan) -> None:
             print(f"  {move.number}: {move.current.value} -> {move.stage.value} (line {move.line})")
     for problem in plan.problems:
         print(problem.render(plan.source))
-
-
-def _stage(value: str) -> str:
-    from training.stages import parse_stage
-
-    return parse_stage(value).value
 
 
 async def staff_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from bot.runtime import (
     budget_shares,
     build_runtime,
     make_delivery_loop,
+    now_utc,
     prepare_database,
     whatsapp_channel,
     whatsapp_parts,
@@ -253,17 +254,23 @@ async def staff_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
-        imported = await import_csv(session, args.file)
+        imported = await import_csv(session, args.file, now_utc())
     print(
         f"{args.file}: {imported.total} past participants imported "
         f"({imported.new} new, {imported.updated} already listed and updated)"
     )
+    if imported.flagged:
+        print(
+            f"{imported.flagged} applications in the running belong to people on this list; they are flagged "
+            "for staff to check (see the export's notes column)"
+        )
     return 0
 
 
 async def applications_export(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
-        count = await export_applications(session, args.programme, args.format, args.out)
+        fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "xlsx")
+        count = await export_applications(session, args.programme, fmt, args.out, codes=args.codes)
     print(f"{args.out}: {count} applications")
     return 0
 

@@ -103,8 +103,8 @@ async def turned_away(ctx: Context, failure: Failure, *, undoable: bool = False)
     to that question, since a tap on the wrong button is easy on a small phone."""
     programme = chosen_programme(ctx)
     if programme is not None:
-        await applications.record_screening(
-            ctx.session, programme, failed_rule=failure.rule, source=ctx.data.get("source")
+        await applications.record_turned_away(
+            ctx.session, programme, ctx.contact, failed_rule=failure.rule, source=ctx.data.get("source")
         )
     regions = ctx.catalog.regions
     extra: dict[str, Any] = {"region_names": regions, "text": local(failure.text, ctx.lang)}
@@ -204,9 +204,6 @@ async def check_birth(ctx: Context, confirmed: bool) -> Finish | None:
     failure = eligibility.check_age(rules_of(programme), nik.birth_date, programme.training_starts)
     if failure:
         return await turned_away(ctx, failure)
-    if not ctx.data.get("screened"):
-        await applications.record_screening(ctx.session, programme, failed_rule=None, source=ctx.data.get("source"))
-        ctx.data["screened"] = True
     return None
 
 

@@ -2,20 +2,30 @@
 
 Works interactively and with piped stdin (one answer per line), so a newcomer can try the bot
 with no token and a script can drive it. A numbered option can be answered by its number or label.
+
+What the office pushes to this chat (results, reminders, broadcasts) waits in the outbox like any
+other message, but no delivery loop sends it: the console shows it itself before it reads the next
+line, and every second while it waits for one, and marks it sent. So a stage changed with `blkbot
+applications stage` in another terminal appears here, on the same database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TextIO
+from datetime import UTC, datetime
+from html import escape
+from typing import Any, TextIO
 
 from conversations.io import Inbound, Option, Outbound
 from conversations.runner import Conversations
 from messages.markup import html_to_plain
+from storage.repositories import outbox
 from training.validators import whole_number
 
 CHANNEL = "console"
+POLL_SECONDS = 1.0
+"""How often a console waiting for a line looks for pushed messages."""
 
 
 class Console:
@@ -45,26 +55,51 @@ class Console:
                 return Inbound(choice=option.data)
         return Inbound.parse_text(line.rstrip("\r\n"))
 
-    def show(self, message: Outbound) -> None:
+    def show(self, message: Outbound, *, keeps_menu: bool = False) -> None:
+        """Print a message and its numbered options; a message without options ends the menu
+        unless it `keeps_menu` (a pushed message arriving while a question waits)."""
         self.out.write("\n" + html_to_plain(message.text) + "\n")
         if message.options:
             self.options = message.options
             for number, option in enumerate(message.options, 1):
                 self.out.write(f"  {number}. {option.label}\n")
-        elif message.ask_contact or message.text:
+        elif (message.ask_contact or message.text) and not keeps_menu:
             self.options = ()
         self.out.flush()
+
+    async def show_pushes(self) -> int:
+        """Show what the office queued for this chat, oldest first, and mark it sent; its answer
+        buttons (a reminder's "Hadir") become the menu, its links are printed."""
+        now = datetime.now(UTC)
+        async with self.conversations.db.transaction() as session:
+            pushed = await outbox.take_shown(session, CHANNEL, self.chat_id, now)
+            for message in pushed:
+                options, links = _buttons(message.buttons)
+                text = "\n".join([message.text, *(f"[{escape(label)}] {escape(url)}" for label, url in links)])
+                self.show(Outbound(text, options=options), keeps_menu=True)
+        return len(pushed)
+
+    async def _next_line(self, stdin: TextIO, prompt: bool) -> str:
+        """The next line typed, showing pushed messages meanwhile (then the prompt again)."""
+        await self.show_pushes()
+        if prompt:
+            self.out.write("> ")
+            self.out.flush()
+        reading = asyncio.get_running_loop().run_in_executor(None, stdin.readline)
+        while True:
+            done, _ = await asyncio.wait({reading}, timeout=POLL_SECONDS)
+            if done:
+                return reading.result()
+            if await self.show_pushes() and prompt:
+                self.out.write("> ")
+                self.out.flush()
 
     async def run(self, stdin: TextIO = sys.stdin, start: bool = True) -> None:
         interactive = stdin.isatty()
         if start:
             await self.send(Inbound(command="start"))
-        loop = asyncio.get_running_loop()
         while True:
-            if interactive:
-                self.out.write("> ")
-                self.out.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
+            line = await self._next_line(stdin, prompt=interactive)
             if not line:
                 return
             if not line.strip():
@@ -72,3 +107,10 @@ class Console:
             if not interactive:
                 self.out.write(f"> {line.rstrip()}\n")
             await self.say(line)
+
+
+def _buttons(rows: list[list[dict[str, Any]]]) -> tuple[tuple[Option, ...], list[tuple[str, str]]]:
+    """A pushed message's buttons (outreach rows of {"label", "data" | "url"}) as menu options and links."""
+    options = tuple(Option(b["data"], b["label"]) for row in rows for b in row if "data" in b)
+    links = [(b["label"], b["url"]) for row in rows for b in row if "url" in b]
+    return options, links

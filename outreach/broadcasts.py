@@ -52,6 +52,9 @@ class Progress:
     failed: int
     unreachable: int
     pending: int
+    """Waiting for the delivery loop."""
+    unread: int = 0
+    """Waiting for a terminal to read them (storage.models.SHOWN_ON_READ): not the loop's to finish."""
     needs_template: int = 0
     """Held: outside the person's WhatsApp window, and no template is configured for this kind."""
 
@@ -130,12 +133,14 @@ async def send(
 
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     counts = await outbox.status_counts(session, broadcast_id)
+    unread = await outbox.unread_count(session, broadcast_id)
     total = sum(counts.values())
     return Progress(
         recipients=total,
         sent=counts.get(DeliveryStatus.SENT, 0),
         failed=counts.get(DeliveryStatus.FAILED, 0) + counts.get(DeliveryStatus.CANCELLED, 0),
         unreachable=counts.get(DeliveryStatus.UNREACHABLE, 0),
-        pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0),
+        pending=counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.SENDING, 0) - unread,
+        unread=unread,
         needs_template=counts.get(DeliveryStatus.NEEDS_TEMPLATE, 0),
     )

@@ -26,15 +26,17 @@ from storage.errors import BlkbotError
 from storage.models import Application, Stage
 from storage.repositories import applications
 from training.errors import Problem
+from training.reports import HEADERS
 from training.staff_files import ImportProblem, cell, read_table
 from training.stages import Direction, UnknownStage, direction, parse_stage
 
 COLUMNS: Final = {
-    "number": ("number", "nomor", "no_pendaftaran", "nomor pendaftaran"),
-    "stage": ("stage", "tahap", "hasil"),
-    "reason": ("reason", "stage_reason", "alasan", "catatan"),
+    "number": (HEADERS["number"].lower(), "number", "nomor", "no_pendaftaran"),
+    "stage": (HEADERS["stage"].lower(), "stage", "hasil"),
+    "reason": (HEADERS["stage_reason"].lower(), "reason", "stage_reason", "catatan"),
 }
-"""Accepted headers: the export's own (number, stage, stage_reason) and the words staff write."""
+"""Accepted headers: the export's own (Indonesian, or its codes: number, stage, stage_reason) and the
+words staff write."""
 REASON_MAX: Final = 300
 """The stored reason's column size."""
 

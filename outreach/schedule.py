@@ -25,6 +25,7 @@ from storage.repositories import catalog, events
 from storage.repositories.events import AttendanceCounts, PersonAnswer
 from training import staff
 from training.permissions import Actor, Permission, require
+from training.stages import UnknownStage, parse_stage
 from training.validators import clean_text
 
 DEFAULT_STAGES: Mapping[str, tuple[Stage, ...]] = {
@@ -67,10 +68,9 @@ def parse_stages(text: str) -> tuple[Stage, ...]:
     stages: list[Stage] = []
     for raw in filter(None, (s.strip() for s in text.split(","))):
         try:
-            stage = Stage(raw)
-        except ValueError:
-            known = ", ".join(s.value for s in Stage if s != Stage.WITHDRAWN)
-            raise ScheduleError(f"unknown stage {raw!r}; stages are: {known}") from None
+            stage = parse_stage(raw)
+        except UnknownStage as unknown:
+            raise ScheduleError(str(unknown)) from None
         if stage == Stage.WITHDRAWN:
             raise ScheduleError("withdrawn applicants get no reminders; pick other stages")
         if stage not in stages:

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import BlkbotError
-from storage.models import Contact, MessageKind, Stage
+from storage.models import Contact, MessageKind
 from storage.repositories import segments
+from training.stages import UnknownStage, parse_stage
 
 KEYS = ("cluster", "programme", "wave", "stage", "district", "graduates")
 
@@ -55,13 +56,10 @@ class Segment:
                         raise SegmentError(f"segment part {part!r}: wave must be a number")
                     values["wave"] = int(value)
                 case "stage":
-                    stages = tuple(s.strip() for s in value.split("|"))
-                    unknown = [s for s in stages if s not in {st.value for st in Stage}]
-                    if unknown:
-                        raise SegmentError(
-                            f"segment part {part!r}: unknown stage {unknown[0]!r}; stages: {', '.join(s.value for s in Stage)}"
-                        )
-                    values["stages"] = stages
+                    try:
+                        values["stages"] = tuple(parse_stage(s).value for s in value.split("|"))
+                    except UnknownStage as unknown:
+                        raise SegmentError(f"segment part {part!r}: {unknown}") from None
                 case _:
                     raise SegmentError(f"segment part {part!r}: unknown key {key!r}; keys: {', '.join(KEYS)}")
         return cls(**values)

@@ -218,11 +218,16 @@ class Application(Base):
 
 class Screening(Base):
     """The outcome of one eligibility check, kept without personal data for the office's figures:
-    how many qualified, and which rule turned the others away."""
+    how many qualified (an application sent), and which rule turned the others away.
+
+    `contact_id` lets the figures count a person once per programme, by their latest outcome, however
+    often they tried. It is the bot's own row number, no personal data; when the person erases their
+    data only their latest screening per programme is kept, without it, so the figures stay the same."""
 
     __tablename__ = "screenings"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    contact_id: Mapped[int | None] = mapped_column(Integer)
     eligible: Mapped[bool] = mapped_column(Boolean)
     failed_rule: Mapped[str | None] = mapped_column(String(48))
     source: Mapped[str | None] = mapped_column(String(64))
@@ -239,8 +244,11 @@ class PastParticipant(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-PUSH_CHANNELS = ("telegram", "whatsapp")
-"""Channels a message can be pushed to; the console only answers the person typing."""
+PUSH_CHANNELS = ("telegram", "whatsapp", "console")
+"""Channels a message can be pushed to."""
+SHOWN_ON_READ = ("console",)
+"""Channels that show their pushed messages themselves, when the person next reads (the terminal,
+which has nowhere to send to): the delivery loop leaves their rows to them."""
 
 
 class Origin(StrEnum):

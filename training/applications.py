@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
 from storage.repositories import applications, catalog, contacts, interests, outbox, participants, whatsapp_chats
+from training import eligibility
 from training.errors import BlkbotError
 
 
@@ -80,6 +82,27 @@ async def note_claimed_elsewhere(session: AsyncSession, application: Application
     await applications.add_flag(session, application, flag)
 
 
+PAST_PARTICIPANT = "past_participant"
+"""Flag kind: the NIK is on the office's list of past participants, imported after the person registered."""
+
+
+async def note_past_participants(session: AsyncSession, years: Mapping[str, int], when: datetime) -> int:
+    """Flag, once each, the active applications whose NIK the office's list (NIK -> year) now holds and
+    whose programme's `never_trained` rule would have turned the person away at registration. Staff
+    decide; nobody is told. Returns how many applications were flagged."""
+    flagged = 0
+    for application in await applications.active_for_niks(session, list(years)):
+        rules = eligibility.parse_rules(application.programme.rules)
+        if eligibility.check_history(rules, years[application.nik]) is None:
+            continue
+        if any(isinstance(f, dict) and f.get("flag") == PAST_PARTICIPANT for f in application.flags or []):
+            continue
+        flag = {"flag": PAST_PARTICIPANT, "year": years[application.nik], "at": when.isoformat()}
+        await applications.add_flag(session, application, flag)
+        flagged += 1
+    return flagged
+
+
 async def past_participation(session: AsyncSession, nik: str) -> int | None:
     """The year this NIK trained with the office before, if the imported list has it."""
     return await participants.year_for_nik(session, nik)
@@ -134,6 +157,10 @@ async def submit(
         if existing is None:
             raise
         raise AlreadyRegistered(existing) from None
+    # Eligible once sent, not when the last rule passed: a chat left before the summary is no demand.
+    await applications.add_screening(
+        session, programme.id, contact_id=contact.id, eligible=True, failed_rule=None, source=submission.source
+    )
     await contacts.set_subscribed(session, contact, True)
     return application
 
@@ -181,15 +208,17 @@ async def erase_person(session: AsyncSession, contact: Contact, when: datetime) 
         await applications.anonymise(session, application, when)
     await outbox.erase_for(session, contact.id)
     await interests.erase_for(session, contact.id)
+    await applications.forget_screenings(session, contact.id)
     if contact.channel == "whatsapp":
         await whatsapp_chats.forget_origin(session, contact.chat_id)
     await contacts.erase(session, contact, when)
     return len(mine)
 
 
-async def record_screening(
-    session: AsyncSession, programme: Programme, *, failed_rule: str | None, source: str | None
+async def record_turned_away(
+    session: AsyncSession, programme: Programme, contact: Contact, *, failed_rule: str, source: str | None
 ) -> None:
+    """Count a person a rule turned away (submitting an application counts them as eligible)."""
     await applications.add_screening(
-        session, programme.id, eligible=failed_rule is None, failed_rule=failed_rule, source=source
+        session, programme.id, contact_id=contact.id, eligible=False, failed_rule=failed_rule, source=source
     )

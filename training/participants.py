@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
 
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories import participants
 from training import staff_files
+from training.applications import note_past_participants
 from training.errors import InvalidAnswer, Problem
 from training.nik import parse_nik
 from training.staff_files import ImportProblem, Table, read_table
@@ -56,18 +57,23 @@ class Imported:
 
     total: int
     new: int
+    flagged: int = 0
+    """Active applications newly flagged because their NIK is on the list (see note_past_participants)."""
 
     @property
     def updated(self) -> int:
         return self.total - self.new
 
 
-async def import_csv(session: AsyncSession, path: Path) -> Imported:
-    """Check the whole file, then merge its people by NIK in bulk, in the caller's transaction."""
-    rows = read_participants(path, today=date.today())
+async def import_csv(session: AsyncSession, path: Path, now: datetime | None = None) -> Imported:
+    """Check the whole file, then merge its people by NIK in bulk, in the caller's transaction, and
+    flag the applications of people on it who registered before the list was imported."""
+    now = now or datetime.now(UTC)
+    rows = read_participants(path, today=now.date())
     new = await participants.upsert(session, [{"nik": r.nik, "name": r.name, "year": r.year} for r in rows])
-    log.info("%s: %d past participants imported (%d new)", path, len(rows), new)
-    return Imported(total=len(rows), new=new)
+    flagged = await note_past_participants(session, {r.nik: r.year for r in rows}, now)
+    log.info("%s: %d past participants imported (%d new), %d applications flagged", path, len(rows), new, flagged)
+    return Imported(total=len(rows), new=new, flagged=flagged)
 
 
 def read_participants(path: Path, *, today: date) -> list[Row]:

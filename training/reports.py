@@ -1,9 +1,14 @@
 """What the office takes out of blkbot: the applications list, and the selection funnel in figures.
 
-The export is for staff working in Excel: XLSX keeps NIKs and phone numbers as text (Excel turns
-a 16-digit number into 3.37E+15 and loses the last digits), CSV carries a UTF-8 BOM so Excel reads
-Indonesian names right. The funnel counts screenings as well as applications, because the number
-of eligible people turned away by the quota is what a city shows to ask for more budget.
+The export is for staff working in Excel, in Indonesian: headers, stages, sex and schooling in the
+office's words (`codes=True` gives the stored codes and English keys, for scripts). XLSX keeps NIKs and
+phone numbers as text (Excel turns a 16-digit number into 3.37E+15 and loses the last digits) and the
+registration time as a real date; CSV carries a UTF-8 BOM so Excel reads Indonesian names right and
+separates with ";", as Excel does where the decimal separator is a comma. The export is read back
+by `blkbot applications import-results`, which knows these headers and stage names.
+
+The funnel counts screenings as well as applications, because the number of eligible people turned
+away by the quota is what a city shows to ask for more budget.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +31,10 @@ from storage.models import ACTIVE_STAGES, Application, Programme, Stage
 from storage.repositories import applications as applications_repo
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import reports as reports_repo
-from training.applications import NIK_CLAIMED_ELSEWHERE
+from training.applications import NIK_CLAIMED_ELSEWHERE, PAST_PARTICIPANT
 from training.eligibility import age_on, answer_key, parse_rules, questions
 from training.errors import BlkbotError
+from training.stages import STEP, stage_name
 
 ALL: Final = "ALL"
 FORMATS: Final = ("csv", "xlsx")
@@ -73,12 +80,55 @@ PERSONAL_EXPORT: Final = frozenset(
 )
 """Left empty for an erased person: with the name gone, district, schooling and flags could still
 single someone out in a short list; the staff's reason and the deep-link source may name them."""
+HEADERS: Final = {
+    "number": "Nomor pendaftaran",
+    "programme": "Kode program",
+    "programme_name": "Nama program",
+    "cluster": "Klaster",
+    "venue": "Tempat pelatihan",
+    "stage": "Tahap",
+    "stage_reason": "Alasan",
+    "source": "Sumber",
+    "created_at": "Waktu daftar",
+    "full_name": "Nama lengkap",
+    "nik": "NIK",
+    "birth_date": "Tanggal lahir",
+    "sex": "Jenis kelamin",
+    "age_at_start": "Usia saat pelatihan mulai",
+    "address": "Alamat",
+    "district_code": "Kode kecamatan",
+    "district_name": "Kecamatan",
+    "phone": "Nomor HP",
+    "education": "Pendidikan terakhir",
+    "flags": "Catatan untuk petugas",
+}
+"""The export's Indonesian headers; an answer column is headed "Jawaban: " and its rule's name."""
+SEX: Final = {"M": "Laki-laki", "F": "Perempuan"}
+EDUCATION: Final = {
+    "none": "Tidak sekolah",
+    "sd": "SD",
+    "smp": "SMP",
+    "sma": "SMA/SMK",
+    "diploma": "Diploma",
+    "bachelor": "Sarjana",
+}
+RULES: Final = {
+    "ktp_region": "KTP daerah ini",
+    "min_age": "usia minimal",
+    "max_age": "usia maksimal",
+    "min_education": "pendidikan minimal",
+    "healthy": "sehat jasmani dan rohani",
+    "not_working": "tidak sedang bekerja atau kuliah",
+    "never_trained": "belum pernah ikut pelatihan",
+    "unknown": "tidak tercatat",
+}
+"""Rule names as staff read them in the stats and the export; a catalog's own declaration shows its key."""
 TEXT_COLUMNS: Final = frozenset({"number", "nik", "phone"})
 FREE_TEXT: Final = frozenset({"full_name", "address", "stage_reason", "source"})
 """Typed by residents or staff: a leading = + - @ would make Excel run it as a formula."""
 FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
-Value: TypeAlias = str | int | date | None
+Value: TypeAlias = str | int | date | datetime | None
 
 
 class ReportError(BlkbotError):
@@ -95,8 +145,11 @@ class UnknownProgramme(ReportError):
 # --- The export ---------------------------------------------------------------------------------
 
 
-async def export_applications(session: AsyncSession, programme_code: str, fmt: str, out: Path) -> int:
-    """Write one row per application of a programme (or ALL) to `out`; return the row count."""
+async def export_applications(
+    session: AsyncSession, programme_code: str, fmt: str, out: Path, *, codes: bool = False
+) -> int:
+    """Write one row per application of a programme (or ALL) to `out`; return the row count.
+    `codes`: English column keys, stored codes and ISO times in a comma-separated CSV, for scripts."""
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     programme_id = await _programme_id(session, programme_code)
@@ -105,9 +158,39 @@ async def export_applications(session: AsyncSession, programme_code: str, fmt: s
     zone = ZoneInfo(await _timezone(session))
     columns = [*BASE_COLUMNS, *answer_keys(found), "flags"]
     rows = [export_row(a, columns, districts, zone) for a in found]
-    writer = _write_csv if fmt == "csv" else _write_xlsx
-    _write_atomically(Path(out), lambda target: writer(target, columns, rows))
+    if not codes:
+        rows = [[in_words(column, value) for column, value in zip(columns, row, strict=True)] for row in rows]
+    headers = list(columns) if codes else [header(column) for column in columns]
+    if fmt == "csv":
+        _write_atomically(Path(out), lambda target: _write_csv(target, columns, headers, rows, codes=codes))
+    else:
+        _write_atomically(Path(out), lambda target: _write_xlsx(target, columns, headers, rows))
     return len(rows)
+
+
+def header(column: str) -> str:
+    """A column's Indonesian header: HEADERS, or "Jawaban: <rule>" for an eligibility answer."""
+    if column.startswith("q_"):
+        return f"Jawaban: {rule_name(column.removeprefix('q_'))}"
+    return HEADERS.get(column, column)
+
+
+def rule_name(rule: str) -> str:
+    return RULES.get(rule, rule.replace("_", " "))
+
+
+def in_words(column: str, value: Value) -> Value:
+    """A stored code as the office says it (stage, sex, schooling); other values as they are."""
+    if value is None:
+        return None
+    match column:
+        case "stage":
+            return stage_name(str(value))
+        case "sex":
+            return SEX.get(str(value), value)
+        case "education":
+            return EDUCATION.get(str(value), value)
+    return value
 
 
 async def _programme_id(session: AsyncSession, code: str) -> int | None:
@@ -161,7 +244,7 @@ def export_row(
         "stage": application.stage,
         "stage_reason": application.stage_reason,
         "source": application.source,
-        "created_at": local_iso(application.created_at, zone),
+        "created_at": local_time(application.created_at, zone),
         "full_name": application.full_name,
         "nik": application.nik,
         "birth_date": application.birth_date,
@@ -180,20 +263,34 @@ def export_row(
     return [values.get(key) for key in columns]
 
 
-def local_iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    """ISO time in the city's zone; SQLite hands back naive UTC (CURRENT_TIMESTAMP), so naive is UTC."""
+def local_time(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """The time in the city's zone; SQLite hands back naive UTC (CURRENT_TIMESTAMP), so naive is UTC."""
     if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).isoformat(timespec="seconds")
+    return moment.astimezone(zone).replace(microsecond=0)
+
+
+FLAGS: Final = {
+    "nik_region_outside": "NIK dari luar daerah (orangnya mungkin sudah pindah; periksa KTP)",
+}
+"""Flags stored as a plain word, as staff read them."""
 
 
 def describe_flag(flag: Any, zone: ZoneInfo) -> str:
     """A flag as staff read it; a kind this version does not word is shown as stored."""
+    if isinstance(flag, str):
+        return FLAGS.get(flag, flag)
     if isinstance(flag, dict) and flag.get("flag") == NIK_CLAIMED_ELSEWHERE:
         when = datetime.fromisoformat(flag["at"]).astimezone(zone)
         return f"NIK ini juga diketik dari chat {flag['channel']} lain ({when:%Y-%m-%d %H:%M})"
+    if isinstance(flag, dict) and flag.get("flag") == PAST_PARTICIPANT:
+        when = datetime.fromisoformat(flag["at"]).astimezone(zone)
+        return (
+            f"Ada di daftar peserta pelatihan lama (tahun {flag['year']}), diimpor {when:%Y-%m-%d} "
+            "setelah orang ini mendaftar"
+        )
     return str(flag)
 
 
@@ -223,24 +320,30 @@ def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Value]]) -> None:
+def _write_csv(
+    path: Path, columns: Sequence[str], headers: Sequence[str], rows: Sequence[Sequence[Value]], *, codes: bool
+) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
+        writer = csv.writer(handle, delimiter="," if codes else ";")
+        writer.writerow(headers)
         for row in rows:
-            writer.writerow(_csv_cell(column, value) for column, value in zip(columns, row, strict=True))
+            writer.writerow(_csv_cell(column, value, codes) for column, value in zip(columns, row, strict=True))
 
 
-def _csv_cell(column: str, value: Value) -> str:
+def _csv_cell(column: str, value: Value, codes: bool) -> str:
+    """Times as Excel reads them ("2026-11-20 10:00"), or ISO with the zone's offset for scripts."""
     if value is None:
         return ""
-    text = value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, datetime):
+        text = value.isoformat() if codes else f"{value:%Y-%m-%d %H:%M}"
+    else:
+        text = value.isoformat() if isinstance(value, date) else str(value)
     if column in FREE_TEXT and text.startswith(FORMULA_START):
         return "'" + text
     return text
 
 
-def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Value]]) -> None:
+def _write_xlsx(path: Path, columns: Sequence[str], headers: Sequence[str], rows: Sequence[Sequence[Value]]) -> None:
     """Bold, frozen header and a filter; every text cell is typed as text, so Excel neither
     shortens a NIK nor runs a formula a resident typed as an address."""
     from openpyxl import Workbook
@@ -250,8 +353,8 @@ def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Valu
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "applications"
-    sheet.append(list(columns))
+    sheet.title = "pendaftar"
+    sheet.append(list(headers))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for r, row in enumerate(rows, start=2):
@@ -259,7 +362,10 @@ def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Valu
             if value is None:
                 continue
             cell = sheet.cell(row=r, column=c)
-            if isinstance(value, date):
+            if isinstance(value, datetime):
+                cell.value = value.replace(tzinfo=None)  # Excel has no zones: the city's wall-clock time
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(value, date):
                 cell.value = value
                 cell.number_format = "yyyy-mm-dd"
             elif isinstance(value, int) and column not in TEXT_COLUMNS:
@@ -270,7 +376,7 @@ def _write_xlsx(path: Path, columns: Sequence[str], rows: Sequence[Sequence[Valu
                 cell.number_format = "@"
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    for c, width in enumerate(_widths(columns, rows), start=1):
+    for c, width in enumerate(_widths(headers, rows), start=1):
         sheet.column_dimensions[get_column_letter(c)].width = width
     book.save(path)
 
@@ -280,7 +386,7 @@ def _widths(columns: Sequence[str], rows: Sequence[Sequence[Value]]) -> list[int
     widths = [len(c) + 3 for c in columns]
     for row in rows:
         for i, value in enumerate(row):
-            shown = 10 if isinstance(value, date) else len(str(value)) if value is not None else 0
+            shown = 16 if isinstance(value, datetime) else 10 if isinstance(value, date) else len(str(value or ""))
             widths[i] = max(widths[i], shown + 2)
     return [min(w, 50) for w in widths]
 
@@ -393,58 +499,82 @@ def _cluster_figures(programmes: Sequence[Programme], rows: Sequence[ProgrammeFi
 
 # --- The stats table ----------------------------------------------------------------------------
 
-SUMMARY_HEADERS: Final = ("Quota", "Registered", "Eligible", "Ineligible", "Eligible over quota")
+WIDTH: Final = 100
+"""The terminal width the stats fit in."""
+SUMMARY_HEADERS: Final = ("Kuota", "Aktif", "Layak", "Tidak layak", "Layak > kuota")
+LEGEND: Final = (
+    "Aktif: pendaftaran yang masih berjalan (mengisi kursi). Layak: orang yang memenuhi semua syarat dan "
+    "mengirim pendaftaran. Tidak layak: orang yang ditolak oleh sebuah syarat. Setiap orang dihitung sekali "
+    "per program, berapa kali pun ia mencoba. Layak > kuota: orang layak yang tidak mendapat kursi."
+)
 
 
 def render_stats(figures: Funnel) -> str:
-    """Plain-text tables for the terminal: programmes, clusters, then who was turned away and why."""
-    stages = _shown_stages(figures.total)
+    """Plain-text tables for a 100-column terminal, in Indonesian: programmes, clusters, then the
+    applications per stage and who was turned away by which rule."""
     sections = [
-        "Programmes",
+        "Per program",
         _table(
-            ["Programme", "Cluster", *SUMMARY_HEADERS, *stages],
-            [[p.code, p.cluster, *_figures(p.counts, stages)] for p in figures.programmes],
+            ["Program", "Klaster", *SUMMARY_HEADERS],
+            [[p.code, p.cluster, *_figures(p.counts)] for p in figures.programmes],
         ),
         "",
-        "Clusters",
+        "Per klaster",
         _table(
-            ["Cluster", "Name", *SUMMARY_HEADERS, *stages],
+            ["Klaster", "Nama", *SUMMARY_HEADERS],
             [
-                *([c.code, c.name, *_figures(c.counts, stages)] for c in figures.clusters),
-                ["TOTAL", "", *_figures(figures.total, stages)],
+                *([c.code, _cut(c.name, 30), *_figures(c.counts)] for c in figures.clusters),
+                ["JUMLAH", "", *_figures(figures.total)],
             ],
         ),
+        *_wrapped(LEGEND),
+        "",
+        *_per_stage(figures),
         "",
         *_turned_away(figures),
     ]
     return "\n".join(sections).rstrip() + "\n"
 
 
-def _shown_stages(total: Counts) -> list[str]:
-    """Stages that occur, in funnel order (unknown stored values last): ten empty columns would hide the rest."""
-    known = [s.value for s in Stage if total.stages.get(s.value)]
-    return known + sorted(s for s, n in total.stages.items() if n and s not in known)
+def _figures(counts: Counts) -> list[str]:
+    return [str(n) for n in (counts.quota, counts.registered, counts.eligible, counts.ineligible, counts.over_quota)]
 
 
-def _figures(counts: Counts, stages: Sequence[str]) -> list[str]:
-    summary = [counts.quota, counts.registered, counts.eligible, counts.ineligible, counts.over_quota]
-    return [str(n) for n in summary] + [str(counts.stages.get(s, 0)) for s in stages]
+def _per_stage(figures: Funnel) -> list[str]:
+    """Each stage that occurs, in funnel order (unknown stored values last), with its programmes."""
+    known = [s.value for s in sorted(Stage, key=STEP.__getitem__) if figures.total.stages.get(s.value)]
+    shown = known + sorted(s for s, n in figures.total.stages.items() if n and s not in known)
+    lines = ["Pendaftaran per tahap:"]
+    for stage in shown:
+        where = ", ".join(
+            f"{p.code} {p.counts.stages[stage]}" for p in figures.programmes if p.counts.stages.get(stage)
+        )
+        lines += _wrapped(f"{stage_name(stage)}: {figures.total.stages[stage]} ({where})", indent="  ")
+    return lines if shown else [*lines, "  (belum ada)"]
 
 
 def _turned_away(figures: Funnel) -> list[str]:
     lines = [
-        f"Eligible people turned away by the quota: {figures.total.over_quota} "
-        f"({figures.total.eligible} eligible for {figures.total.quota} seats)",
-        "Turned away by rule:",
+        f"Orang layak yang tidak mendapat kursi karena kuota: {figures.total.over_quota} "
+        f"({figures.total.eligible} layak untuk {figures.total.quota} kursi)",
+        "Tidak layak, menurut syarat:",
     ]
     if not figures.total.by_rule:
-        return [*lines, "  (none)"]
+        return [*lines, "  (tidak ada)"]
     for rule, n in sorted(figures.total.by_rule.items(), key=lambda item: (-item[1], item[0])):
         where = ", ".join(
             f"{p.code} {p.counts.by_rule[rule]}" for p in figures.programmes if p.counts.by_rule.get(rule)
         )
-        lines.append(f"  {rule}: {n} ({where})")
+        lines += _wrapped(f"{rule_name(rule)}: {n} ({where})", indent="  ")
     return lines
+
+
+def _wrapped(text: str, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "    ")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -35,14 +35,48 @@ STEP: Final[dict[Stage, int]] = {
 CLOSING: Final = frozenset({Stage.ADMIN_FAILED, Stage.NOT_SELECTED, Stage.WITHDRAWN})
 """Stages that end an application: leaving one reopens a closed decision."""
 
-ALIASES: Final = {
-    "kompeten": Stage.COMPETENT,
-    "k": Stage.COMPETENT,
-    "belum kompeten": Stage.NOT_YET_COMPETENT,
-    "belum_kompeten": Stage.NOT_YET_COMPETENT,
-    "bk": Stage.NOT_YET_COMPETENT,
+NAMES: Final[dict[Stage, str]] = {
+    Stage.REGISTERED: "terdaftar",
+    Stage.ADMIN_PASSED: "lolos-administrasi",
+    Stage.ADMIN_FAILED: "tidak-lolos-administrasi",
+    Stage.WAITLISTED: "cadangan",
+    Stage.SELECTED: "diterima",
+    Stage.NOT_SELECTED: "tidak-diterima",
+    Stage.IN_TRAINING: "pelatihan",
+    Stage.COMPETENT: "kompeten",
+    Stage.NOT_YET_COMPETENT: "belum-kompeten",
+    Stage.WITHDRAWN: "mengundurkan-diri",
 }
-"""The words certification bodies (LSP) write in their result sheets."""
+"""Each stage as the office says it (DOMAIN.md): what the export shows and what staff may type."""
+
+ALIASES: Final = {
+    "k": Stage.COMPETENT,
+    "bk": Stage.NOT_YET_COMPETENT,
+    "sedang-pelatihan": Stage.IN_TRAINING,
+    "peserta-cadangan": Stage.WAITLISTED,
+    "dibatalkan": Stage.WITHDRAWN,
+}
+"""Other words staff write: the LSP's K / BK in result sheets, and longer forms of the names."""
+
+
+_BY_WORD: Final[dict[str, Stage]] = {
+    **{stage.value.replace("_", "-"): stage for stage in Stage},
+    **{name: stage for stage, name in NAMES.items()},
+    **ALIASES,
+}
+
+
+def stage_name(stage: Stage | str) -> str:
+    """The office's word for a stage; a stored value this version does not know is shown as stored."""
+    try:
+        return NAMES[Stage(stage)]
+    except ValueError:
+        return str(stage)
+
+
+def stage_listing() -> str:
+    """Every stage in funnel order as "diterima (selected)", for --help and error messages."""
+    return ", ".join(f"{NAMES[s]} ({s.value})" for s in sorted(Stage, key=lambda s: STEP[s]))
 
 
 class Direction(StrEnum):
@@ -53,18 +87,18 @@ class Direction(StrEnum):
 
 class UnknownStage(BlkbotError):
     def __init__(self, text: str) -> None:
-        super().__init__(f"unknown stage {text!r}; stages: {', '.join(s.value for s in Stage)}")
+        super().__init__(f"unknown stage {text!r}; stages: {stage_listing()}")
 
 
 def parse_stage(text: str) -> Stage:
-    """A stage as staff type it: the stage's name in any case, or the LSP's words for a result."""
-    key = " ".join(text.split()).lower()
-    if key in ALIASES:
-        return ALIASES[key]
-    try:
-        return Stage(key.replace(" ", "_"))
-    except ValueError:
-        raise UnknownStage(key) from None
+    """A stage as staff type it, in any case, with spaces, hyphens or underscores: the office's
+    Indonesian name (lolos-administrasi), the English code (admin_passed), or an alias (BK)."""
+    typed = " ".join(text.split()).lower()
+    key = typed.replace(" ", "-").replace("_", "-")
+    stage = _BY_WORD.get(key)
+    if stage is None:
+        raise UnknownStage(typed)
+    return stage
 
 
 def direction(current: Stage | str, new: Stage) -> Direction:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
@@ -89,6 +89,20 @@ async def active_for_contact(session: AsyncSession, contact_id: int) -> list[App
     )
 
 
+async def active_for_niks(session: AsyncSession, niks: Sequence[str], chunk: int = 5000) -> list[Application]:
+    """Applications still in the running whose NIK is among `niks` (read in chunks: SQLite takes at
+    most 32,766 parameters), by id."""
+    found: list[Application] = []
+    wanted = sorted(set(niks))
+    for start in range(0, len(wanted), chunk):
+        found += await session.scalars(
+            select(Application).where(
+                Application.nik.in_(wanted[start : start + chunk]), Application.stage.in_(list(ACTIVE_STAGES))
+            )
+        )
+    return sorted(found, key=lambda a: a.id)
+
+
 async def for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
     return list(
         await session.scalars(select(Application).where(Application.contact_id == contact_id).order_by(Application.id))
@@ -131,10 +145,42 @@ async def anonymise(session: AsyncSession, application: Application, when: datet
 
 
 async def add_screening(
-    session: AsyncSession, programme_id: int, *, eligible: bool, failed_rule: str | None, source: str | None
+    session: AsyncSession,
+    programme_id: int,
+    *,
+    eligible: bool,
+    failed_rule: str | None,
+    source: str | None,
+    contact_id: int | None = None,
 ) -> None:
-    session.add(Screening(programme_id=programme_id, eligible=eligible, failed_rule=failed_rule, source=source))
+    session.add(
+        Screening(
+            programme_id=programme_id, contact_id=contact_id, eligible=eligible, failed_rule=failed_rule, source=source
+        )
+    )
     await session.flush()
+
+
+def _latest_screenings() -> Select[tuple[int]]:
+    """The id of each person's latest screening per programme; a screening without a person is its own."""
+    person = func.coalesce(Screening.contact_id, -Screening.id)
+    return select(func.max(Screening.id)).group_by(Screening.programme_id, person)
+
+
+async def forget_screenings(session: AsyncSession, contact_id: int) -> None:
+    """A person erased their data: keep only their latest screening per programme, without them."""
+    latest = _latest_screenings().where(Screening.contact_id == contact_id)
+    await session.execute(
+        delete(Screening)
+        .where(Screening.contact_id == contact_id, Screening.id.not_in(latest))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Screening)
+        .where(Screening.contact_id == contact_id)
+        .values(contact_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def stage_counts(session: AsyncSession) -> list[tuple[int, str, int]]:
@@ -148,11 +194,12 @@ async def stage_counts(session: AsyncSession) -> list[tuple[int, str, int]]:
 
 
 async def screening_counts(session: AsyncSession) -> list[tuple[int, bool, str | None, int]]:
-    """(programme id, eligible, failed rule, count): the office's evidence of demand."""
+    """(programme id, eligible, failed rule, count) of people, by their latest outcome per programme:
+    the office's evidence of demand."""
     rows = await session.execute(
-        select(Screening.programme_id, Screening.eligible, Screening.failed_rule, func.count()).group_by(
-            Screening.programme_id, Screening.eligible, Screening.failed_rule
-        )
+        select(Screening.programme_id, Screening.eligible, Screening.failed_rule, func.count())
+        .where(Screening.id.in_(_latest_screenings()))
+        .group_by(Screening.programme_id, Screening.eligible, Screening.failed_rule)
     )
     return [(pid, eligible, rule, n) for pid, eligible, rule, n in rows.all()]
 

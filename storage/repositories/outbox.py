@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact, DeliveryStatus, MessageKind, OutboxMessage
+from storage.models import SHOWN_ON_READ, Contact, DeliveryStatus, MessageKind, OutboxMessage
 
 ERASED = "cancelled: the person erased their data"
 UNSUBSCRIBED = "cancelled: the person stopped announcements (/berhenti)"
@@ -89,9 +89,12 @@ async def claim_due(
     stopped announcements since it was queued, is cancelled (the reason in last_error) rather
     than claimed, under the same row locks, so no worker sends it.
     """
-    due = or_(
-        and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.claimed_until < now),
+    due = and_(
+        or_(
+            and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == DeliveryStatus.SENDING, OutboxMessage.claimed_until < now),
+        ),
+        OutboxMessage.channel.not_in(SHOWN_ON_READ),
     )
     ids: list[int] = []
     while len(ids) < limit:
@@ -125,6 +128,46 @@ async def claim_due(
         select(OutboxMessage)
         .where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def take_shown(session: AsyncSession, channel: str, chat_id: str, now: datetime) -> list[OutboxMessage]:
+    """The messages waiting for a chat on a channel that shows them itself (SHOWN_ON_READ), oldest
+    first, marked sent as the caller shows them. Rows whose recipient may no longer receive them
+    are cancelled with the reason, as `claim_due` does; on PostgreSQL a second reader of the same
+    chat skips the rows the first one holds, so nothing is shown twice."""
+    if channel not in SHOWN_ON_READ:
+        return []
+    waiting = (
+        select(OutboxMessage.id, _REFUSAL)
+        .join(Contact, Contact.id == OutboxMessage.contact_id)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == DeliveryStatus.PENDING,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    if session.bind.dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True, of=OutboxMessage)
+    shown: list[int] = []
+    refused: dict[str, list[int]] = {}
+    for message_id, refusal in (await session.execute(waiting)).all():
+        if refusal is None:
+            shown.append(message_id)
+        else:
+            refused.setdefault(refusal, []).append(message_id)
+    for reason, cancelled in refused.items():
+        await _set(session, cancelled, status=DeliveryStatus.CANCELLED, last_error=reason)
+    await mark_sent(session, shown, now)
+    if not shown:
+        return []
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(shown))
+        .order_by(OutboxMessage.id)
         .execution_options(populate_existing=True)
     )
     return list(rows)
@@ -251,11 +294,25 @@ async def status_counts(session: AsyncSession, broadcast_id: int | None = None) 
     return {status: count for status, count in (await session.execute(query)).all()}
 
 
+async def unread_count(session: AsyncSession, broadcast_id: int) -> int:
+    """A broadcast's rows still waiting for a terminal to show them (SHOWN_ON_READ)."""
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                OutboxMessage.broadcast_id == broadcast_id,
+                OutboxMessage.status == DeliveryStatus.PENDING,
+                OutboxMessage.channel.in_(SHOWN_ON_READ),
+            )
+        )
+        or 0
+    )
+
+
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest pending message becomes due, so an idle loop knows how long to sleep."""
     return await session.scalar(
         select(OutboxMessage.next_attempt_at)
-        .where(OutboxMessage.status == DeliveryStatus.PENDING)
+        .where(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.channel.not_in(SHOWN_ON_READ))
         .order_by(OutboxMessage.next_attempt_at)
         .limit(1)
     )

@@ -22,13 +22,22 @@ def test_new_catalog_passes_the_check_and_loads(
     assert main(["catalog", "check", str(target)]) == 0
     assert main(["catalog", "load", str(target)]) == 0
 
-    async def loaded(db: Database) -> tuple[str, list[str]]:
+    async def loaded(db: Database) -> tuple[str, list[str], list[str | None]]:
         async with db.transaction() as session:
             info = await catalog.info(session)
             assert info is not None
-            return info.city, sorted(p.code for p in await catalog.programmes(session) if p.active)
+            office = [
+                info.office_phone,
+                info.office_whatsapp,
+                info.office_email,
+                info.office_address,
+                info.office_hours,
+            ]
+            return info.city, sorted(p.code for p in await catalog.programmes(session) if p.active), office
 
-    assert run(loaded, cli_db) == ("Kota Contoh", ["BOGA1", "LAS1"])
+    city, programmes, office = run(loaded, cli_db)
+    assert (city, programmes) == ("Kota Contoh", ["BOGA1", "LAS1"])
+    assert None not in office  # every way to reach the office is shown, to be filled in
 
 
 def test_new_catalog_names_every_rule_kind(tmp_path: Path) -> None:

@@ -83,9 +83,60 @@ def test_stage_change_tells_each_applicant_once(cli_db: str, capsys: pytest.Capt
     assert main(["applications", "stage", "LAS1-2027-0001", "las1-2027-0002", "--to", "selected"]) == 0
     assert main(["applications", "stage", "LAS1-2027-0001", "--to", "selected"]) == 0
     out = capsys.readouterr().out
-    assert "2 moved to selected; 2 applicants will be told." in out
-    assert "0 moved to selected; 0 applicants will be told." in out
+    assert "2 moved to diterima (selected); 2 applicants will be told." in out
+    assert "0 moved to diterima (selected); 0 applicants will be told." in out
     assert [m.dedupe_key.split(":")[2] for m in outbox(cli_db)] == ["selected", "selected"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("lolos-administrasi", "admin_passed"),
+        ("Lolos Administrasi", "admin_passed"),
+        ("tidak_lolos_administrasi", "admin_failed"),
+        ("diterima", "selected"),
+        ("cadangan", "waitlisted"),
+        ("tidak-diterima", "not_selected"),
+        ("not-selected", "not_selected"),
+        ("mengundurkan-diri", "withdrawn"),
+    ],
+)
+def test_staff_may_type_the_stage_in_indonesian_or_english(
+    cli_db: str, capsys: pytest.CaptureFixture[str], typed: str, stored: str
+) -> None:
+    registered(cli_db, 101)
+    reason = ["--reason", "KTP tidak terbaca"] if stored == "admin_failed" else []
+    assert main(["applications", "stage", "LAS1-2027-0001", "--to", typed, *reason]) == 0
+    assert f"({stored}); " in capsys.readouterr().out
+    assert main(["applications", "stage", "LAS1-2027-0001", "--to", stored, *reason]) == 0
+    assert "0 moved to " in capsys.readouterr().out
+
+
+def test_stage_help_lists_every_stage_in_both_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["applications", "stage", "--help"])
+    shown = [line.split() for line in capsys.readouterr().out.splitlines()]
+    for name, code in [
+        ("terdaftar", "registered"),
+        ("lolos-administrasi", "admin_passed"),
+        ("tidak-lolos-administrasi", "admin_failed"),
+        ("cadangan", "waitlisted"),
+        ("diterima", "selected"),
+        ("tidak-diterima", "not_selected"),
+        ("pelatihan", "in_training"),
+        ("kompeten", "competent"),
+        ("belum-kompeten", "not_yet_competent"),
+        ("mengundurkan-diri", "withdrawn"),
+    ]:
+        assert [name, code] in shown
+
+
+def test_an_unknown_stage_is_refused_with_the_list(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    registered(cli_db, 101)
+    assert main(["applications", "stage", "LAS1-2027-0001", "--to", "lolos"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown stage 'lolos'" in err and "lolos-administrasi (admin_passed)" in err
+    assert outbox(cli_db) == []
 
 
 def test_stage_change_refuses_an_unknown_number_and_changes_nothing(

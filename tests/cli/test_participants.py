@@ -184,3 +184,53 @@ async def test_an_xlsx_list_is_read_like_its_csv(db: Database, tmp_path: Path) -
     async with db.transaction() as session:
         assert (await import_csv(session, path)).new == 2
     assert await years(db, ANI, BUDI) == [2022, 2025]
+
+
+async def test_a_list_imported_after_someone_registered_flags_their_application_once(
+    db: Database, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.models import Stage
+    from storage.repositories import applications
+    from tests.cli.test_reports import add_application
+    from training.reports import describe_flag
+
+    await add_application(db, "LAS1", 1, nik=ANI)
+    await add_application(db, "LAS1", 2, nik=BUDI, stage=Stage.WITHDRAWN)
+    await add_application(db, "MTR1", 1, nik=CITRA, flags=["nik_region_outside"])
+    path = write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n{BUDI},Budi,2023\n{CITRA},Citra,2022\n")
+    when = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+    for _ in range(2):
+        async with db.transaction() as session:
+            imported = await import_csv(session, path, when)
+
+    assert imported.flagged == 0  # the second import finds them flagged already
+    async with db.transaction() as session:
+        found = await applications.by_numbers(session, ["LAS1-2027-0001", "LAS1-2027-0002", "MTR1-2027-0001"])
+    flag = {"flag": "past_participant", "year": 2024, "at": "2026-12-01T02:00:00+00:00"}
+    assert found["LAS1-2027-0001"].flags == [flag]
+    assert found["LAS1-2027-0002"].flags == []  # withdrawn: nothing for staff to decide
+    assert found["MTR1-2027-0001"].flags[0] == "nik_region_outside"
+    assert found["MTR1-2027-0001"].flags[1]["year"] == 2022
+    assert describe_flag(flag, ZoneInfo("Asia/Jakarta")) == (
+        "Ada di daftar peserta pelatihan lama (tahun 2024), diimpor 2026-12-01 setelah orang ini mendaftar"
+    )
+
+
+def test_the_cli_says_how_many_applications_it_flagged(cli_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tests.cli.conftest import run
+    from tests.cli.test_reports import add_application
+
+    assert main(["stats"]) == 0
+    run(lambda db: add_application(db, "LAS1", 1, nik=ANI), cli_db)
+    path = write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n{BUDI},Budi,2023\n")
+    capsys.readouterr()
+
+    assert main(["participants", "import", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert "2 past participants imported (2 new, 0 already listed and updated)" in out
+    assert "1 applications in the running belong to people on this list" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from storage.repositories import applications, catalog
 from tests.cli.conftest import run
 from training.reports import (
     BASE_COLUMNS,
+    HEADERS,
     Funnel,
     ReportError,
     UnknownProgramme,
@@ -72,15 +74,16 @@ async def add_screenings(db: Database, code: str, eligible: int, failed: dict[st
                 await applications.add_screening(session, programme.id, eligible=False, failed_rule=rule, source=None)
 
 
-async def export(db: Database, code: str, fmt: str, out: Path) -> int:
+async def export(db: Database, code: str, fmt: str, out: Path, *, codes: bool = True) -> int:
+    """The export with its codes (the stored values under English keys) unless `codes` is False."""
     async with db.transaction() as session:
-        return await export_applications(session, code, fmt, out)
+        return await export_applications(session, code, fmt, out, codes=codes)
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
-    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    return list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=delimiter))
 
 
 # --- The export ---------------------------------------------------------------------------------
@@ -125,7 +128,7 @@ async def test_csv_export_has_one_row_per_application_of_the_programme(db: Datab
     assert first["education"] == "sma"
     assert first["q_healthy"] == "ya"
     assert first["q_not_working"] == "tidak"
-    assert first["flags"] == "nik_region_outside"
+    assert first["flags"] == "NIK dari luar daerah (orangnya mungkin sudah pindah; periksa KTP)"
     assert second["stage"] == "admin_failed"
     assert second["stage_reason"] == "KTP tidak terbaca"
     assert second["district_name"] == ""
@@ -139,7 +142,30 @@ async def test_export_words_a_nik_typed_from_another_chat(db: Database, tmp_path
     await export(db, "LAS1", "csv", out)
 
     [row] = read_csv(out)
-    assert row["flags"] == "nik_region_outside, NIK ini juga diketik dari chat telegram lain (2026-11-25 10:00)"
+    assert row["flags"] == (
+        "NIK dari luar daerah (orangnya mungkin sudah pindah; periksa KTP), "
+        "NIK ini juga diketik dari chat telegram lain (2026-11-25 10:00)"
+    )
+
+
+async def test_the_export_speaks_indonesian_for_excel_by_default(db: Database, tmp_path: Path) -> None:
+    await add_application(db, "LAS1", 1, sex="F", stage=Stage.ADMIN_PASSED, flags=["a_flag_from_a_later_version"])
+    await add_application(db, "LAS1", 2, stage=Stage.NOT_SELECTED, education="bachelor")
+    out = tmp_path / "las1.csv"
+
+    assert await export(db, "LAS1", "csv", out, codes=False) == 2
+
+    assert out.read_bytes().decode("utf-8-sig").splitlines()[0].startswith("Nomor pendaftaran;Kode program;")
+    first, second = read_csv(out, delimiter=";")
+    assert first["Nomor pendaftaran"] == "LAS1-2027-0001"
+    assert (first["Tahap"], second["Tahap"]) == ("lolos-administrasi", "tidak-diterima")
+    assert first["Waktu daftar"] == "2026-11-20 10:00"
+    assert (first["Jenis kelamin"], second["Jenis kelamin"]) == ("Perempuan", "Laki-laki")
+    assert (first["Pendidikan terakhir"], second["Pendidikan terakhir"]) == ("SMA/SMK", "Sarjana")
+    assert first["Jawaban: sehat jasmani dan rohani"] == "ya"
+    assert first["Jawaban: KTP daerah ini"] == "ya"
+    assert first["Catatan untuk petugas"] == "a_flag_from_a_later_version"  # a new kind shows as stored
+    assert first["Usia saat pelatihan mulai"] == "28"
 
 
 async def test_export_all_lists_every_programme_in_catalog_order(db: Database, tmp_path: Path) -> None:
@@ -159,21 +185,24 @@ async def test_xlsx_export_keeps_nik_and_phone_as_text_under_a_bold_frozen_heade
     await add_application(db, "LAS1", 1, nik="3375011205980001")
     out = tmp_path / "las1.xlsx"
 
-    assert await export(db, "LAS1", "xlsx", out) == 1
+    assert await export(db, "LAS1", "xlsx", out, codes=False) == 1
 
     sheet = load_workbook(out).active
     header = [c.value for c in sheet[1]]
-    assert header[: len(BASE_COLUMNS)] == list(BASE_COLUMNS)
+    assert header[: len(BASE_COLUMNS)] == [HEADERS[column] for column in BASE_COLUMNS]
     assert all(c.font.bold for c in sheet[1])
     assert sheet.freeze_panes == "A2"
     row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
-    assert row["nik"].value == "3375011205980001"
-    assert isinstance(row["nik"].value, str)
-    assert row["phone"].value == "+6281234567890"
-    assert row["number"].value == "LAS1-2027-0001"
-    assert row["age_at_start"].value == 28
-    assert row["birth_date"].value.date() == date(1998, 5, 12)
-    assert row["q_healthy"].value == "ya"
+    assert row["NIK"].value == "3375011205980001"
+    assert isinstance(row["NIK"].value, str)
+    assert row["Nomor HP"].value == "+6281234567890"
+    assert row["Nomor pendaftaran"].value == "LAS1-2027-0001"
+    assert row["Usia saat pelatihan mulai"].value == 28
+    assert row["Tanggal lahir"].value.date() == date(1998, 5, 12)
+    assert row["Waktu daftar"].value == datetime(2026, 11, 20, 10, 0)  # a real date, in WIB
+    assert row["Waktu daftar"].number_format == "yyyy-mm-dd hh:mm"
+    assert row["Tahap"].value == "terdaftar"
+    assert row["Jawaban: sehat jasmani dan rohani"].value == "ya"
     assert sheet.column_dimensions["K"].width >= 16  # the NIK column shows all digits
 
 
@@ -299,44 +328,67 @@ def cells(text: str, first: str) -> list[str]:
     raise AssertionError(f"no line for {first!r} in:\n{text}")
 
 
-async def test_render_stats_shows_programmes_clusters_and_rules(db: Database) -> None:
+async def test_render_stats_shows_programmes_clusters_stages_and_rules_in_indonesian(db: Database) -> None:
     await build_intake(db)
     async with db.transaction() as session:
         text = render_stats(await funnel(session))
 
-    header = cells(text, "Programme")
-    assert header[:7] == [
-        "Programme",
-        "Cluster",
-        "Quota",
-        "Registered",
-        "Eligible",
-        "Ineligible",
-        "Eligible over quota",
-    ]
-    assert header[7:] == ["registered", "admin_passed", "admin_failed", "selected", "withdrawn"]
-    assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "2", "18", "3", "2", "1", "0", "0", "1", "1"]
-    assert cells(text, "LAS") == ["LAS", "Teknik Las", "32", "2", "21", "7", "2", "1", "0", "1", "1", "1"]
-    assert cells(text, "TOTAL")[2:7] == ["212", "3", "26", "8", "2"]
-    assert "Eligible people turned away by the quota: 2 (26 eligible for 212 seats)" in text
-    assert "  pmi_candidate: 4 (LAS-PMI 4)" in text
-    assert "  min_age: 3 (LAS1 2, MTR1 1)" in text
-    assert cells(text, "Cluster")[:3] == ["Cluster", "Name", "Quota"]
-    assert text.index("Programme |") < text.index("Cluster ") < text.index("Turned away by rule:")
+    assert cells(text, "Program") == ["Program", "Klaster", "Kuota", "Aktif", "Layak", "Tidak layak", "Layak > kuota"]
+    assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "2", "18", "3", "2"]
+    assert cells(text, "LAS") == ["LAS", "Teknik Las", "32", "2", "21", "7", "2"]
+    assert cells(text, "JUMLAH")[2:7] == ["212", "3", "26", "8", "2"]
+    assert "Pendaftaran per tahap:\n  terdaftar: 1 (LAS1 1)\n  lolos-administrasi: 1 (MTR1 1)\n" in text
+    assert "  tidak-lolos-administrasi: 1 (LAS-PMI 1)\n  diterima: 1 (LAS1 1)\n  mengundurkan-diri: 1 (LAS1 1)" in text
+    assert "Orang layak yang tidak mendapat kursi karena kuota: 2 (26 layak untuk 212 kursi)" in text
+    assert "  pmi candidate: 4 (LAS-PMI 4)" in text  # a catalog's own rule, by its key
+    assert "  usia minimal: 3 (LAS1 2, MTR1 1)" in text
+    assert "  belum pernah ikut pelatihan: 1 (LAS1 1)" in text
+    assert text.index("Per program") < text.index("Per klaster") < text.index("Tidak layak, menurut syarat:")
+
+
+async def test_render_stats_fits_a_100_column_terminal_with_every_stage_and_long_names(db: Database) -> None:
+    for seq, stage in enumerate(Stage, start=1):
+        await add_application(db, "LAS-PMI", seq, stage=stage, nik=nik(seq))
+    await add_screenings(db, "LAS-PMI", 1, {"a_very_long_declaration_key_of_some_city": 3, "min_education": 2})
+    async with db.transaction() as session:
+        figures = await funnel(session)
+    long_name = replace(figures.clusters[0], name="Pelatihan Berbasis Kompetensi Teknik Pengelasan Bawah Air")
+    text = render_stats(replace(figures, clusters=(long_name, *figures.clusters[1:])))
+
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "  belum-kompeten: 1 (LAS-PMI 1)" in text
+    assert "  pendidikan minimal: 2 (LAS-PMI 2)" in text
 
 
 async def test_render_stats_of_an_empty_intake(db: Database) -> None:
     async with db.transaction() as session:
         text = render_stats(await funnel(session))
     assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "0", "0", "0", "0"]
-    assert "Turned away by rule:\n  (none)" in text
+    assert "Pendaftaran per tahap:\n  (belum ada)" in text
+    assert "Tidak layak, menurut syarat:\n  (tidak ada)" in text
 
 
 def test_render_stats_without_programmes() -> None:
     from training.reports import Counts
 
     text = render_stats(Funnel((), (), Counts()))
-    assert cells(text, "TOTAL") == ["TOTAL", "", "0", "0", "0", "0", "0"]
+    assert cells(text, "JUMLAH") == ["JUMLAH", "", "0", "0", "0", "0", "0"]
+
+
+async def test_a_person_turned_away_three_times_counts_once_by_their_latest_outcome(db: Database) -> None:
+    async with db.transaction() as session:
+        las1 = await catalog.programme(session, "LAS1")
+        assert las1 is not None
+        tries = [(7, "min_age"), (7, "min_age"), (7, "min_age"), (8, "healthy"), (8, None), (None, "healthy")]
+        for contact_id, rule in tries:
+            await applications.add_screening(
+                session, las1.id, contact_id=contact_id, eligible=rule is None, failed_rule=rule, source=None
+            )
+        figures = await funnel(session)
+
+    counts = next(p for p in figures.programmes if p.code == "LAS1").counts
+    assert (counts.eligible, counts.ineligible) == (1, 2)
+    assert counts.by_rule == {"min_age": 1, "healthy": 1}  # person 8 answered again and qualified
 
 
 # --- The CLI ------------------------------------------------------------------------------------
@@ -351,7 +403,7 @@ def test_cli_stats_prints_the_table(cli_db: str, capsys) -> None:  # type: ignor
 
     out = capsys.readouterr().out
     assert cells(out, "LAS1")[:7] == ["LAS1", "LAS", "16", "2", "18", "3", "2"]
-    assert "Turned away by rule:" in out
+    assert "Tidak layak, menurut syarat:" in out
 
 
 def test_cli_export_writes_xlsx(cli_db: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -54,25 +54,26 @@ async def stored(db: Database) -> tuple[dict[str, tuple[str, str | None]], list[
     return found, keys
 
 
-async def export(db: Database, tmp_path: Path, fmt: str) -> Path:
+async def export(db: Database, tmp_path: Path, fmt: str, *more: str) -> Path:
     out = tmp_path / f"applications.{fmt}"
-    assert await blkbot(db, ["applications", "export", "--programme", "LAS1", "--format", fmt, "--out", str(out)]) == 0
+    argv = ["applications", "export", "--programme", "LAS1", "--format", fmt, "--out", str(out), *more]
+    assert await blkbot(db, argv) == 0
     return out
 
 
 def edit_csv(path: Path, number: str, stage: str, reason: str | None = None) -> None:
-    """Change one row of an exported CSV as staff would in a spreadsheet."""
+    """Change one row of an exported CSV (Indonesian headers, ";") as staff would in a spreadsheet."""
     import csv
 
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle, delimiter=";"))
     for row in rows:
-        if row["number"] == number:
-            row["stage"] = stage
+        if row["Nomor pendaftaran"] == number:
+            row["Tahap"] = stage
             if reason is not None:
-                row["stage_reason"] = reason
+                row["Alasan"] = reason
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
         writer.writeheader()
         writer.writerows(rows)
 
@@ -81,11 +82,11 @@ def unchanged_stages() -> dict[str, tuple[str, str | None]]:
     return {number: (stage.value, reason) for number, (stage, reason) in STAGES.items()}
 
 
-@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize(("fmt", "codes"), [("csv", ()), ("xlsx", ()), ("csv", ("--codes",)), ("xlsx", ("--codes",))])
 async def test_the_untouched_export_changes_nothing(
-    intake: Database, tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+    intake: Database, tmp_path: Path, fmt: str, codes: tuple[str, ...], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = await export(intake, tmp_path, fmt)
+    path = await export(intake, tmp_path, fmt, *codes)
     capsys.readouterr()
 
     assert await blkbot(intake, ["applications", "import-results", str(path), "--yes"]) == 0
@@ -100,8 +101,8 @@ async def test_an_edited_export_moves_forward_keeps_reasons_and_tells_only_the_m
     intake: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = await export(intake, tmp_path, "csv")
-    edit_csv(path, "LAS1-2027-0001", "admin_passed")
-    edit_csv(path, "LAS1-2027-0004", "selected", reason="")  # an emptied reason cell
+    edit_csv(path, "LAS1-2027-0001", "lolos-administrasi")
+    edit_csv(path, "LAS1-2027-0004", "diterima", reason="")  # an emptied reason cell
     capsys.readouterr()
 
     assert await blkbot(intake, ["applications", "import-results", str(path), "--yes"]) == 0

@@ -43,8 +43,6 @@ async def people(conversations: Conversations, db: Database) -> dict[str, Contac
     async with db.transaction() as session:
         reader = await contacts.get_or_create(session, "telegram", "9003", language="en")
         await contacts.set_subscribed(session, reader, True)
-        tester = await contacts.get_or_create(session, "console", "local", language="id")
-        await contacts.set_subscribed(session, tester, True)  # the terminal cannot be pushed to
         found = {c.chat_id: c for c in await session.scalars(select(Contact))}
     return {"welder": found["9001"], "cook": found["9002"], "reader": found["9003"]}
 
