@@ -40,6 +40,9 @@ class State:
     flow: str | None = None
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    last_press: str | None = None
+    """The button of the previous turn, when it was a press: the same press again is a double tap.
+    Kept beside the flow's data, not in it, since it outlives the flow its press may have ended."""
 
     def clear(self) -> None:
         """Forget the flow and every answer in it (they may be personal data)."""
@@ -110,10 +113,16 @@ class Engine:
             refused = await self._check_staff(ctx, state, flow.permission)
             if refused is not None:
                 return refused
+        if inbound.choice is not None and inbound.choice == state.last_press:
+            # A double tap: the first press was answered and its keyboard dropped; a second copy
+            # of the question (or a "that button is old" note) would only leave two live questions.
+            return Reply(stale=True, repeated=True)
         try:
-            return await self._take_turn(ctx, state, inbound)
+            reply = await self._take_turn(ctx, state, inbound)
         except NotAllowed as refused:  # a service's own, finer check (e.g. "to everyone" needs more)
-            return await self._refuse_staff(ctx, state, refused.actor, refused.permission)
+            reply = await self._refuse_staff(ctx, state, refused.actor, refused.permission)
+        state.last_press = inbound.choice  # for one turn only: after any other, the same button is no double tap
+        return reply
 
     async def _take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
         if inbound.choice is not None and inbound.choice.startswith("/"):

@@ -67,20 +67,32 @@ async def test_resident_registers_with_buttons_typed_answers_and_shared_contact(
     assert (contact.channel, contact.chat_id, contact.subscribed) == ("telegram", "7001", True)
 
 
-async def test_double_tap_on_submit_creates_one_application(
+async def test_double_tap_on_submit_creates_one_application_and_is_answered_quietly(
     resident: Resident, server: FakeTelegramServer, db: Database
 ) -> None:
     await walk_to_summary(resident)
     summary = resident.last
     data = next(b["callback_data"] for b in summary.inline_buttons if b["text"] == "✅ Kirim pendaftaran")
+    before = {m.message_id for m in server.messages(resident.chat_id)}
+    server.reset_calls()
 
-    await server.press_button(resident.chat_id, summary.message_id, data)
-    await server.press_button(resident.chat_id, summary.message_id, data, check=False)
-    done = await server.wait_for_message(resident.chat_id, predicate=lambda m: "Pendaftaran terkirim" in m.plain_text)
-    stale = await server.wait_for_message(resident.chat_id, predicate=lambda m: "sudah tidak berlaku" in m.plain_text)
+    first = await server.press_button(resident.chat_id, summary.message_id, data)
+    second = await server.press_button(resident.chat_id, summary.message_id, data, check=False)
+    for query_id in (first, second):
+        await server.wait_for_call(
+            "answerCallbackQuery", predicate=lambda c, q=query_id: c.params.get("callback_query_id") == q
+        )
+    # The chat's turns run one after the other: once /status is answered, both presses are done with.
+    await server.send_text(resident.chat_id, "/status")
+    await server.wait_for_message(resident.chat_id, predicate=lambda m: "Pendaftaran Anda" in m.plain_text)
 
-    assert "BOGA1-2027-0001" in done.plain_text
-    assert stale.message_id > done.message_id
+    sent = [m.plain_text for m in server.messages(resident.chat_id) if m.message_id not in before and m.from_bot]
+    assert len(sent) == 2, sent  # no "that button is old" note, no second copy of anything
+    assert "BOGA1-2027-0001" in sent[0] and "Pendaftaran Anda" in sent[1]
+    edits = server.calls_to("editMessageText", resident.chat_id) + server.calls_to(
+        "editMessageReplyMarkup", resident.chat_id
+    )
+    assert [(c.method, c.ok) for c in edits] == [("editMessageText", True)]  # the summary marked once, no 400
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Application)) == 1
 
@@ -99,6 +111,8 @@ async def test_old_keyboard_gets_a_gentle_reply_and_the_current_question(
     assert "sudah tidak berlaku" in seen[0].plain_text
     assert "Pilih pelatihan" in seen[-1].plain_text
     assert clusters.inline_markup is None  # answered keyboards are removed
+    # The consent message lost its keyboard when answered: nothing is asked of Telegram to remove it again.
+    assert not [c for c in server.calls_to("editMessageReplyMarkup", resident.chat_id) if not c.ok]
 
 
 async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_marked(

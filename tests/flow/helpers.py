@@ -62,6 +62,9 @@ class Resident:
 
     async def send(self, inbound: Inbound) -> Reply:
         reply = await self.conversations.handle(self.channel, self.chat_id, inbound)
+        if reply.repeated:  # a double tap is answered with nothing: the chat still shows the last question
+            assert not reply.messages, f"a double tap answered with {reply.messages!r}"
+            return reply
         assert reply.messages, f"no answer to {inbound!r}"
         self.reply = reply
         self.options = reply.messages[-1].options

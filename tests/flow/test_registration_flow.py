@@ -882,22 +882,22 @@ async def test_a_turn_that_fails_half_way_keeps_none_of_its_writes_and_the_next_
     assert (await contact_of(db, "siti")).consented_at is not None
 
 
-async def test_pressing_the_same_button_twice_advances_once(siti: Resident, db: Database, words: Words) -> None:
+async def test_a_double_tap_advances_once_and_is_answered_with_nothing(siti: Resident, db: Database) -> None:
     await siti.type("/daftar")
     await siti.consent()
     press = Inbound(choice="cluster|BOGA")
     first = await siti.send(press)
     assert first.chosen == "Tata Boga" and not first.stale
-    programme_question = siti.last.text
     second = await siti.send(press)
-    assert second.stale
-    assert [m.text for m in second.messages] == [words("common/stale_button"), programme_question]
+    # No "that button is old" note and no second copy of the programme question.
+    assert second.stale and second.repeated and second.messages == []
     assert siti.step == "programme"
 
     await siti.choose("programme", "BOGA1")
     yes = Inbound(choice="q_ktp_region|y")
     await siti.send(yes)
-    assert (await siti.send(yes)).stale
+    again = await siti.send(yes)
+    assert again.repeated and again.messages == []
     assert siti.step == "q_healthy"
     answers = await answers_of(db, "siti")
     assert answers == {"consent": True, "cluster": "BOGA", "programme": "BOGA1", "q_ktp_region": True}
@@ -905,17 +905,15 @@ async def test_pressing_the_same_button_twice_advances_once(siti: Resident, db: 
     assert row is not None and row.data["history"] == ["consent", "cluster", "programme", "q_ktp_region"]
 
 
-async def test_submitting_twice_creates_one_application_and_the_second_press_is_stale(
-    siti: Resident, db: Database, words: Words
+async def test_submitting_twice_creates_one_application_and_the_second_press_is_quiet(
+    siti: Resident, db: Database
 ) -> None:
     await siti.walk_to_summary()
     submit = Inbound(choice="summary|ok")
     first = await siti.send(submit)
     assert "BOGA1-2027-0001" in siti.text and not first.stale
     second = await siti.send(submit)
-    assert second.stale
-    assert second.messages[0].text == words("common/stale_button")
-    assert second.messages[-1].text == words("common/menu")
+    assert second.stale and second.repeated and second.messages == []
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
     assert await last_number(db, "BOGA1") == 1
 
@@ -942,7 +940,7 @@ async def test_two_workers_handling_the_same_submit_at_once_create_one_applicati
     fresh = next(r for r in replies if not r.stale)
     assert "<b>BOGA1-2027-0001</b>" in fresh.messages[0].text
     stale = next(r for r in replies if r.stale)
-    assert stale.messages[0].text == words("common/stale_button")
+    assert stale.repeated and stale.messages == []  # the retried turn sees the press already taken
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
     assert await last_number(db, "BOGA1") == 1
 
@@ -958,6 +956,17 @@ async def test_an_old_keyboard_gets_a_gentle_reply_and_the_current_question(
         assert [m.text for m in reply.messages] == [words("common/stale_button"), words("registration/ask_nik")], old
     assert await answers_of(db, "siti") == answers
     assert await screenings(db) == []
+
+
+async def test_a_button_pressed_again_after_another_turn_is_old_not_a_double_tap(siti: Resident, words: Words) -> None:
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.choose("cluster", "BOGA")
+    await siti.type("/bantuan")  # another turn between: the next press of the cluster button is an old keyboard
+    reply = await siti.send(Inbound(choice="cluster|BOGA"))
+    assert reply.stale and not reply.repeated
+    assert siti.messages[0].text == words("common/stale_button")
+    assert siti.step == "programme"
 
 
 # -- concurrency ---------------------------------------------------------------------------------
