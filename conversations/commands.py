@@ -27,6 +27,11 @@ async def menu(engine: Engine, ctx: Context, state: State, _: str | None) -> Rep
     return Reply([ctx.say("common/menu", options=_menu_options(ctx))])
 
 
+async def not_understood(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    """Free text outside any flow: a bot cannot answer a question, so say who can, with the menu's buttons."""
+    return Reply([ctx.say("common/not_understood", options=_menu_options(ctx), **ctx.office())])
+
+
 async def start(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
     if state.flow is not None:
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
@@ -66,8 +71,8 @@ async def help_(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
     if step is not None and not ctx.services.templates.has(ctx.lang, key):
         key = "help/step"
     if step is None:
-        return Reply([ctx.say(key), ctx.say("help/commands", options=_menu_options(ctx))])
-    return Reply([ctx.say(key), ctx.say("help/commands"), *await engine.resume(ctx, state)])
+        return Reply([ctx.say(key), ctx.say("help/commands", options=_menu_options(ctx), **ctx.office())])
+    return Reply([ctx.say(key), ctx.say("help/commands", **ctx.office()), *await engine.resume(ctx, state)])
 
 
 async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
@@ -196,6 +201,7 @@ def build_engine() -> Engine:
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
+        not_understood=not_understood,
         actions={**reminders.ACTIONS, **vacancies.ACTIONS},
         staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS, **broadcasting.STAFF_COMMANDS},
     )

@@ -96,11 +96,14 @@ class Engine:
         actions: dict[str, Action] | None = None,
         staff_commands: dict[str, StaffCommand] | None = None,
         staff_buttons: dict[str, StaffButton] | None = None,
+        not_understood: Command | None = None,
     ) -> None:
         self.flows = flows
         self.commands = commands
         self.overlays = overlays
         self.menu = menu
+        self.not_understood = not_understood or menu
+        """The answer to free text outside any flow."""
         self.actions = actions or {}
         self.staff_commands = staff_commands or {}
         self.staff_buttons = staff_buttons or {}
@@ -146,7 +149,7 @@ class Engine:
                 return Reply(
                     [ctx.say("common/stale_button"), *(await self.menu(self, ctx, state, None)).messages], stale=True
                 )
-            return await self.menu(self, ctx, state, None)
+            return await self.not_understood(self, ctx, state, inbound.text)
         return await self._answer_step(ctx, state, inbound)
 
     async def run_command(self, ctx: Context, state: State, name: str, argument: str | None) -> Reply:

@@ -108,7 +108,7 @@ async def turned_away(ctx: Context, failure: Failure) -> Finish:
         Option("/daftar", ctx.label("buttons/other_programme")),
         Option("/mulai", ctx.label("buttons/notify_me")),
     ]
-    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)])
+    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason, **ctx.office())])
 
 
 def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:

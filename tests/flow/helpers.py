@@ -22,8 +22,19 @@ from messages.render import Templates
 from storage.db import Database
 from storage.models import Application, Contact, Conversation, Programme, Screening
 from storage.repositories import catalog
+from training.catalog import OfficeContact
 
 CHANNEL = "console"
+
+OFFICE = "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan"
+"""The demo catalog's office, and how residents reach a person there."""
+OFFICE_CONTACT = OfficeContact(
+    phone="(0285) 421234",
+    whatsapp="0812-2600-4411",
+    email="pelatihan.dinperinaker@pekalongankota.go.id",
+    address="Jl. Sriwijaya No. 44, Kota Pekalongan",
+    hours="Senin–Kamis 07.30–15.30, Jumat 07.30–11.00",
+)
 
 SITI_NIK = "3375015203950002"
 """Kota Pekalongan (33.75), a woman born 12 March 1995."""
@@ -178,10 +189,15 @@ class Words:
     def __call__(self, key: str, **params: Any) -> str:
         return self.templates.render(self.lang, key, **params)
 
+    @property
+    def office(self) -> dict[str, Any]:
+        """The parameters of the office's contact, as the demo catalog gives them."""
+        return {"office": OFFICE, "contact": OFFICE_CONTACT}
+
     def not_eligible(self, reason_key: str, **params: Any) -> str:
-        """The whole refusal message with the failed rule's reason inside it."""
+        """The whole refusal message with the failed rule's reason inside it, and the office's contact."""
         reason = Markup(self.templates.render(self.lang, reason_key, **params))
-        return self.templates.render(self.lang, "eligibility/not_eligible", reason=reason)
+        return self.templates.render(self.lang, "eligibility/not_eligible", reason=reason, **self.office)
 
 
 # -- the database -------------------------------------------------------------------------------

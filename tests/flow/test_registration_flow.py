@@ -24,6 +24,8 @@ from storage.models import Application, PastParticipant, Stage
 from storage.repositories import applications as application_repo
 from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import (
+    OFFICE,
+    OFFICE_CONTACT,
     SITI,
     SITI_BIRTH,
     SITI_NIK,
@@ -40,18 +42,9 @@ from tests.flow.helpers import (
     same_moment,
     screenings,
 )
-from training.catalog import OfficeContact
 
 REGIONS = {"33.75": "Kota Pekalongan", "33.26": "Kabupaten Pekalongan", "33.25": "Kabupaten Batang"}
 BACK = "⬅️ Kembali"
-OFFICE = "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan"
-OFFICE_CONTACT = OfficeContact(
-    phone="(0285) 421234",
-    whatsapp="0812-2600-4411",
-    email="pelatihan.dinperinaker@pekalongankota.go.id",
-    address="Jl. Sriwijaya No. 44, Kota Pekalongan",
-    hours="Senin–Kamis 07.30–15.30, Jumat 07.30–11.00",
-)
 
 
 @pytest.fixture
@@ -690,21 +683,25 @@ async def test_answering_instead_of_confirming_the_cancel_keeps_the_registration
 async def test_help_explains_the_current_step_and_asks_it_again(siti: Resident, words: Words) -> None:
     await to_nik_step(siti)
     await siti.type("/bantuan")
-    assert [m.text for m in siti.messages] == [words("help/nik"), words("help/commands"), words("registration/ask_nik")]
+    assert [m.text for m in siti.messages] == [
+        words("help/nik"),
+        words("help/commands", **words.office),
+        words("registration/ask_nik"),
+    ]
     await siti.type(SITI_NIK)
     assert siti.step == "confirm_birth"
 
 
 async def test_help_without_a_specific_text_and_with_nothing_running(siti: Resident, words: Words) -> None:
     await siti.type("/bantuan")
-    assert [m.text for m in siti.messages] == [words("help/general"), words("help/commands")]
+    assert [m.text for m in siti.messages] == [words("help/general"), words("help/commands", **words.office)]
     assert siti.buttons == ["📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
     await siti.type("/daftar")
     await siti.consent()
     await siti.type("bantuan")
     assert [m.text for m in siti.messages] == [
         words("help/step"),
-        words("help/commands"),
+        words("help/commands", **words.office),
         words("registration/ask_cluster"),
     ]
 
