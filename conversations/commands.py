@@ -37,7 +37,26 @@ async def start(engine: Engine, ctx: Context, state: State, argument: str | None
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
     answers = await prefill(ctx, argument, ctx.today())
     extra = {"source": argument[:64]} if argument else {}
-    return Reply([ctx.say("common/welcome"), *await _begin_registration(engine, ctx, state, answers, extra)])
+    return Reply([welcome(ctx), *await _begin_registration(engine, ctx, state, answers, extra)])
+
+
+NEWS_ACTION = "news"
+"""The welcome's button: announcements for someone who has not registered (yet)."""
+
+
+def welcome(ctx: Context) -> Outbound:
+    """The welcome says what comes through the chat, and offers one tap for announcements to
+    anyone not receiving them: pressing /start alone puts nobody on a list."""
+    subscribed = ctx.contact.subscribed and ctx.contact.erased_at is None
+    options = [] if subscribed else [Option(f"@{NEWS_ACTION}", ctx.label("buttons/subscribe"))]
+    return ctx.say("common/welcome", options=options, subscribed=subscribed)
+
+
+async def news_tap(engine: Engine, ctx: Context, state: State, _: str) -> Reply:
+    """Subscribes from the welcome's button. The question sent below the welcome is still the one
+    to answer, so it is not sent a second time."""
+    await contacts.set_subscribed(ctx.session, ctx.contact, True)
+    return Reply([ctx.say("common/subscribed")], chosen=ctx.label("buttons/subscribe"))
 
 
 async def register(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
@@ -202,6 +221,6 @@ def build_engine() -> Engine:
         OVERLAYS,
         menu,
         not_understood=not_understood,
-        actions={**reminders.ACTIONS, **vacancies.ACTIONS},
+        actions={NEWS_ACTION: news_tap, **reminders.ACTIONS, **vacancies.ACTIONS},
         staff_commands={**reminders.STAFF_COMMANDS, **vacancies.STAFF_COMMANDS, **broadcasting.STAFF_COMMANDS},
     )

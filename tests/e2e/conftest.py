@@ -50,18 +50,28 @@ class Resident:
     server: FakeTelegramServer
     chat_id: int
 
-    async def _turn(self, action: Awaitable[object]) -> list[StoredMessage]:
+    async def _turn(self, action: Awaitable[object], keyboards: int = 1) -> list[StoredMessage]:
         """Every turn of the bot ends with a message carrying a keyboard (the next question's
-        buttons, a back button, or the share-phone button): wait for it, return the turn's messages."""
+        buttons, a back button, or the share-phone button): wait for it (for the `keyboards`-th
+        such message when earlier ones carry buttons too), return the turn's messages."""
         before = {m.message_id for m in self.server.messages(self.chat_id)}
         await action
-        await self.server.wait_for_message(
-            self.chat_id, predicate=lambda m: m.reply_markup is not None and m.message_id not in before
+        await self.server.wait_until(
+            lambda: len(self._new_keyboards(before)) >= keyboards, f"{keyboards} message(s) with a keyboard"
         )
         return [m for m in self.server.messages(self.chat_id) if m.message_id not in before]
 
+    def _new_keyboards(self, before: set[int]) -> list[StoredMessage]:
+        return [
+            m for m in self.server.messages(self.chat_id) if m.reply_markup is not None and m.message_id not in before
+        ]
+
     async def type(self, text: str) -> list[StoredMessage]:
         return await self._turn(self.server.send_text(self.chat_id, text))
+
+    async def start(self) -> list[StoredMessage]:
+        """/start: the welcome (with its button for announcements), then the first question."""
+        return await self._turn(self.server.send_text(self.chat_id, "/start"), keyboards=2)
 
     async def edit(self, message: StoredMessage, text: str) -> list[StoredMessage]:
         """Edit an earlier message of the resident's; an edit is answered with one plain note."""

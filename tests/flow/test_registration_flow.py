@@ -88,7 +88,7 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     siti: Resident, db: Database, words: Words
 ) -> None:
     await siti.start()
-    assert siti.messages[0].text == words("common/welcome")
+    assert siti.messages[0].text == words("common/welcome", subscribed=False)
     assert siti.step == "consent"
     assert "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan" in siti.last.text
     assert siti.buttons == ["✅ Setuju", "Tidak setuju"]
@@ -1113,7 +1113,7 @@ async def test_deep_link_to_a_programme_skips_the_choices_and_records_the_source
     siti: Resident, db: Database, words: Words
 ) -> None:
     await siti.start("BOGA1__poster_kel_podosugih")
-    assert siti.messages[0].text == words("common/welcome")
+    assert siti.messages[0].text == words("common/welcome", subscribed=False)
     assert siti.step == "consent"
     await siti.consent()
     assert siti.text == words("eligibility/ktp_region_question", regions=["Kota Pekalongan"])

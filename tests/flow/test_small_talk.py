@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from conversations.io import Inbound
 from conversations.runner import Conversations
 from messages.render import Templates
+from outreach.segments import Segment
+from storage.db import Database
 from tests.flow.helpers import OFFICE_CONTACT, Resident, Words
 
 
@@ -53,3 +56,35 @@ async def test_free_text_outside_a_flow_says_how_to_reach_a_person_beside_the_me
     assert [m.text for m in siti.messages] == [words("common/not_understood", **words.office)]
     assert OFFICE_CONTACT.whatsapp in siti.text and OFFICE_CONTACT.phone in siti.text
     assert siti.buttons == ["📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
+
+
+# -- who hears the news ----------------------------------------------------------------------------
+
+
+async def reached_by_a_broadcast_to_all(db: Database) -> int:
+    async with db.transaction() as session:
+        return await Segment().count(session)
+
+
+async def test_the_welcome_offers_one_tap_for_announcements_and_a_broadcast_to_all_then_reaches_them(
+    conversations: Conversations, db: Database, words: Words
+) -> None:
+    siti = Resident(conversations, "7001", channel="telegram")
+    await siti.start()
+    welcome, consent = siti.messages
+    assert "pelatihan baru dan lowongan kerja" in welcome.text
+    assert [o.label for o in welcome.options] == ["🔔 Kirimi saya pengumuman"]
+    assert "menekan /start saja tidak membuat Anda menerima pengumuman" in consent.text  # the privacy notice says so
+    assert await reached_by_a_broadcast_to_all(db) == 0  # /start alone puts nobody on a list
+
+    reply = await siti.send(Inbound(choice=welcome.options[0].data))
+
+    assert [m.text for m in reply.messages] == [words("common/subscribed")]  # the consent question is not sent again
+    assert reply.chosen == "🔔 Kirimi saya pengumuman"
+    assert await reached_by_a_broadcast_to_all(db) == 1  # a broadcast to "all" now reaches her
+    await siti.type("/start")
+    assert siti.messages[0].text == words("common/already_in_flow")
+    await siti.type("/batal")
+    await siti.press("Ya, batalkan")
+    await siti.type("/start")
+    assert siti.messages[0].text == words("common/welcome", subscribed=True) and not siti.messages[0].options
