@@ -44,7 +44,7 @@ async def test_resident_registers_with_buttons_typed_answers_and_shared_contact(
 ) -> None:
     await walk_to_summary(resident)
     summary = resident.last
-    assert "Nomor HP: +6281234567890" in summary.plain_text
+    assert "Nomor HP: 0812-3456-7890" in summary.plain_text
     assert "NIK: 3375015203950002" in summary.plain_text
 
     seen = await resident.press("✅ Kirim pendaftaran")

@@ -149,7 +149,7 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
         "Jenis kelamin: Perempuan",
         "Alamat: Jl. Merdeka 5 RT 01",
         "Kecamatan: Pekalongan Barat",
-        "Nomor HP: +6281234567890",
+        "Nomor HP: 0812-3456-7890",
         "Pendidikan: SMA / SMK / sederajat",
     ):
         assert line in summary
@@ -206,7 +206,7 @@ async def test_phone_shared_with_the_contact_button_is_stored_in_e164(siti: Resi
     await siti.type(SITI.address)
     await siti.choose("district", "other")
     await siti.share_contact("6281234567890")  # Telegram sends it without the "+"
-    assert "Nomor HP: +6281234567890" in siti.last.text
+    assert "Nomor HP: 0812-3456-7890" in siti.last.text
     assert "Kecamatan: Di luar kota ini" in siti.last.text
     await siti.submit()
     [application] = await all_applications(db)
@@ -579,7 +579,7 @@ async def test_changing_the_phone_from_the_summary_keeps_every_other_answer(
     await siti.type("+62 813 1111 2222")
 
     assert siti.step == "summary"
-    assert siti.last.text == before.replace("+6281234567890", "+6281311112222")
+    assert siti.last.text == before.replace("0812-3456-7890", "0813-1111-2222")
     assert await answers_of(db, "siti") == {**answers, "phone": "+6281311112222"}
     await siti.submit()
     [application] = await all_applications(db)
@@ -598,7 +598,7 @@ async def test_changing_the_nik_asks_nik_then_birth_confirmation_then_summary(
     await siti.press("✅ Benar")
     assert siti.step == "summary"
     assert f"NIK: {new_nik}" in siti.last.text and "Jenis kelamin: Laki-laki" in siti.last.text
-    assert "Nama: Siti Nur Aini" in siti.last.text and "Nomor HP: +6281234567890" in siti.last.text
+    assert "Nama: Siti Nur Aini" in siti.last.text and "Nomor HP: 0812-3456-7890" in siti.last.text
     await siti.submit()
     [application] = await all_applications(db)
     assert (application.nik, application.sex) == (new_nik, "M")
@@ -764,7 +764,7 @@ async def test_my_data_shows_what_is_stored_with_the_full_nik(siti: Resident) ->
         "NIK: 3375015203950002",
         "Nama: Siti Nur Aini",
         "Alamat: Jl. Merdeka 5 RT 01",
-        "Nomor HP: +6281234567890",
+        "Nomor HP: 0812-3456-7890",
         "Kecamatan: Pekalongan Barat",
         "Tanggal lahir: Minggu, 12 Maret 1995",
     ):

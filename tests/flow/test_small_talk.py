@@ -88,3 +88,23 @@ async def test_the_welcome_offers_one_tap_for_announcements_and_a_broadcast_to_a
     await siti.press("Ya, batalkan")
     await siti.type("/start")
     assert siti.messages[0].text == words("common/welcome", subscribed=True) and not siti.messages[0].options
+
+
+# -- small things ----------------------------------------------------------------------------------
+
+
+async def test_phone_numbers_are_shown_as_people_write_them_in_the_summary_and_in_my_data(siti: Resident) -> None:
+    await siti.walk_to_summary()
+    assert "Nomor HP: 0812-3456-7890" in siti.last.text and "+62" not in siti.last.text
+    await siti.submit()
+    await siti.type("/dataku")
+    assert "Nomor HP: 0812-3456-7890" in siti.text and "+62" not in siti.text
+
+
+async def test_the_erasure_answer_says_in_plain_words_what_happened_to_the_application(siti: Resident) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/hapusdata")
+    await siti.press("Ya, hapus")
+    assert "dianonimkan" not in siti.text
+    assert "tetap tercatat dalam hitungan kantor, tetapi tanpa nama, NIK, alamat, dan nomor HP" in siti.text
