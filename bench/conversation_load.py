@@ -206,6 +206,10 @@ def echo_script(index: int) -> list[Action]:
 # ------------------------------------------------------------------------------------------
 
 
+WELCOME_OFFER = "@news"
+"""The data of the welcome's one button (announcements), which /start sends before its question."""
+
+
 class BenchServer(FakeTelegramServer):
     """The fake server, plus: when each update was delivered, and a per-chat wait for turn ends."""
 
@@ -244,6 +248,8 @@ class BenchServer(FakeTelegramServer):
         super()._record(method, chat_id, params, arrival, status, payload, message)
         if method != "sendMessage" or status != 200 or message is None or message.reply_markup is None:
             return
+        if message.callback_data == [WELCOME_OFFER]:
+            return  # the welcome's button: the turn's question comes after it
         if self.ends_turn(params):
             self._turn_ended(chat_id, arrival, message)
 

@@ -29,12 +29,36 @@ async def menu(engine: Engine, ctx: Context, state: State, _: str | None) -> Rep
     return Reply([ctx.say("common/menu", options=_menu_options(ctx))])
 
 
+async def not_understood(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    """Free text outside any flow: a bot cannot answer a question, so say who can, with the menu's buttons."""
+    return Reply([ctx.say("common/not_understood", options=_menu_options(ctx), **ctx.office())])
+
+
 async def start(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
     if state.flow is not None:
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
     answers = await prefill(ctx, argument, ctx.today())
     extra = {"source": argument[:64]} if argument else {}
-    return Reply([ctx.say("common/welcome"), *await _begin_registration(engine, ctx, state, answers, extra)])
+    return Reply([welcome(ctx), *await _begin_registration(engine, ctx, state, answers, extra)])
+
+
+NEWS_ACTION = "news"
+"""The welcome's button: announcements for someone who has not registered (yet)."""
+
+
+def welcome(ctx: Context) -> Outbound:
+    """The welcome says what comes through the chat, and offers one tap for announcements to
+    anyone not receiving them: pressing /start alone puts nobody on a list."""
+    subscribed = ctx.contact.subscribed and ctx.contact.erased_at is None
+    options = [] if subscribed else [Option(f"@{NEWS_ACTION}", ctx.label("buttons/subscribe"))]
+    return ctx.say("common/welcome", options=options, subscribed=subscribed)
+
+
+async def news_tap(engine: Engine, ctx: Context, state: State, _: str) -> Reply:
+    """Subscribes from the welcome's button. The question sent below the welcome is still the one
+    to answer, so it is not sent a second time."""
+    await contacts.set_subscribed(ctx.session, ctx.contact, True)
+    return Reply([ctx.say("common/subscribed")], chosen=ctx.label("buttons/subscribe"))
 
 
 async def register(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
@@ -71,8 +95,8 @@ async def help_(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
     if step is not None and not ctx.services.templates.has(ctx.lang, key):
         key = "help/step"
     if step is None:
-        return Reply([ctx.say(key), ctx.say("help/commands", options=_menu_options(ctx))])
-    return Reply([ctx.say(key), ctx.say("help/commands"), *await engine.resume(ctx, state)])
+        return Reply([ctx.say(key), ctx.say("help/commands", options=_menu_options(ctx), **ctx.office())])
+    return Reply([ctx.say(key), ctx.say("help/commands", **ctx.office()), *await engine.resume(ctx, state)])
 
 
 async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
@@ -215,7 +239,15 @@ def build_engine() -> Engine:
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
-        actions={**ACTIONS, **reminders.ACTIONS, **vacancies.ACTIONS, **interests.ACTIONS, **selection.ACTIONS},
+        not_understood=not_understood,
+        actions={
+            NEWS_ACTION: news_tap,
+            **ACTIONS,
+            **reminders.ACTIONS,
+            **vacancies.ACTIONS,
+            **interests.ACTIONS,
+            **selection.ACTIONS,
+        },
         staff_commands={
             **reminders.STAFF_COMMANDS,
             **vacancies.STAFF_COMMANDS,

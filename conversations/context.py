@@ -85,5 +85,9 @@ class Context:
         """A button label: rendered like any sentence, then made plain, since buttons show no markup."""
         return self.services.templates.label(self.lang, key, **params)
 
+    def office(self) -> dict[str, Any]:
+        """The parameters of the _partials/office_contact piece: where a resident finds a person."""
+        return {"office": self.catalog.office, "contact": self.catalog.office_contact}
+
     def say(self, key: str, options: Iterable[Option] = (), columns: int = 1, **params: Any) -> Outbound:
         return Outbound(self.render(key, **params), options=tuple(options), columns=columns)

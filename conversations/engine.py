@@ -40,6 +40,9 @@ class State:
     flow: str | None = None
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    last_press: str | None = None
+    """The button of the previous turn, when it was a press: the same press again is a double tap.
+    Kept beside the flow's data, not in it, since it outlives the flow its press may have ended."""
 
     def clear(self) -> None:
         """Forget the flow and every answer in it (they may be personal data)."""
@@ -96,11 +99,14 @@ class Engine:
         actions: dict[str, Action] | None = None,
         staff_commands: dict[str, StaffCommand] | None = None,
         staff_buttons: dict[str, StaffButton] | None = None,
+        not_understood: Command | None = None,
     ) -> None:
         self.flows = flows
         self.commands = commands
         self.overlays = overlays
         self.menu = menu
+        self.not_understood = not_understood or menu
+        """The answer to free text outside any flow."""
         self.actions = actions or {}
         self.staff_commands = staff_commands or {}
         self.staff_buttons = staff_buttons or {}
@@ -113,10 +119,16 @@ class Engine:
             refused = await self._check_staff(ctx, state, flow.permission)
             if refused is not None:
                 return refused
+        if inbound.choice is not None and inbound.choice == state.last_press:
+            # A double tap: the first press was answered and its keyboard dropped; a second copy
+            # of the question (or a "that button is old" note) would only leave two live questions.
+            return Reply(stale=True, repeated=True)
         try:
-            return await self._take_turn(ctx, state, inbound)
+            reply = await self._take_turn(ctx, state, inbound)
         except NotAllowed as refused:  # a service's own, finer check (e.g. "to everyone" needs more)
-            return await self._refuse_staff(ctx, state, refused.actor, refused.permission)
+            reply = await self._refuse_staff(ctx, state, refused.actor, refused.permission)
+        state.last_press = inbound.choice  # for one turn only: after any other, the same button is no double tap
+        return reply
 
     async def _take_turn(self, ctx: Context, state: State, inbound: Inbound) -> Reply:
         if inbound.choice is not None and inbound.choice.startswith("/"):
@@ -140,7 +152,7 @@ class Engine:
                 return Reply(
                     [ctx.say("common/stale_button"), *(await self.menu(self, ctx, state, None)).messages], stale=True
                 )
-            return await self.menu(self, ctx, state, None)
+            return await self.not_understood(self, ctx, state, inbound.text)
         return await self._answer_step(ctx, state, inbound)
 
     async def run_command(self, ctx: Context, state: State, name: str, argument: str | None) -> Reply:

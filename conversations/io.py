@@ -116,3 +116,5 @@ class Reply:
     """Label of the accepted button, so the platform can show it under the question and drop the keyboard."""
     stale: bool = False
     """The press came from an old message and did nothing."""
+    repeated: bool = False
+    """The press repeated the previous turn's (a double tap): nothing to send, nothing to mark."""

@@ -116,7 +116,9 @@ async def turned_away(ctx: Context, failure: Failure, *, undoable: bool = False)
         Option("/daftar", ctx.label("buttons/other_programme")),
         notify_option(ctx, ctx.answers.get("cluster"), programme.code if programme else None),
     ]
-    return Finish([ctx.say("eligibility/not_eligible", options=options, reason=reason)], undoable=undoable)
+    return Finish(
+        [ctx.say("eligibility/not_eligible", options=options, reason=reason, **ctx.office())], undoable=undoable
+    )
 
 
 def question_step(index: int, rule: KtpRegion | Declaration) -> YesNo:

@@ -115,7 +115,7 @@ class Conversations:
             if contact is None:
                 contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
                 row = await conversations.load(session, channel, chat)
-            state = State(row.flow, row.step, copy.deepcopy(row.data or {})) if row else State()
+            state = State(row.flow, row.step, copy.deepcopy(row.data or {}), row.last_press) if row else State()
             abandoned = state.data.pop(conversations.ABANDONED, False)
             version = row.version if row else 0
             role = await self.staff.role(session, channel, chat)
@@ -131,6 +131,7 @@ class Conversations:
                 flow=state.flow,
                 step=state.step,
                 data=state.data,
+                last_press=state.last_press,
                 expected_version=version,
                 now=ctx.now(),
             )

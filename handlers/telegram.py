@@ -129,6 +129,9 @@ class TelegramChannel:
         async with self.chats.hold(chat_id):
             # The turn runs before answering the query so that presses of one chat reach the runner in order.
             reply = await self.conversations.handle(CHANNEL, chat_id, Inbound(choice=query.data or ""))
+            if reply.repeated:  # a double tap: the first press was answered and marked
+                await self.answer(query)
+                return
             # Then the three calls go out together: over a real network a press costs one round trip, not three.
             await asyncio.gather(
                 self.answer(query),
@@ -153,6 +156,8 @@ class TelegramChannel:
         old keyboard cannot be pressed again and the chat reads like a form filled in."""
         if not isinstance(message, Message):
             return  # too old for the bot to see or change
+        if not reply.chosen and message.reply_markup is None:
+            return  # no keyboard left to drop: Telegram would answer "message is not modified"
         try:
             if reply.chosen:
                 text = f"{message.text_html or ''}\n\n» <b>{_escape(reply.chosen)}</b>"

@@ -178,6 +178,8 @@ class Conversation(Base):
     flow: Mapped[str | None] = mapped_column(String(32))
     step: Mapped[str | None] = mapped_column(String(48))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_press: Mapped[str | None] = mapped_column(String(64))
+    """The button pressed in the last turn, if it was a press: a second one just like it is a double tap."""
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 

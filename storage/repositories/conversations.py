@@ -52,6 +52,7 @@ async def save(
     flow: str | None,
     step: str | None,
     data: dict[str, Any],
+    last_press: str | None = None,
     expected_version: int,
     now: datetime,
 ) -> int:
@@ -67,7 +68,16 @@ async def save(
         if exists is not None:
             raise StaleConversation(f"{channel}:{chat_id}")
         session.add(
-            Conversation(channel=channel, chat_id=chat_id, flow=flow, step=step, data=data, version=1, updated_at=now)
+            Conversation(
+                channel=channel,
+                chat_id=chat_id,
+                flow=flow,
+                step=step,
+                data=data,
+                last_press=last_press,
+                version=1,
+                updated_at=now,
+            )
         )
         await session.flush()
         return 1
@@ -75,7 +85,7 @@ async def save(
     result = await session.execute(
         update(table)
         .where(table.c.channel == channel, table.c.chat_id == chat_id, table.c.version == expected_version)
-        .values(flow=flow, step=step, data=data, version=expected_version + 1, updated_at=now)
+        .values(flow=flow, step=step, data=data, last_press=last_press, version=expected_version + 1, updated_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleConversation(f"{channel}:{chat_id}")
@@ -97,6 +107,13 @@ async def expire_abandoned(session: AsyncSession, before: datetime) -> int:
     result = await session.execute(
         update(table)
         .where(table.c.flow.is_not(None), table.c.updated_at < before)
-        .values(flow=None, step=None, data={ABANDONED: True}, version=table.c.version + 1, updated_at=before)
+        .values(
+            flow=None,
+            step=None,
+            data={ABANDONED: True},
+            last_press=None,
+            version=table.c.version + 1,
+            updated_at=before,
+        )
     )
     return result.rowcount or 0  # type: ignore[attr-defined]

@@ -50,18 +50,28 @@ class Resident:
     server: FakeTelegramServer
     chat_id: int
 
-    async def _turn(self, action: Awaitable[object]) -> list[StoredMessage]:
+    async def _turn(self, action: Awaitable[object], keyboards: int = 1) -> list[StoredMessage]:
         """Every turn of the bot ends with a message carrying a keyboard (the next question's
-        buttons, a back button, or the share-phone button): wait for it, return the turn's messages."""
+        buttons, a back button, or the share-phone button): wait for it (for the `keyboards`-th
+        such message when earlier ones carry buttons too), return the turn's messages."""
         before = {m.message_id for m in self.server.messages(self.chat_id)}
         await action
-        await self.server.wait_for_message(
-            self.chat_id, predicate=lambda m: m.reply_markup is not None and m.message_id not in before
+        await self.server.wait_until(
+            lambda: len(self._new_keyboards(before)) >= keyboards, f"{keyboards} message(s) with a keyboard"
         )
         return [m for m in self.server.messages(self.chat_id) if m.message_id not in before]
 
+    def _new_keyboards(self, before: set[int]) -> list[StoredMessage]:
+        return [
+            m for m in self.server.messages(self.chat_id) if m.reply_markup is not None and m.message_id not in before
+        ]
+
     async def type(self, text: str) -> list[StoredMessage]:
         return await self._turn(self.server.send_text(self.chat_id, text))
+
+    async def start(self) -> list[StoredMessage]:
+        """/start: the welcome (with its button for announcements), then the first question."""
+        return await self._turn(self.server.send_text(self.chat_id, "/start"), keyboards=2)
 
     async def edit(self, message: StoredMessage, text: str) -> list[StoredMessage]:
         """Edit an earlier message of the resident's; an edit is answered with one plain note."""
@@ -83,8 +93,10 @@ class Resident:
     async def press_data(self, message: StoredMessage, data: str, *, check: bool = False) -> list[StoredMessage]:
         """Press a button (an old one too, without `check`). The bot answers a press with three calls
         at once: the turn is over when the reply came, the spinner was stopped and the pressed
-        message was marked (or the bot tried: an old message may refuse the edit)."""
+        message was marked (or the bot tried: an old message may refuse the edit). A message whose
+        keyboard is gone already is left alone: no edit could change it."""
         edits_before = self._edits_of(message.message_id)
+        had_keyboard = message.inline_markup is not None
         query_ids: list[str] = []
 
         async def press() -> None:
@@ -92,7 +104,8 @@ class Resident:
 
         seen = await self._turn(press())
         await self.server.wait_until(lambda: self._answered(query_ids[0]), "answer the press")
-        await self.server.wait_until(lambda: self._edits_of(message.message_id) > edits_before, "mark the press")
+        if had_keyboard:
+            await self.server.wait_until(lambda: self._edits_of(message.message_id) > edits_before, "mark the press")
         return seen
 
     def _answered(self, query_id: str) -> bool:

@@ -39,7 +39,7 @@ async def test_editing_an_old_message_to_ya_during_the_erase_question_erases_not
 async def test_editing_the_name_while_the_nik_is_asked_keeps_the_stored_name(
     resident: Resident, server: FakeTelegramServer, db: Database
 ) -> None:
-    await resident.type("/start")
+    await resident.start()
     await resident.press("✅ Setuju")
     await resident.press("Tata Boga")
     await resident.press("Olahan Kue dan Roti")

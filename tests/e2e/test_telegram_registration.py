@@ -16,7 +16,7 @@ NIK = "3375015203950002"  # a woman born 12 March 1995 in Kota Pekalongan
 
 
 async def walk_to_summary(resident: Resident, address: str = "Jl. Merdeka 5 RT 01/RW 02") -> None:
-    seen = await resident.type("/start")
+    seen = await resident.start()
     assert "Selamat datang" in seen[0].plain_text
     assert "Apakah Anda setuju?" in resident.last.plain_text
     await resident.press("✅ Setuju")
@@ -44,7 +44,7 @@ async def test_resident_registers_with_buttons_typed_answers_and_shared_contact(
 ) -> None:
     await walk_to_summary(resident)
     summary = resident.last
-    assert "Nomor HP: +6281234567890" in summary.plain_text
+    assert "Nomor HP: 0812-3456-7890" in summary.plain_text
     assert "NIK: 3375015203950002" in summary.plain_text
 
     seen = await resident.press("✅ Kirim pendaftaran")
@@ -67,20 +67,32 @@ async def test_resident_registers_with_buttons_typed_answers_and_shared_contact(
     assert (contact.channel, contact.chat_id, contact.subscribed) == ("telegram", "7001", True)
 
 
-async def test_double_tap_on_submit_creates_one_application(
+async def test_double_tap_on_submit_creates_one_application_and_is_answered_quietly(
     resident: Resident, server: FakeTelegramServer, db: Database
 ) -> None:
     await walk_to_summary(resident)
     summary = resident.last
     data = next(b["callback_data"] for b in summary.inline_buttons if b["text"] == "✅ Kirim pendaftaran")
+    before = {m.message_id for m in server.messages(resident.chat_id)}
+    server.reset_calls()
 
-    await server.press_button(resident.chat_id, summary.message_id, data)
-    await server.press_button(resident.chat_id, summary.message_id, data, check=False)
-    done = await server.wait_for_message(resident.chat_id, predicate=lambda m: "Pendaftaran terkirim" in m.plain_text)
-    stale = await server.wait_for_message(resident.chat_id, predicate=lambda m: "sudah tidak berlaku" in m.plain_text)
+    first = await server.press_button(resident.chat_id, summary.message_id, data)
+    second = await server.press_button(resident.chat_id, summary.message_id, data, check=False)
+    for query_id in (first, second):
+        await server.wait_for_call(
+            "answerCallbackQuery", predicate=lambda c, q=query_id: c.params.get("callback_query_id") == q
+        )
+    # The chat's turns run one after the other: once /status is answered, both presses are done with.
+    await server.send_text(resident.chat_id, "/status")
+    await server.wait_for_message(resident.chat_id, predicate=lambda m: "Pendaftaran Anda" in m.plain_text)
 
-    assert "BOGA1-2027-0001" in done.plain_text
-    assert stale.message_id > done.message_id
+    sent = [m.plain_text for m in server.messages(resident.chat_id) if m.message_id not in before and m.from_bot]
+    assert len(sent) == 2, sent  # no "that button is old" note, no second copy of anything
+    assert "BOGA1-2027-0001" in sent[0] and "Pendaftaran Anda" in sent[1]
+    edits = server.calls_to("editMessageText", resident.chat_id) + server.calls_to(
+        "editMessageReplyMarkup", resident.chat_id
+    )
+    assert [(c.method, c.ok) for c in edits] == [("editMessageText", True)]  # the summary marked once, no 400
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Application)) == 1
 
@@ -88,7 +100,7 @@ async def test_double_tap_on_submit_creates_one_application(
 async def test_old_keyboard_gets_a_gentle_reply_and_the_current_question(
     resident: Resident, server: FakeTelegramServer
 ) -> None:
-    await resident.type("/start")
+    await resident.start()
     consent = resident.last
     await resident.press("✅ Setuju")
     clusters = resident.last
@@ -99,12 +111,14 @@ async def test_old_keyboard_gets_a_gentle_reply_and_the_current_question(
     assert "sudah tidak berlaku" in seen[0].plain_text
     assert "Pilih pelatihan" in seen[-1].plain_text
     assert clusters.inline_markup is None  # answered keyboards are removed
+    # The consent message lost its keyboard when answered: nothing is asked of Telegram to remove it again.
+    assert not [c for c in server.calls_to("editMessageReplyMarkup", resident.chat_id) if not c.ok]
 
 
 async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_marked(
     resident: Resident, server: FakeTelegramServer
 ) -> None:
-    await resident.type("/start")
+    await resident.start()
     consent = resident.last
     server.fail_next("answerCallbackQuery", kind="hang")
     server.fail_next("editMessageText", kind="hang")
@@ -123,7 +137,7 @@ async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_m
 async def test_two_quick_messages_get_their_replies_in_order_even_when_the_first_send_is_retried(
     resident: Resident, server: FakeTelegramServer
 ) -> None:
-    await resident.type("/start")
+    await resident.start()
     server.fail_next("sendMessage", chat_id=resident.chat_id, status=502)  # the first reply is sent again later
 
     await server.send_text(resident.chat_id, "/bantuan")
@@ -150,7 +164,7 @@ async def test_conversation_resumes_after_the_bot_restarts(
 ) -> None:
     app = await start_bot(conversations, server)
     resident = Resident(server, 7002)
-    await resident.type("/start")
+    await resident.start()
     await resident.press("✅ Setuju")
     await resident.press("Tata Boga")
     await stop_bot(app)
@@ -171,7 +185,7 @@ async def test_reply_refused_for_its_html_is_sent_as_plain_text(resident: Reside
         description="Bad Request: can't parse entities: unsupported start tag",
         chat_id=resident.chat_id,
     )
-    await resident.type("/start")
+    await resident.start()
     await server.wait_for_message(resident.chat_id, predicate=lambda m: "Selamat datang" in m.plain_text)
 
     welcome = next(c for c in server.calls_to("sendMessage", resident.chat_id) if c.ok)
@@ -187,7 +201,7 @@ async def test_rate_limited_reply_is_sent_after_retry_after(resident: Resident, 
         retry_after=1,
         chat_id=resident.chat_id,
     )
-    seen = await resident.type("/start")
+    seen = await resident.start()
 
     statuses = [c.status for c in server.calls_to("sendMessage", resident.chat_id)]
     assert statuses[:2] == [429, 200]
@@ -197,7 +211,7 @@ async def test_rate_limited_reply_is_sent_after_retry_after(resident: Resident, 
 async def test_blocked_bot_does_not_stop_other_chats(server: FakeTelegramServer, resident: Resident) -> None:
     server.set_forbidden(6999)
     await server.send_text(6999, "/start")
-    seen = await resident.type("/start")
+    seen = await resident.start()
 
     assert "Selamat datang" in seen[0].plain_text
     refused = await server.wait_for_call("sendMessage", 6999)  # the two chats' turns run side by side
@@ -208,7 +222,7 @@ async def test_many_residents_at_once_are_each_answered_in_order(
     resident: Resident, server: FakeTelegramServer
 ) -> None:
     residents = [Resident(server, 8000 + i) for i in range(20)]
-    await asyncio.gather(*(r.type("/start") for r in residents))
+    await asyncio.gather(*(r.start() for r in residents))
     await asyncio.gather(*(r.press("✅ Setuju") for r in residents))
 
     for r in residents:
@@ -229,7 +243,7 @@ async def test_a_message_over_telegrams_limit_arrives_in_parts_with_the_buttons_
         await session.execute(
             update(Programme).where(Programme.cluster_code == "LAS").values(description={"id": long_text})
         )
-    await resident.type("/start")
+    await resident.start()
     await resident.press("✅ Setuju")
 
     seen = await resident.press("Teknik Las")

@@ -22,9 +22,20 @@ from messages.render import Templates
 from storage.db import Database
 from storage.models import Application, Contact, Conversation, Programme, Screening
 from storage.repositories import catalog
+from training.catalog import OfficeContact
 from training.eligibility import BUILT_IN_QUALIFYING
 
 CHANNEL = "console"
+
+OFFICE = "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan"
+"""The demo catalog's office, and how residents reach a person there."""
+OFFICE_CONTACT = OfficeContact(
+    phone="(0285) 421234",
+    whatsapp="0812-2600-4411",
+    email="pelatihan.dinperinaker@pekalongankota.go.id",
+    address="Jl. Sriwijaya No. 44, Kota Pekalongan",
+    hours="Senin–Kamis 07.30–15.30, Jumat 07.30–11.00",
+)
 
 SITI_NIK = "3375015203950002"
 """Kota Pekalongan (33.75), a woman born 12 March 1995."""
@@ -63,6 +74,9 @@ class Resident:
 
     async def send(self, inbound: Inbound) -> Reply:
         reply = await self.conversations.handle(self.channel, self.chat_id, inbound)
+        if reply.repeated:  # a double tap is answered with nothing: the chat still shows the last question
+            assert not reply.messages, f"a double tap answered with {reply.messages!r}"
+            return reply
         assert reply.messages, f"no answer to {inbound!r}"
         self.reply = reply
         self.options = reply.messages[-1].options
@@ -186,10 +200,15 @@ class Words:
     def __call__(self, key: str, **params: Any) -> str:
         return self.templates.render(self.lang, key, **params)
 
+    @property
+    def office(self) -> dict[str, Any]:
+        """The parameters of the office's contact, as the demo catalog gives them."""
+        return {"office": OFFICE, "contact": OFFICE_CONTACT}
+
     def not_eligible(self, reason_key: str, **params: Any) -> str:
-        """The whole refusal message with the failed rule's reason inside it."""
+        """The whole refusal message with the failed rule's reason inside it, and the office's contact."""
         reason = Markup(self.templates.render(self.lang, reason_key, **params))
-        return self.templates.render(self.lang, "eligibility/not_eligible", reason=reason)
+        return self.templates.render(self.lang, "eligibility/not_eligible", reason=reason, **self.office)
 
 
 # -- the database -------------------------------------------------------------------------------

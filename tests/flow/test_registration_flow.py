@@ -24,6 +24,8 @@ from storage.models import Application, PastParticipant, Stage
 from storage.repositories import applications as application_repo
 from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import (
+    OFFICE,
+    OFFICE_CONTACT,
     SITI,
     SITI_BIRTH,
     SITI_NIK,
@@ -42,18 +44,9 @@ from tests.flow.helpers import (
     same_moment,
     screenings,
 )
-from training.catalog import OfficeContact
 
 REGIONS = {"33.75": "Kota Pekalongan", "33.26": "Kabupaten Pekalongan", "33.25": "Kabupaten Batang"}
 BACK = "⬅️ Kembali"
-OFFICE = "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan"
-OFFICE_CONTACT = OfficeContact(
-    phone="(0285) 421234",
-    whatsapp="0812-2600-4411",
-    email="pelatihan.dinperinaker@pekalongankota.go.id",
-    address="Jl. Sriwijaya No. 44, Kota Pekalongan",
-    hours="Senin–Kamis 07.30–15.30, Jumat 07.30–11.00",
-)
 
 
 @pytest.fixture
@@ -97,7 +90,7 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     siti: Resident, db: Database, words: Words
 ) -> None:
     await siti.start()
-    assert siti.messages[0].text == words("common/welcome")
+    assert siti.messages[0].text == words("common/welcome", subscribed=False)
     assert siti.step == "consent"
     assert "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan" in siti.last.text
     assert siti.buttons == ["✅ Setuju", "Tidak setuju"]
@@ -158,7 +151,7 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
         "Jenis kelamin: Perempuan",
         "Alamat: Jl. Merdeka 5 RT 01",
         "Kecamatan: Pekalongan Barat",
-        "Nomor HP: +6281234567890",
+        "Nomor HP: 0812-3456-7890",
         "Pendidikan: SMA / SMK / sederajat",
     ):
         assert line in summary
@@ -215,7 +208,7 @@ async def test_phone_shared_with_the_contact_button_is_stored_in_e164(siti: Resi
     await siti.type(SITI.address)
     await siti.choose("district", "other")
     await siti.share_contact("6281234567890")  # Telegram sends it without the "+"
-    assert "Nomor HP: +6281234567890" in siti.last.text
+    assert "Nomor HP: 0812-3456-7890" in siti.last.text
     assert "Kecamatan: Di luar kota ini" in siti.last.text
     await siti.submit()
     [application] = await all_applications(db)
@@ -677,7 +670,7 @@ async def test_changing_the_phone_from_the_summary_keeps_every_other_answer(
     await siti.type("+62 813 1111 2222")
 
     assert siti.step == "summary"
-    assert siti.last.text == before.replace("+6281234567890", "+6281311112222")
+    assert siti.last.text == before.replace("0812-3456-7890", "0813-1111-2222")
     assert await answers_of(db, "siti") == {**answers, "phone": "+6281311112222"}
     await siti.submit()
     [application] = await all_applications(db)
@@ -696,7 +689,7 @@ async def test_changing_the_nik_asks_nik_then_birth_confirmation_then_summary(
     await siti.press("✅ Benar")
     assert siti.step == "summary"
     assert f"NIK: {new_nik}" in siti.last.text and "Jenis kelamin: Laki-laki" in siti.last.text
-    assert "Nama: Siti Nur Aini" in siti.last.text and "Nomor HP: +6281234567890" in siti.last.text
+    assert "Nama: Siti Nur Aini" in siti.last.text and "Nomor HP: 0812-3456-7890" in siti.last.text
     await siti.submit()
     [application] = await all_applications(db)
     assert (application.nik, application.sex) == (new_nik, "M")
@@ -781,21 +774,25 @@ async def test_answering_instead_of_confirming_the_cancel_keeps_the_registration
 async def test_help_explains_the_current_step_and_asks_it_again(siti: Resident, words: Words) -> None:
     await to_nik_step(siti)
     await siti.type("/bantuan")
-    assert [m.text for m in siti.messages] == [words("help/nik"), words("help/commands"), words("registration/ask_nik")]
+    assert [m.text for m in siti.messages] == [
+        words("help/nik"),
+        words("help/commands", **words.office),
+        words("registration/ask_nik"),
+    ]
     await siti.type(SITI_NIK)
     assert siti.step == "confirm_birth"
 
 
 async def test_help_without_a_specific_text_and_with_nothing_running(siti: Resident, words: Words) -> None:
     await siti.type("/bantuan")
-    assert [m.text for m in siti.messages] == [words("help/general"), words("help/commands")]
+    assert [m.text for m in siti.messages] == [words("help/general"), words("help/commands", **words.office)]
     assert siti.buttons == ["📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
     await siti.type("/daftar")
     await siti.consent()
     await siti.type("bantuan")
     assert [m.text for m in siti.messages] == [
         words("help/step"),
-        words("help/commands"),
+        words("help/commands", **words.office),
         words("registration/ask_cluster"),
     ]
 
@@ -858,7 +855,7 @@ async def test_my_data_shows_what_is_stored_with_the_full_nik(siti: Resident) ->
         "NIK: 3375015203950002",
         "Nama: Siti Nur Aini",
         "Alamat: Jl. Merdeka 5 RT 01",
-        "Nomor HP: +6281234567890",
+        "Nomor HP: 0812-3456-7890",
         "Kecamatan: Pekalongan Barat",
         "Tanggal lahir: Minggu, 12 Maret 1995",
     ):
@@ -973,22 +970,22 @@ async def test_a_turn_that_fails_half_way_keeps_none_of_its_writes_and_the_next_
     assert (await contact_of(db, "siti")).consented_at is not None
 
 
-async def test_pressing_the_same_button_twice_advances_once(siti: Resident, db: Database, words: Words) -> None:
+async def test_a_double_tap_advances_once_and_is_answered_with_nothing(siti: Resident, db: Database) -> None:
     await siti.type("/daftar")
     await siti.consent()
     press = Inbound(choice="cluster|BOGA")
     first = await siti.send(press)
     assert first.chosen == "Tata Boga" and not first.stale
-    programme_question = siti.last.text
     second = await siti.send(press)
-    assert second.stale
-    assert [m.text for m in second.messages] == [words("common/stale_button"), programme_question]
+    # No "that button is old" note and no second copy of the programme question.
+    assert second.stale and second.repeated and second.messages == []
     assert siti.step == "programme"
 
     await siti.choose("programme", "BOGA1")
     yes = Inbound(choice="q_ktp_region|y")
     await siti.send(yes)
-    assert (await siti.send(yes)).stale
+    again = await siti.send(yes)
+    assert again.repeated and again.messages == []
     assert siti.step == "q_healthy"
     answers = await answers_of(db, "siti")
     assert answers == {"consent": True, "cluster": "BOGA", "programme": "BOGA1", "q_ktp_region": True}
@@ -996,17 +993,15 @@ async def test_pressing_the_same_button_twice_advances_once(siti: Resident, db: 
     assert row is not None and row.data["history"] == ["consent", "cluster", "programme", "q_ktp_region"]
 
 
-async def test_submitting_twice_creates_one_application_and_the_second_press_is_stale(
-    siti: Resident, db: Database, words: Words
+async def test_submitting_twice_creates_one_application_and_the_second_press_is_quiet(
+    siti: Resident, db: Database
 ) -> None:
     await siti.walk_to_summary()
     submit = Inbound(choice="summary|ok")
     first = await siti.send(submit)
     assert "BOGA1-2027-0001" in siti.text and not first.stale
     second = await siti.send(submit)
-    assert second.stale
-    assert second.messages[0].text == words("common/stale_button")
-    assert second.messages[-1].text == words("common/menu")
+    assert second.stale and second.repeated and second.messages == []
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
     assert await last_number(db, "BOGA1") == 1
 
@@ -1033,7 +1028,7 @@ async def test_two_workers_handling_the_same_submit_at_once_create_one_applicati
     fresh = next(r for r in replies if not r.stale)
     assert "<b>BOGA1-2027-0001</b>" in fresh.messages[0].text
     stale = next(r for r in replies if r.stale)
-    assert stale.messages[0].text == words("common/stale_button")
+    assert stale.repeated and stale.messages == []  # the retried turn sees the press already taken
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
     assert await last_number(db, "BOGA1") == 1
 
@@ -1049,6 +1044,17 @@ async def test_an_old_keyboard_gets_a_gentle_reply_and_the_current_question(
         assert [m.text for m in reply.messages] == [words("common/stale_button"), words("registration/ask_nik")], old
     assert await answers_of(db, "siti") == answers
     assert await screenings(db) == []
+
+
+async def test_a_button_pressed_again_after_another_turn_is_old_not_a_double_tap(siti: Resident, words: Words) -> None:
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.choose("cluster", "BOGA")
+    await siti.type("/bantuan")  # another turn between: the next press of the cluster button is an old keyboard
+    reply = await siti.send(Inbound(choice="cluster|BOGA"))
+    assert reply.stale and not reply.repeated
+    assert siti.messages[0].text == words("common/stale_button")
+    assert siti.step == "programme"
 
 
 # -- concurrency ---------------------------------------------------------------------------------
@@ -1260,7 +1266,7 @@ async def test_deep_link_to_a_programme_skips_the_choices_and_records_the_source
     siti: Resident, db: Database, words: Words
 ) -> None:
     await siti.start("BOGA1__poster_kel_podosugih")
-    assert siti.messages[0].text == words("common/welcome")
+    assert siti.messages[0].text == words("common/welcome", subscribed=False)
     assert siti.step == "consent"
     await siti.consent()
     assert siti.text == words("eligibility/ktp_region_question", regions=["Kota Pekalongan"])
