@@ -128,6 +128,8 @@ class Programme(Base):
     component staff import, weighted equally."""
     seat_deadline_hours: Mapped[int | None] = mapped_column(Integer)
     """How long a selected applicant has to confirm their seat; None: training.selection's default."""
+    absence_limit: Mapped[int | None] = mapped_column(Integer)
+    """Training days a participant may miss before staff are warned; None: training.attendance's default."""
 
     cluster: Mapped[Cluster] = relationship(lazy="joined")
     venue: Mapped[Venue] = relationship(lazy="joined")
@@ -214,6 +216,9 @@ class Application(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     stage_changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
     anonymised_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    """When the participant completed the training (`blkbot training complete`): a fact beside the
+    stage, which the competency test decides afterwards; the tracer study counts its months from it."""
 
     programme: Mapped[Programme] = relationship(lazy="joined")
 
@@ -262,6 +267,7 @@ class Origin(StrEnum):
     RESULT = "result"
     VACANCY = "vacancy"
     BROADCAST = "broadcast"
+    TRACER = "tracer"  # the tracer study's question to a graduate, and its reminder
 
 
 class MessageKind(StrEnum):
@@ -540,6 +546,10 @@ class StaffActionKind(StrEnum):
     EVENT_CANCELLED = "event_cancelled"
     STAFF_ADDED = "staff_added"
     STAFF_REMOVED = "staff_removed"
+    ATTENDANCE_MARKED = "attendance_marked"
+    TRAINING_DROPPED = "training_dropped"
+    TRAINING_COMPLETED = "training_completed"
+    CERTIFICATION_IMPORTED = "certification_imported"
 
 
 class StaffAction(Base):
@@ -569,3 +579,71 @@ class BudgetMember(Base):
     """It serves conversations, so it keeps the replies' part of the rate."""
     joined_at: Mapped[datetime]
     seen_at: Mapped[datetime]
+
+
+class AttendanceMark(Base):
+    """Staff's mark of whether a participant was present on one training day (the RSVP answer in
+    `Attendance` is what they said beforehand; this is what happened)."""
+
+    __tablename__ = "attendance_marks"
+    __table_args__ = (UniqueConstraint("event_id", "application_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    present: Mapped[bool] = mapped_column(Boolean)
+    marked_by: Mapped[str] = mapped_column(String(100))
+    marked_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Certification(Base):
+    """The LSP's competency result for one application, as staff imported it."""
+
+    __tablename__ = "certifications"
+    __table_args__ = (UniqueConstraint("application_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    competent: Mapped[bool] = mapped_column(Boolean)
+    lsp: Mapped[str] = mapped_column(String(200))
+    scheme: Mapped[str] = mapped_column(String(200))
+    certificate_number: Mapped[str | None] = mapped_column(String(100))
+    """Personal (it names the holder at BNSP): emptied on erasure."""
+    tested_on: Mapped[date] = mapped_column(Date)
+    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class OutcomeStatus(StrEnum):
+    """What a graduate does some months after the training (the tracer study's one question)."""
+
+    WORKING = "working"
+    SELF_EMPLOYED = "self_employed"
+    STUDYING = "studying"
+    LOOKING = "looking"
+
+
+class WorkPlace(StrEnum):
+    CITY = "city"
+    ELSEWHERE = "elsewhere"
+    ABROAD = "abroad"
+
+
+class Outcome(Base):
+    """One round of the tracer study for one graduate: asked, maybe reminded, maybe answered."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (UniqueConstraint("application_id", "months"), Index("ix_outcomes_open", "answered_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    months: Mapped[int] = mapped_column(Integer)
+    """The round: months after completion (BLKBOT_TRACER_MONTHS)."""
+    asked_at: Mapped[datetime]
+    reminded_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    status: Mapped[str | None] = mapped_column(String(16))
+    """An OutcomeStatus once answered."""
+    workplace: Mapped[str | None] = mapped_column(String(16))
+    """A WorkPlace, for those working."""
+    sector: Mapped[str | None] = mapped_column(String(100))
+    business: Mapped[str | None] = mapped_column(String(200))
+
+    application: Mapped[Application] = relationship(lazy="joined")
