@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,11 +50,13 @@ async def change_stage(
     stage: Stage,
     now: datetime,
     reason: str | None = None,
+    details: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> StageReport:
     """Move applications to `stage` and enqueue the matching message for each applicant.
 
     The dedupe key is (application, stage): moving someone to "selected" twice, or importing the
-    same results file again, tells them once.
+    same results file again, tells them once. `details` adds, per application id, what the
+    stage's template says beside (a certification's LSP, scheme and certificate number).
     """
     if stage in NEEDS_REASON and not (reason and reason.strip()):
         raise StageError(f"stage {stage.value} needs a reason the applicant will read (--reason)")
@@ -78,6 +81,7 @@ async def change_stage(
                         programme=application.programme.name.get(contact.language) or application.programme.name["id"],
                         starts=application.programme.training_starts,
                         reason=application.stage_reason or "",
+                        **(details or {}).get(application.id, {}),
                     ),
                 )
             )

@@ -99,6 +99,8 @@ class Programme:
     """Selection components and their weights; () lets staff import any, weighted equally."""
     seat_deadline_hours: int | None = None
     """How long a selected applicant has to confirm; None: the default in training.selection."""
+    absence_limit: int | None = None
+    """Training days missed before staff are warned; None: the default in training.attendance."""
 
     def is_open(self, today: date) -> bool:
         return self.registration_opens <= today <= self.registration_closes

@@ -80,6 +80,10 @@ A programme may also say how its applicants are selected (both optional)::
                                                             # without it, any component, weighted equally
     seat_deadline = "3d"      # how long a selected applicant has to confirm: "48h" or "3d", 1h to 30d
 
+and how many training days a participant may miss before staff are warned (optional, default 3)::
+
+    absence_limit = 3         # 1 to 100
+
 A programme's own yes/no question is a `declaration` with a `key`, a `question` and the `reason`
 shown to those who answer otherwise (`expect = false` passes a "no"). Inline tables must stay on
 one line in TOML, so long rules read better as sub-tables, which replace `rules = [...]` and
@@ -165,6 +169,7 @@ AGE_YEARS = (10, 100)
 WEIGHT_MAX = 1000
 SEAT_DEADLINE = re.compile(r"(\d{1,4})\s*([hd])")
 SEAT_DEADLINE_HOURS = (1, 720)
+ABSENCE_LIMIT_MAX = 100
 """A seat offer stays open from an hour to 30 days."""
 COMPONENT = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
@@ -211,6 +216,7 @@ PROGRAMME_KEYS = (
     "rules",
     "score_weights",
     "seat_deadline",
+    "absence_limit",
 )
 RULE_KEYS: Mapping[str, tuple[str, ...]] = {
     "min_age": ("years",),
@@ -694,7 +700,8 @@ class _Reader:
         rules = self.rules(e)
         weights = self.score_weights(e)
         seat_hours = self.seat_deadline(e)
-        if weights is None or seat_hours == 0:
+        absence_limit = self.absence_limit(e)
+        if weights is None or seat_hours == 0 or absence_limit == 0:
             return None
         if not (code and cluster and venue and name and funding and wave and quota and dates_ok):
             return None
@@ -717,6 +724,7 @@ class _Reader:
             description=description,
             score_weights=weights,
             seat_deadline_hours=seat_hours,
+            absence_limit=absence_limit,
         )
 
     @staticmethod
@@ -760,6 +768,21 @@ class _Reader:
             )
             return 0
         return hours
+
+    @staticmethod
+    def absence_limit(e: _Entry) -> int | None:
+        """The optional `absence_limit` (training days missed before staff are warned); None when
+        absent, 0 when wrong."""
+        value = e.value("absence_limit", required=False)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ABSENCE_LIMIT_MAX:
+            e.problem(
+                "absence_limit",
+                f"absence_limit must be a whole number from 1 to {ABSENCE_LIMIT_MAX}, got {_show(value)}",
+            )
+            return 0
+        return value
 
     @staticmethod
     def dates_in_order(e: _Entry, dates: list[tuple[str, date | None]]) -> bool:

@@ -14,6 +14,8 @@ caller can forget the check. The table below is the only place a role gets its m
 | view_applicants     | yes   | yes      |
 | check_applications  | yes   | yes      |
 | run_selection       | yes   | no       |
+| manage_training     | yes   | yes      |
+| import_certification| yes   | yes      |
 | manage_staff        | yes   | no       |
 """
 
@@ -42,6 +44,10 @@ class Permission(StrEnum):
     """The administrative check (pass or fail with a reason) and the test and interview scores."""
     RUN_SELECTION = "run_selection"
     """Rank a programme's applicants and hand out its seats and waitlist (`blkbot selection run`)."""
+    MANAGE_TRAINING = "manage_training"
+    """Attendance marks per training day, drop-outs and completion (`blkbot training ...`)."""
+    IMPORT_CERTIFICATION = "import_certification"
+    """Import the LSP's competency results (and tell each participant)."""
     MANAGE_STAFF = "manage_staff"
     """Add and remove staff accounts."""
 

@@ -285,6 +285,8 @@ def describe_flag(flag: Any, zone: ZoneInfo) -> str:
     if isinstance(flag, dict) and flag.get("flag") == NIK_CLAIMED_ELSEWHERE:
         when = datetime.fromisoformat(flag["at"]).astimezone(zone)
         return f"NIK ini juga diketik dari chat {flag['channel']} lain ({when:%Y-%m-%d %H:%M})"
+    if isinstance(flag, dict) and flag.get("flag") == "absent_days":
+        return f"Tidak hadir {flag['days']} hari pelatihan"
     if isinstance(flag, dict) and flag.get("flag") == PAST_PARTICIPANT:
         when = datetime.fromisoformat(flag["at"]).astimezone(zone)
         return (

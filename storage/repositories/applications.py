@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
-from storage.repositories import selection
+from storage.repositories import selection, training
 
 PERSONAL_COLUMNS = (
     "stage_reason",
@@ -141,6 +141,7 @@ async def anonymise(session: AsyncSession, application: Application, when: datet
     application.contact_id = None
     application.anonymised_at = when
     await selection.forget_notes(session, application.id)
+    await training.forget(session, application.id)
     await session.flush()
 
 
