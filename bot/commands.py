@@ -116,7 +116,9 @@ async def _run_with_telegram(
 
     from bot.scheduler import schedule_expiry, schedule_reminders
     from bot.seat_deadlines import schedule_seat_deadlines
+    from bot.tracer import schedule_tracer
     from handlers.telegram import run_telegram
+    from training.outcomes import parse_months
 
     loops: list[DeliveryLoop] = []
 
@@ -127,6 +129,14 @@ async def _run_with_telegram(
         )
         schedule_expiry(app.job_queue, runtime.db, timedelta(days=settings.abandoned_after_days))
         schedule_seat_deadlines(app.job_queue, runtime.db, runtime.conversations.services.templates, wake=loops[0].wake)
+        schedule_tracer(
+            app.job_queue,
+            runtime.db,
+            runtime.conversations.services.templates,
+            parse_months(settings.tracer_months),
+            timedelta(days=settings.tracer_reminder_days),
+            wake=loops[0].wake,
+        )
 
     async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
         await loops[0].start_up()

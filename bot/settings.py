@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     abandoned_after_days: int = 30
     """A registration left unfinished this long loses its answers (name, NIK ...): see bot.scheduler."""
 
+    tracer_months: str = "1,3,6"
+    """Months after completing a training when graduates are asked what they do (training.outcomes)."""
+    tracer_reminder_days: int = Field(default=7, ge=1, le=60)
+    """Days after the tracer question before its one reminder."""
+
     staff: str = ""
     """Staff accounts, comma-separated channel:user_id[:role], e.g. "telegram:123456789:admin,telegram:42".
     More can be added with `blkbot staff add`; the role defaults to operator."""

@@ -232,10 +232,10 @@ ACTIONS: dict[str, Action] = {UNDO: wrong_answer, **withdrawal.ACTIONS}
 
 
 def build_engine() -> Engine:
-    from conversations import broadcasting, interests, reminders, selection, vacancies
+    from conversations import broadcasting, interests, outcomes, reminders, selection, vacancies
 
     return Engine(
-        {REGISTRATION.name: REGISTRATION, broadcasting.BROADCAST.name: broadcasting.BROADCAST},
+        {REGISTRATION.name: REGISTRATION, broadcasting.BROADCAST.name: broadcasting.BROADCAST, **outcomes.FLOWS},
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,
@@ -247,6 +247,7 @@ def build_engine() -> Engine:
             **vacancies.ACTIONS,
             **interests.ACTIONS,
             **selection.ACTIONS,
+            **outcomes.ACTIONS,
         },
         staff_commands={
             **reminders.STAFF_COMMANDS,

@@ -129,6 +129,26 @@ async def outcome(session: AsyncSession, outcome_id: int) -> Outcome | None:
     return await session.get(Outcome, outcome_id)
 
 
+async def mark_reminded(session: AsyncSession, outcome: Outcome, at: datetime) -> None:
+    outcome.reminded_at = at
+    await session.flush()
+
+
+async def answer_outcome(
+    session: AsyncSession,
+    outcome: Outcome,
+    *,
+    status: str,
+    workplace: str | None,
+    sector: str | None,
+    business: str | None,
+    at: datetime,
+) -> None:
+    outcome.status, outcome.workplace, outcome.sector, outcome.business = status, workplace, sector, business
+    outcome.answered_at = at
+    await session.flush()
+
+
 async def unanswered_since(session: AsyncSession, asked_before: datetime) -> list[Outcome]:
     """Rounds asked before `asked_before`, neither answered nor reminded: due their one reminder."""
     return list(

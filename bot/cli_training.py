@@ -1,0 +1,160 @@
+"""`blkbot training ...`, `blkbot certification import` and `blkbot tracer run-once`: the training,
+its competency results and the tracer study from the terminal, on the services in training/."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli_outreach import _confirm, cli_actor
+from bot.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    training = sub.add_parser("training", help="attendance per training day, drop-outs, completion").add_subparsers(
+        dest="training_command", required=True
+    )
+    attend = training.add_parser("attend", help="mark participants present or absent on one training day")
+    attend.add_argument("--event", type=int, required=True, help="the training day's id (blkbot events list)")
+    attend.add_argument("numbers", nargs="+", metavar="NUMBER")
+    mark = attend.add_mutually_exclusive_group(required=True)
+    mark.add_argument("--present", dest="present", action="store_true")
+    mark.add_argument("--absent", dest="present", action="store_false")
+    attend.add_argument("--by", help="who marks (for the record)")
+    attend.set_defaults(handler=attend_command)
+
+    show = training.add_parser("show", help="participants with days present and absent, and their own answers")
+    show.add_argument("--programme", required=True)
+    show.set_defaults(handler=show_command)
+
+    drop = training.add_parser("drop", help="a participant leaves the training (withdrawn, with the reason)")
+    drop.add_argument("number")
+    drop.add_argument("--reason", required=True)
+    drop.add_argument("--by", help="who decides (for the record)")
+    drop.set_defaults(handler=drop_command)
+
+    complete = training.add_parser("complete", help="every participant still in training completes it now")
+    complete.add_argument("--programme", required=True)
+    complete.add_argument("--by", help="who decides (for the record)")
+    complete.set_defaults(handler=complete_command)
+
+    certification = sub.add_parser("certification", help="competency results from the LSP").add_subparsers(
+        dest="certification_command", required=True
+    )
+    imp = certification.add_parser(
+        "import", help="results per participant (nomor,hasil,lsp,skema,nomor_sertifikat,tanggal); preview, then ask"
+    )
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--yes", action="store_true", help="apply without asking (after the preview)")
+    imp.add_argument("--by", help="who imports (for the record)")
+    imp.set_defaults(handler=certification_import)
+
+    tracer = sub.add_parser("tracer", help="the tracer study of graduates").add_subparsers(
+        dest="tracer_command", required=True
+    )
+    tracer.add_parser("run-once", help="ask the graduates due now and remind those who did not answer").set_defaults(
+        handler=tracer_run_once
+    )
+
+
+async def attend_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from training import attendance
+
+    async with staff_transaction(settings) as session:
+        report = await attendance.mark(session, cli_actor(args.by), args.event, args.numbers, args.present, now_utc())
+    print(f"{report.marked} marked {'present' if args.present else 'absent'} on training day {args.event}.")
+    for number in report.flagged:
+        print(f"  flagged: {number} reached the programme's absence limit")
+    return 0
+
+
+async def show_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from training import attendance
+
+    async with staff_transaction(settings) as session:
+        view = await attendance.show(session, cli_actor(), args.programme)
+    print(f"{view.programme.code}: {view.days} training days; flagged after {view.absence_limit} absences")
+    print(f"  {'number':<18} {'present':>7} {'absent':>6}  {'said yes/no':>11}  stage")
+    for p in view.participants:
+        notes = " ".join(n for n, on in (("FLAGGED", p.flagged), ("completed", p.completed)) if on)
+        said = f"{p.said_yes}/{p.said_no}"
+        print(f"  {p.number:<18} {p.present:>7} {p.absent:>6}  {said:>11}  {p.stage} {notes}".rstrip())
+    if not view.participants:
+        print("  no participants")
+    return 0
+
+
+async def drop_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from training import attendance
+
+    async with staff_transaction(settings) as session:
+        application = await attendance.drop(
+            session, Templates(), cli_actor(args.by), args.number, args.reason, now_utc()
+        )
+    print(f"{application.number}: withdrawn from the training ({application.stage_reason}).")
+    return 0
+
+
+async def complete_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from training import attendance
+
+    async with staff_transaction(settings) as session:
+        count = await attendance.complete(session, cli_actor(args.by), args.programme, now_utc())
+    print(f"{count} participants completed the training; import the competency results with")
+    print("  blkbot certification import FILE")
+    return 0
+
+
+async def certification_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from storage.models import Stage
+    from training.certification import apply_certifications, plan_certifications
+
+    async with staff_transaction(settings) as session:
+        plan = await plan_certifications(session, args.file)
+    print(
+        f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
+        f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
+    )
+    for problem in plan.problems:
+        print(problem.render(plan.source))
+    if not plan.applicable:
+        print("Nothing changed: fix the rows above and import the file again.")
+        return 1
+    if not plan.changes:
+        print("Nothing to change.")
+        return 0
+    if not args.yes and not _confirm(f"Apply {len(plan.changes)} results? [y/N]"):
+        print("Nothing changed.")
+        return 1
+    async with staff_transaction(settings) as session:
+        report = await apply_certifications(session, Templates(), cli_actor(args.by), plan, now_utc())
+    print(f"{report.changed} results stored; {report.announced} participants will be told.")
+    return 0
+
+
+async def tracer_run_once(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from training.outcomes import enqueue_due, parse_months
+
+    months = parse_months(settings.tracer_months)
+    async with staff_transaction(settings) as session:
+        counts = await enqueue_due(
+            session, Templates(), now_utc(), months, timedelta(days=settings.tracer_reminder_days)
+        )
+    print(f"{counts['asked']} graduates asked; {counts['reminded']} reminded.")
+    return 0
