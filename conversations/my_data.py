@@ -14,9 +14,9 @@ from markupsafe import Markup
 
 from conversations.context import Context
 from conversations.registration import question_step
-from storage.models import Application, Interest, Programme
+from storage.models import Application, Interest, Outcome, Programme
 from storage.repositories import events, interests, participants
-from training import eligibility
+from training import eligibility, outcomes
 from training.text import local
 
 HIDDEN = frozenset({"consent", "confirm_birth"})
@@ -27,15 +27,33 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
     """The template's parameters for privacy/my_data."""
     answers: dict[str, Any] = data.get("answers", {})
     attendance = await events.attendance_of_applications(ctx.session, [a.id for a in mine])
+    answered = await outcomes.answers_of(ctx.session, [a.id for a in mine])
     niks = [a.nik for a in mine if a.nik] + ([answers["nik"]] if answers.get("nik") else [])
     return {
         "contact": ctx.contact,
         "language": ctx.label(f"languages/{ctx.contact.language}"),
-        "applications": [await _application(ctx, a, attendance) for a in mine],
+        "applications": [
+            {
+                **await _application(ctx, a, attendance),
+                **_outcomes(ctx, [o for o in answered if o.application_id == a.id]),
+            }
+            for a in mine
+        ],
         "past": [{"year": p.year, "name": p.name} for p in await participants.for_niks(ctx.session, niks)],
         "in_progress": await _in_progress(ctx, answers, data.get("source")),
         "interests": [_interest(ctx, i) for i in await interests.of_contact(ctx.session, ctx.contact.id)],
     }
+
+
+def _outcomes(ctx: Context, answered: list[Outcome]) -> dict[str, Any]:
+    """The tracer study's answers in words: "Bekerja, di luar kota, bengkel motor"."""
+    words = []
+    for o in answered:
+        parts = [ctx.label(f"outcomes/status/{o.status}")]
+        parts += [ctx.label(f"outcomes/workplace/{o.workplace}")] if o.workplace else []
+        parts += [p for p in (o.sector, o.business) if p]
+        words.append({"months": o.months, "words": ", ".join(parts)})
+    return {"outcomes": words}
 
 
 def _interest(ctx: Context, interest: Interest) -> str:
