@@ -18,6 +18,8 @@ TABLE = [
     (P.VIEW_APPLICANTS, True, True),
     (P.CHECK_APPLICATIONS, True, True),
     (P.RUN_SELECTION, True, False),
+    (P.MANAGE_TRAINING, True, True),
+    (P.IMPORT_CERTIFICATION, True, True),
     (P.MANAGE_STAFF, True, False),
 ]
 
