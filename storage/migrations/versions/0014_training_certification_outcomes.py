@@ -1,7 +1,7 @@
 """training, certification and outcomes: attendance marks, absence limit, completion, certifications,
 the tracer study's rounds
 
-Revision ID: 0014_cert
+Revision ID: 0014
 Revises: 0013
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_cert"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
