@@ -158,14 +158,9 @@ class Engine:
     async def run_command(self, ctx: Context, state: State, name: str, argument: str | None) -> Reply:
         command = self.commands.get(name)
         if command is None and name in self.staff_commands:
-            if ctx.staff_role is not None:
-                staff = self.staff_commands[name]
-                refused = await self._check_staff(ctx, state, staff.permission)
-                if refused is not None:
-                    return refused
-                command = staff.run
-            else:
-                log.warning("a resident (contact %s) tried the staff command /%s", ctx.contact.id, name)
+            command = await self._staff_only(ctx, state, self.staff_commands[name], f"command /{name}")
+            if isinstance(command, Reply):
+                return command
         if command is None:
             log.info("unknown command /%s", name[:32])
             return Reply([ctx.say("common/unknown_command", command=name[:32]), *await self.resume(ctx, state)])
@@ -176,20 +171,25 @@ class Engine:
         name, _, payload = choice[len(ACTION_PREFIX) :].partition("|")
         action = self.actions.get(name)
         if action is None and name in self.staff_buttons:
-            if ctx.staff_role is not None:
-                staff = self.staff_buttons[name]
-                refused = await self._check_staff(ctx, state, staff.permission)
-                if refused is not None:
-                    return refused
-                action = staff.run
-            else:
-                log.warning("a resident (contact %s) pressed the staff button @%s", ctx.contact.id, name)
+            action = await self._staff_only(ctx, state, self.staff_buttons[name], f"button @{name}")
+            if isinstance(action, Reply):
+                return action
         state.data.pop("overlay", None)  # like a command, a pushed button dismisses a pending question
         if action is None:
             return Reply([ctx.say("common/stale_button"), *await self.resume(ctx, state)], stale=True)
         return await action(self, ctx, state, payload)
 
     # -- staff -----------------------------------------------------------------------------
+
+    async def _staff_only(self, ctx: Context, state: State, staff: StaffCommand | StaffButton, what: str) -> Any:
+        """What a staff command or button runs, for staff whose role carries its permission; for other
+        staff, the refusal. None for a resident, who is answered as for an unknown command or an old
+        button (a staff action is never revealed), and whose try is logged."""
+        if ctx.staff_role is None:
+            log.warning("a resident (contact %s) tried the staff %s", ctx.contact.id, what)
+            return None
+        refused = await self._check_staff(ctx, state, staff.permission)
+        return refused if refused is not None else staff.run  # a Command or an Action, as `staff` is
 
     async def _check_staff(self, ctx: Context, state: State, permission: Permission) -> Reply | None:
         """None when the person's role, read from the database now, carries `permission`; else the refusal."""
