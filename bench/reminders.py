@@ -9,7 +9,7 @@ loop in a thread (ThreadedFakeTelegramServer), enforcing a global rate limit of 
 and one message a second per chat with real 429 answers; in the main loop, the real delivery loop
 (outreach/delivery.py, TelegramSender over python-telegram-bot's Bot) with a SendBudget of the same
 rate (pushes take their 80% share), and the reminders job (bot/scheduler.tick, the function the
-PTB JobQueue job and `reminders_forever` run). The database is a fresh SQLite file (or a scratch
+periodic job runs, on the PTB JobQueue or as a task). The database is a fresh SQLite file (or a scratch
 PostgreSQL database with --database-url) holding the demo catalog and N applicants of LAS1 who
 passed the administrative check; a written test's reminders go to all of them.
 

@@ -8,13 +8,14 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.periodic import Periodic
 from bot.progress import ProgressBoard
 from bot.runtime import (
     NO_CHANNEL,
@@ -114,29 +115,15 @@ async def _run_with_telegram(
     from telegram import Bot
     from telegram.ext import Application
 
-    from bot.scheduler import schedule_expiry, schedule_reminders
-    from bot.seat_deadlines import schedule_seat_deadlines
-    from bot.tracer import schedule_tracer
+    from bot.periodic import on_job_queue
     from handlers.telegram import run_telegram
-    from training.outcomes import parse_months
 
     loops: list[DeliveryLoop] = []
 
     def setup(app: Application) -> None:
         loops.append(make_delivery_loop(settings, runtime.db, runtime.budget, "bot", bot=app.bot, whatsapp=whatsapp))
-        schedule_reminders(
-            app.job_queue, runtime.db, runtime.conversations.services.templates, offsets, wake=loops[0].wake
-        )
-        schedule_expiry(app.job_queue, runtime.db, timedelta(days=settings.abandoned_after_days))
-        schedule_seat_deadlines(app.job_queue, runtime.db, runtime.conversations.services.templates, wake=loops[0].wake)
-        schedule_tracer(
-            app.job_queue,
-            runtime.db,
-            runtime.conversations.services.templates,
-            parse_months(settings.tracer_months),
-            timedelta(days=settings.tracer_reminder_days),
-            wake=loops[0].wake,
-        )
+        for job in _periodic_jobs(settings, runtime, offsets, wake=loops[0].wake):
+            on_job_queue(app.job_queue, job)
 
     async def deliver(_bot: Bot, stop: asyncio.Event) -> None:
         await loops[0].start_up()
@@ -173,7 +160,7 @@ async def _run_without_telegram(
     channel: WhatsAppChannel | None,
 ) -> None:
     """WhatsApp alone, with no PTB: the HTTP app, the worker, the delivery loop and the ticks as tasks."""
-    from bot.scheduler import expiry_forever, reminders_forever
+    from bot.periodic import as_task
     from handlers.http import build_app, listen, serve_in_background
 
     assert whatsapp is not None and channel is not None
@@ -181,18 +168,38 @@ async def _run_without_telegram(
     log.info("WhatsApp webhook listening on %s:%s/whatsapp", settings.webhook_listen, settings.webhook_port)
     delivery = make_delivery_loop(settings, runtime.db, runtime.budget, "bot", whatsapp=whatsapp)
     await delivery.start_up()
-    templates = runtime.conversations.services.templates
     tasks = [
         serve_in_background(build_app(channel.routes()), sock, stop),
         asyncio.create_task(channel.run(stop)),
         asyncio.create_task(delivery.run(stop)),
-        asyncio.create_task(reminders_forever(runtime.db, templates, offsets, stop, wake=delivery.wake)),
-        asyncio.create_task(expiry_forever(runtime.db, timedelta(days=settings.abandoned_after_days), stop)),
+        *(as_task(job, stop) for job in _periodic_jobs(settings, runtime, offsets, wake=delivery.wake)),
     ]
     await stop.wait()
     for outcome in await asyncio.gather(*tasks, return_exceptions=True):
         if isinstance(outcome, Exception):
             log.error("stopped with an error", exc_info=outcome)
+
+
+def _periodic_jobs(
+    settings: Settings, runtime: Runtime, offsets: list[ReminderOffset], *, wake: Callable[[], None]
+) -> list[Periodic]:
+    """The same jobs for both paths of `blkbot run`: reminders, abandoned registrations, seat deadlines,
+    the tracer study."""
+    from bot.scheduler import periodic_jobs
+    from bot.tracer import tracer_job
+    from training.outcomes import parse_months
+
+    templates = runtime.conversations.services.templates
+    return [
+        *periodic_jobs(runtime.db, templates, offsets, timedelta(days=settings.abandoned_after_days), wake=wake),
+        tracer_job(
+            runtime.db,
+            templates,
+            parse_months(settings.tracer_months),
+            timedelta(days=settings.tracer_reminder_days),
+            wake=wake,
+        ),
+    ]
 
 
 async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

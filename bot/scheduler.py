@@ -1,26 +1,26 @@
-"""The periodic job that turns the schedule in the database into reminders in the outbox.
+"""The periodic jobs of `blkbot run`: reminders from the schedule in the database, and the
+expiry of abandoned registrations (the seat deadlines job is in bot/seat_deadlines.py).
 
 APScheduler (through python-telegram-bot's JobQueue) only ticks: each tick asks the database
 what is due and enqueues it, so nothing is lost with the process. A tick also enqueues what falls
 due before the next tick, held in the outbox until its due time, so reminders go out on the minute
 however the ticks fall.
 
-    schedule_reminders(app.job_queue, db, templates, reminder_offsets(), wake=delivery.wake)
+    for job in periodic_jobs(db, templates, reminder_offsets(), abandoned_after, wake=delivery.wake):
+        on_job_queue(app.job_queue, job)   # or, without PTB, as_task(job, stop)
 
-or, without PTB (WhatsApp alone), run `reminders_forever(db, templates, offsets, stop)` and
-`expiry_forever(db, after, stop)` beside the delivery loop.
+(see bot/periodic.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from bot.periodic import Periodic
+from bot.seat_deadlines import seat_deadlines_job
 from messages.render import Templates
 from outreach.reminders import (
     DEFAULT_OFFSETS_SETTING,
@@ -77,31 +77,13 @@ async def expire_abandoned(db: Database, after: timedelta, *, now: datetime | No
     return count
 
 
-async def expiry_forever(db: Database, after: timedelta, stop_event: asyncio.Event, interval: float = 3600) -> None:
-    """The hourly expiry without PTB: the first run after a minute, as on the JobQueue."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop_event.wait(), timeout=min(60.0, interval))
-    while not stop_event.is_set():
-        try:
-            await expire_abandoned(db, after)
-        except Exception:  # the next run tries again
-            log.exception("expiring abandoned registrations failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop_event.wait(), timeout=interval)
+def expiry_job(db: Database, after: timedelta, interval: float = 3600) -> Periodic:
+    """Hourly, the first run after a minute: forget registrations left unfinished for `after`."""
 
+    async def run() -> None:
+        await expire_abandoned(db, after)
 
-def schedule_expiry(job_queue: Any, db: Database, after: timedelta, interval: float = 3600) -> Any:
-    """Register the hourly expiry of abandoned registrations on a PTB JobQueue; returns the PTB Job."""
-
-    async def run_expiry(_context: Any) -> None:
-        try:
-            await expire_abandoned(db, after)
-        except Exception:  # the next run tries again
-            log.exception("expiring abandoned registrations failed")
-
-    return job_queue.run_repeating(
-        run_expiry, interval=interval, first=60, name="abandoned", job_kwargs={"max_instances": 1, "coalesce": True}
-    )
+    return Periodic("abandoned", interval, first=60, job=run)
 
 
 def _lookahead(interval: float) -> timedelta:
@@ -109,58 +91,35 @@ def _lookahead(interval: float) -> timedelta:
     return timedelta(seconds=2 * interval)
 
 
-def schedule_reminders(
-    job_queue: Any,
+def reminders_job(
     db: Database,
     templates: Templates,
     offsets: Sequence[ReminderOffset],
     interval: float = 60,
     *,
     wake: Callable[[], None] | None = None,
-) -> Any:
-    """Register the repeating reminders job on a PTB JobQueue; it runs at once, then every `interval` s.
-
-    `wake` (the delivery loop's) is called when something was enqueued. Returns the PTB Job.
-    """
+) -> Periodic:
+    """At once, then every `interval` seconds: enqueue the reminders due. `wake` (the delivery
+    loop's) is called when something was enqueued."""
     offsets = list(offsets)
 
-    async def run_tick(_context: Any) -> None:
-        try:
-            await tick(db, templates, offsets, lookahead=_lookahead(interval), wake=wake)
-        except Exception:  # the next tick tries again; the database remembers what is due
-            log.exception("reminders tick failed")
+    async def run() -> None:
+        await tick(db, templates, offsets, lookahead=_lookahead(interval), wake=wake)
 
-    return job_queue.run_repeating(
-        run_tick,
-        interval=interval,
-        first=0,
-        name="reminders",
-        # An explicit first run time: with only `first`, a job added before the JobQueue starts
-        # (the usual wiring, before app.start()) would skip its first run and wait an interval.
-        job_kwargs={
-            "max_instances": 1,
-            "coalesce": True,
-            "misfire_grace_time": None,
-            "next_run_time": datetime.now(UTC),
-        },
-    )
+    return Periodic("reminders", interval, first=0, job=run)
 
 
-async def reminders_forever(
+def periodic_jobs(
     db: Database,
     templates: Templates,
     offsets: Sequence[ReminderOffset],
-    stop_event: asyncio.Event,
-    interval: float = 60,
+    abandoned_after: timedelta,
     *,
     wake: Callable[[], None] | None = None,
-) -> None:
-    """The same job without PTB: tick now and every `interval` seconds until `stop_event` is set."""
-    offsets = list(offsets)
-    while not stop_event.is_set():
-        try:
-            await tick(db, templates, offsets, lookahead=_lookahead(interval), wake=wake)
-        except Exception:
-            log.exception("reminders tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop_event.wait(), timeout=interval)
+) -> list[Periodic]:
+    """Every job `blkbot run` runs, with Telegram (on PTB's JobQueue) or without (as tasks)."""
+    return [
+        reminders_job(db, templates, offsets, wake=wake),
+        expiry_job(db, abandoned_after),
+        seat_deadlines_job(db, templates, wake=wake),
+    ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
+from bot.periodic import Periodic
 from messages.render import Templates
 from storage.db import Database
 from training.seats import expire_lapsed
@@ -33,17 +33,12 @@ async def tick(
     return counts
 
 
-def schedule_seat_deadlines(
-    job_queue: Any, db: Database, templates: Templates, interval: float = 300, *, wake: Callable[[], None] | None = None
-) -> Any:
-    """Register the job on a PTB JobQueue: first after a minute, then every `interval` seconds."""
+def seat_deadlines_job(
+    db: Database, templates: Templates, interval: float = 300, *, wake: Callable[[], None] | None = None
+) -> Periodic:
+    """First after a minute, then every `interval` seconds."""
 
-    async def run_tick(_context: Any) -> None:
-        try:
-            await tick(db, templates, wake=wake)
-        except Exception:  # the next tick tries again; the database remembers what lapsed
-            log.exception("seat deadlines tick failed")
+    async def run() -> None:
+        await tick(db, templates, wake=wake)
 
-    return job_queue.run_repeating(
-        run_tick, interval=interval, first=60, name="seat_deadlines", job_kwargs={"max_instances": 1, "coalesce": True}
-    )
+    return Periodic("seat_deadlines", interval, first=60, job=run)

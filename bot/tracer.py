@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from bot.periodic import Periodic
 from messages.render import Templates
 from storage.db import Database
 from training.outcomes import enqueue_due
@@ -38,8 +38,7 @@ async def tick(
     return counts
 
 
-def schedule_tracer(
-    job_queue: Any,
+def tracer_job(
     db: Database,
     templates: Templates,
     months: Sequence[int],
@@ -47,15 +46,10 @@ def schedule_tracer(
     interval: float = 3600,
     *,
     wake: Callable[[], None] | None = None,
-) -> Any:
-    """Register the hourly job on a PTB JobQueue (first after two minutes)."""
+) -> Periodic:
+    """Hourly, the first run two minutes after start."""
 
-    async def run_tick(_context: Any) -> None:
-        try:
-            await tick(db, templates, months, remind_after, wake=wake)
-        except Exception:  # the next tick tries again; the database remembers what was asked
-            log.exception("tracer tick failed")
+    async def run() -> None:
+        await tick(db, templates, months, remind_after, wake=wake)
 
-    return job_queue.run_repeating(
-        run_tick, interval=interval, first=120, name="tracer", job_kwargs={"max_instances": 1, "coalesce": True}
-    )
+    return Periodic("tracer", interval, first=120, job=run)

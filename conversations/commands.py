@@ -154,7 +154,8 @@ COMMANDS: dict[str, Command] = {
     "status": status,
     "berhenti": stop,
     "stop": stop,
-    "mulai": resume_news,
+    "langganan": resume_news,
+    "mulai": resume_news,  # the older name, still in earlier messages; menus show /start as "🏠 Mulai"
     "subscribe": resume_news,
     "bahasa": language,
     "language": language,
@@ -194,7 +195,7 @@ async def _answer_erase(engine: Engine, ctx: Context, state: State, value: str) 
         return Reply([ctx.say("privacy/erase_kept"), *await engine.resume(ctx, state)])
     count = await applications.erase_person(ctx.session, ctx.contact, ctx.now())
     state.clear()
-    return Reply([ctx.say("privacy/erased", count=count)])
+    return Reply([ctx.say("privacy/erased", options=[Option("/start", ctx.label("buttons/start"))], count=count)])
 
 
 OVERLAYS = {

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from conversations.context import Context
-from conversations.io import Inbound, Option, Outbound, Reply
-from conversations.steps import BACK, Finish, Flow, Step, Summary, match_typed
+from conversations.io import BACK, Inbound, Option, Outbound, Reply
+from conversations.steps import Finish, Flow, Step, Summary, match_typed
 from training.errors import InvalidAnswer
 from training.permissions import Actor, NotAllowed, Permission
 from training.validators import parse_yes_no
@@ -158,14 +158,9 @@ class Engine:
     async def run_command(self, ctx: Context, state: State, name: str, argument: str | None) -> Reply:
         command = self.commands.get(name)
         if command is None and name in self.staff_commands:
-            if ctx.staff_role is not None:
-                staff = self.staff_commands[name]
-                refused = await self._check_staff(ctx, state, staff.permission)
-                if refused is not None:
-                    return refused
-                command = staff.run
-            else:
-                log.warning("a resident (contact %s) tried the staff command /%s", ctx.contact.id, name)
+            command = await self._staff_only(ctx, state, self.staff_commands[name], f"command /{name}")
+            if isinstance(command, Reply):
+                return command
         if command is None:
             log.info("unknown command /%s", name[:32])
             return Reply([ctx.say("common/unknown_command", command=name[:32]), *await self.resume(ctx, state)])
@@ -176,20 +171,25 @@ class Engine:
         name, _, payload = choice[len(ACTION_PREFIX) :].partition("|")
         action = self.actions.get(name)
         if action is None and name in self.staff_buttons:
-            if ctx.staff_role is not None:
-                staff = self.staff_buttons[name]
-                refused = await self._check_staff(ctx, state, staff.permission)
-                if refused is not None:
-                    return refused
-                action = staff.run
-            else:
-                log.warning("a resident (contact %s) pressed the staff button @%s", ctx.contact.id, name)
+            action = await self._staff_only(ctx, state, self.staff_buttons[name], f"button @{name}")
+            if isinstance(action, Reply):
+                return action
         state.data.pop("overlay", None)  # like a command, a pushed button dismisses a pending question
         if action is None:
             return Reply([ctx.say("common/stale_button"), *await self.resume(ctx, state)], stale=True)
         return await action(self, ctx, state, payload)
 
     # -- staff -----------------------------------------------------------------------------
+
+    async def _staff_only(self, ctx: Context, state: State, staff: StaffCommand | StaffButton, what: str) -> Any:
+        """What a staff command or button runs, for staff whose role carries its permission; for other
+        staff, the refusal. None for a resident, who is answered as for an unknown command or an old
+        button (a staff action is never revealed), and whose try is logged."""
+        if ctx.staff_role is None:
+            log.warning("a resident (contact %s) tried the staff %s", ctx.contact.id, what)
+            return None
+        refused = await self._check_staff(ctx, state, staff.permission)
+        return refused if refused is not None else staff.run  # a Command or an Action, as `staff` is
 
     async def _check_staff(self, ctx: Context, state: State, permission: Permission) -> Reply | None:
         """None when the person's role, read from the database now, carries `permission`; else the refusal."""
@@ -235,8 +235,9 @@ class Engine:
         intro = await flow.intro(ctx) if flow.intro else []
         return [*intro, *await self._advance(ctx, state)]
 
-    async def resume(self, ctx: Context, state: State) -> list[Outbound]:
-        """Ask the current question again: after help, a command, or a restart."""
+    async def resume(self, ctx: Context, state: State, *, short: bool = False) -> list[Outbound]:
+        """Ask the current question again: after help, a command, or a restart; after a wrong
+        answer (`short`), in its short form (see steps.py)."""
         if state.flow is None or state.flow not in self.flows:
             return []
         steps = await self.flows[state.flow].steps(ctx)
@@ -244,7 +245,7 @@ class Engine:
         if step is None:
             return await self._advance(ctx, state)
         state.step = step.name
-        return [await step.prompt_message(ctx, back=await self._can_go_back(ctx, state, steps))]
+        return [await step.prompt_message(ctx, back=await self._can_go_back(ctx, state, steps), short=short)]
 
     async def current_step(self, ctx: Context, state: State) -> Step | None:
         if state.flow is None or state.flow not in self.flows:
@@ -320,7 +321,9 @@ class Engine:
                 return await self._answer_summary(ctx, state, step, steps, value, label)
             outcome: Finish | None = await step.check(ctx, value) if step.check else None
         except InvalidAnswer as problem:
-            return Reply([ctx.say(problem.key, **problem.params), *await self.resume(ctx, state)])
+            return Reply(
+                _after_error(ctx.say(problem.key, **problem.params), await self.resume(ctx, state, short=True))
+            )
         chosen = label if inbound.choice is not None else None
         if isinstance(outcome, Finish):
             kept = {"flow": state.flow, "step": step.name, "data": dict(state.data)} if outcome.undoable else None
@@ -421,6 +424,14 @@ class Engine:
         reply = await overlay.answer(self, ctx, state, value)
         reply.chosen = dict(options).get(value) if inbound.choice is not None else None
         return reply
+
+
+def _after_error(error: Outbound, asked: list[Outbound]) -> list[Outbound]:
+    """The error, then the question asked again; a question with no short form gives only its
+    buttons, which the error then carries, so a mistyped answer never brings the whole question again."""
+    if len(asked) == 1 and not asked[0].text:
+        return [replace(asked[0], text=error.text)]
+    return [error, *asked]
 
 
 def _keyword(ctx: Context, text: str) -> str | None:

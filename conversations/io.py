@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 CALLBACK_LIMIT = 64
 """Telegram refuses callback data over 64 bytes; every Option id is checked against it."""
 
+BACK = "^"
+"""The value of every step's "back" button ("<step>|^")."""
+
 _LINE_BREAKS = "\t\n\r"
 _UNSTORABLE = {
     code: None for code in [*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)] if chr(code) not in _LINE_BREAKS
@@ -90,6 +93,13 @@ class Option:
     def __post_init__(self) -> None:
         if len(self.data.encode()) > CALLBACK_LIMIT:
             raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {self.data!r}")
+
+    @property
+    def goes_back(self) -> bool:
+        """A step's "back" button. Channels that number a menu leave it unnumbered, so the numbers a
+        resident may type are the answers' own, 1 to N, as the re-prompt "(1–N)" says; "kembali" is
+        typed as a word, which every step reads."""
+        return self.data.endswith(f"|{BACK}")
 
 
 @dataclass(frozen=True)

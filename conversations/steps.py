@@ -1,6 +1,7 @@
 """The kinds of step a flow is made of: a choice, a yes/no, free text, a phone number, a summary.
 
-A step asks (`prompt`), reads an answer (`read`, raising InvalidAnswer to re-ask), and may then
+A step asks (`prompt`), reads an answer (`read`, raising InvalidAnswer to re-ask with the error and
+the step's `short` form of the question, or with the error alone carrying its buttons), and may then
 `check` it against the domain: a check returns `Finish` to end the flow (not eligible, already
 registered) or raises InvalidAnswer to refuse it. The engine stores accepted answers and decides
 what comes next; steps never send anything.
@@ -14,13 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conversations.context import Context
-from conversations.io import Inbound, Option, Outbound
+from conversations.io import BACK, Inbound, Option, Outbound
 from training.errors import InvalidAnswer
 from training.permissions import Permission
 from training.validators import parse_yes_no, whole_number
-
-BACK = "^"
-"""The value of every step's "back" button."""
 
 type_check_hook = Callable[[Context, Any], Awaitable["Finish | None"]]
 
@@ -49,14 +47,14 @@ class Choice:
     resets: tuple[str, ...] = ()
     when: Callable[[Context], Awaitable[bool]] | None = None
     columns: int = 1
+    short: str | None = None
 
-    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
-        params = await self.params(ctx) if self.params else {}
+    async def prompt_message(self, ctx: Context, back: bool, *, short: bool = False) -> Outbound:
         options = [(v, label) for v, label in await self.options(ctx)]
         buttons = [Option(f"{self.name}|{value}", label) for value, label in options]
         if back:
             buttons.append(Option(f"{self.name}|{BACK}", ctx.label("buttons/back")))
-        return Outbound(ctx.render(self.prompt, options=options, **params), tuple(buttons), self.columns)
+        return Outbound(await _question(self, ctx, short, options=options), tuple(buttons), self.columns)
 
     async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
         options = await self.options(ctx)
@@ -100,16 +98,16 @@ class YesNo:
     when: Callable[[Context], Awaitable[bool]] | None = None
     yes: str = "buttons/yes"
     no: str = "buttons/no"
+    short: str | None = None
 
     def _options(self, ctx: Context) -> list[tuple[str, str]]:
         return [("y", ctx.label(self.yes)), ("n", ctx.label(self.no))]
 
-    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
-        params = await self.params(ctx) if self.params else {}
+    async def prompt_message(self, ctx: Context, back: bool, *, short: bool = False) -> Outbound:
         buttons = [Option(f"{self.name}|{v}", label) for v, label in self._options(ctx)]
         if back:
             buttons.append(Option(f"{self.name}|{BACK}", ctx.label("buttons/back")))
-        return Outbound(ctx.render(self.prompt, **params), tuple(buttons), columns=2)
+        return Outbound(await _question(self, ctx, short), tuple(buttons), columns=2)
 
     async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
         options = self._options(ctx)
@@ -141,11 +139,11 @@ class Text:
     resets: tuple[str, ...] = ()
     when: Callable[[Context], Awaitable[bool]] | None = None
     show: Callable[[Any], str] = str
+    short: str | None = None
 
-    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
-        params = await self.params(ctx) if self.params else {}
+    async def prompt_message(self, ctx: Context, back: bool, *, short: bool = False) -> Outbound:
         buttons = (Option(f"{self.name}|{BACK}", ctx.label("buttons/back")),) if back else ()
-        return Outbound(ctx.render(self.prompt, **params), buttons)
+        return Outbound(await _question(self, ctx, short), buttons)
 
     async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
         if inbound.text is None:
@@ -171,11 +169,11 @@ class Phone:
     resets: tuple[str, ...] = ()
     when: Callable[[Context], Awaitable[bool]] | None = None
     params: Callable[[Context], Awaitable[dict[str, Any]]] | None = None
+    short: str | None = None
 
-    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
-        params = await self.params(ctx) if self.params else {}
+    async def prompt_message(self, ctx: Context, back: bool, *, short: bool = False) -> Outbound:
         return Outbound(
-            ctx.render(self.prompt, **params),
+            await _question(self, ctx, short),
             ask_contact=ctx.label("buttons/share_phone"),
             reply_back=ctx.label("buttons/back") if back else None,
         )
@@ -205,17 +203,18 @@ class Summary:
     check: type_check_hook | None = None
     resets: tuple[str, ...] = ()
     submit_label: str = "buttons/submit"
+    short: str | None = None
 
     SUBMIT = "ok"
     EDIT = "e:"
 
-    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+    async def prompt_message(self, ctx: Context, back: bool, *, short: bool = False) -> Outbound:
         buttons = [Option(f"{self.name}|{self.SUBMIT}", ctx.label(self.submit_label))]
         buttons += [
             Option(f"{self.name}|{self.EDIT}{step}", ctx.label("buttons/edit", field=ctx.label(f"fields/{step}")))
             for step in self.editable
         ]
-        return Outbound(ctx.render(self.prompt, **await self.params(ctx)), tuple(buttons), columns=2)
+        return Outbound(await _question(self, ctx, short), tuple(buttons), columns=2)
 
     def _options(self, ctx: Context) -> list[tuple[str, str]]:
         options = [(self.SUBMIT, ctx.label(self.submit_label))]
@@ -241,6 +240,17 @@ class Summary:
 
 
 Step = Choice | YesNo | Text | Phone | Summary
+
+
+async def _question(step: Step, ctx: Context, short: bool, **extra: Any) -> str:
+    """The question's text; asked again after a wrong answer (`short`), its short form, or nothing,
+    so that the error alone carries the buttons and a long question (every programme's card) is
+    not sent twice."""
+    key = step.short if short else step.prompt
+    if key is None:
+        return ""
+    params = await step.params(ctx) if step.params else {}
+    return ctx.render(key, **extra, **params)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ async def _fields(ctx: Context) -> list[Outbound]:
     every field, so it counts (and is listed) in each."""
     open_now = await vacancies.open_vacancies(ctx.session, ctx.today())
     if not open_now:
-        options = [] if ctx.contact.subscribed else [Option("/mulai", ctx.label("vacancies/button_notify"))]
+        options = [] if ctx.contact.subscribed else [Option("/langganan", ctx.label("vacancies/button_notify"))]
         return [ctx.say("vacancies/none_open", options=options, subscribed=ctx.contact.subscribed)]
     general = sum(1 for v in open_now if not v.clusters)
     per_field = Counter(code for v in open_now for code in v.clusters)

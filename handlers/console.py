@@ -1,7 +1,8 @@
 """The terminal channel: the same conversations, one line in, plain text out.
 
 Works interactively and with piped stdin (one answer per line), so a newcomer can try the bot
-with no token and a script can drive it. A numbered option can be answered by its number or label.
+with no token and a script can drive it. A numbered option can be answered by its number or label;
+a step's "back" button is shown unnumbered (typed as "kembali"), so the numbers are the answers' own.
 
 What the office pushes to this chat (results, reminders, broadcasts) waits in the outbox like any
 other message, but no delivery loop sends it: the console shows it itself before it reads the next
@@ -47,9 +48,10 @@ class Console:
 
     def read(self, line: str) -> Inbound:
         typed = line.strip()
+        numbered = _numbered(self.options)
         number = whole_number(typed)
-        if number is not None and 1 <= number <= len(self.options):
-            return Inbound(choice=self.options[number - 1].data)
+        if number is not None and 1 <= number <= len(numbered):
+            return Inbound(choice=numbered[number - 1].data)
         for option in self.options:
             if typed and typed.casefold() == option.label.casefold():
                 return Inbound(choice=option.data)
@@ -61,8 +63,11 @@ class Console:
         self.out.write("\n" + html_to_plain(message.text) + "\n")
         if message.options:
             self.options = message.options
-            for number, option in enumerate(message.options, 1):
+            for number, option in enumerate(_numbered(message.options), 1):
                 self.out.write(f"  {number}. {option.label}\n")
+            for option in message.options:
+                if option.goes_back:
+                    self.out.write(f"  {option.label}\n")
         elif (message.ask_contact or message.text) and not keeps_menu:
             self.options = ()
         self.out.flush()
@@ -107,6 +112,10 @@ class Console:
             if not interactive:
                 self.out.write(f"> {line.rstrip()}\n")
             await self.say(line)
+
+
+def _numbered(options: tuple[Option, ...]) -> list[Option]:
+    return [option for option in options if not option.goes_back]
 
 
 def _buttons(rows: list[list[dict[str, Any]]]) -> tuple[tuple[Option, ...], list[tuple[str, str]]]:

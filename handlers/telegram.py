@@ -48,6 +48,7 @@ log.addFilter(RedactNiks())
 CHANNEL = "telegram"
 SEND_ATTEMPTS = 3
 MENU_COMMANDS = (
+    "start",
     "daftar",
     "status",
     "jadwal",
@@ -57,7 +58,7 @@ MENU_COMMANDS = (
     "bantuan",
     "bahasa",
     "berhenti",
-    "mulai",
+    "langganan",
     "dataku",
     "hapusdata",
 )

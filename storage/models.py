@@ -154,7 +154,7 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     erased_at: Mapped[datetime | None]
     """Set by /hapusdata: nothing queued for them goes out. Cleared when they consent again (to
-    register afresh) or ask for announcements again with /mulai."""
+    register afresh) or ask for announcements again with /langganan."""
 
 
 class Interest(Base):

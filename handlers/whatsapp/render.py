@@ -5,7 +5,8 @@ WhatsApp takes at most 3 reply buttons (titles of 20 characters), or a list of a
 characters and text messages 4,096. So a question with few short choices gets buttons, up to ten
 gets a list, and more gets a numbered text menu that the person answers by typing the number (the
 handler keeps the menu to read that number back). A label cut to fit is never left ambiguous: the
-rows get their number in front and the full label below.
+rows get their number in front and the full label below. A step's "back" button is never numbered
+(it is typed as "kembali"), so the numbers are the answers' own, 1 to N, as the re-prompt says.
 
 Bodies are built without `to`; the sender adds the recipient.
 """
@@ -77,9 +78,12 @@ def _with_options(text: str, options: list[Option], words: Words) -> Rendered:
     if not options:
         return Rendered([_text(chunk) for chunk in split_text(text, TEXT_LIMIT)])
     if len(options) > ROWS_MAX:
-        menu = "\n".join(f"{number}. {option.label}" for number, option in enumerate(options, 1))
-        full = f"{text}\n\n{menu}\n\n{words('type_number', count=len(options))}"
-        return Rendered([_text(chunk) for chunk in split_text(full, TEXT_LIMIT)], tuple(o.data for o in options))
+        numbered = [o for o in options if not o.goes_back]
+        lines = [f"{number}. {option.label}" for number, option in enumerate(numbered, 1)]
+        lines += [option.label for option in options if option.goes_back]
+        menu = "\n".join(lines)
+        full = f"{text}\n\n{menu}\n\n{words('type_number', count=len(numbered))}"
+        return Rendered([_text(chunk) for chunk in split_text(full, TEXT_LIMIT)], tuple(o.data for o in numbered))
     *before, body = split_text(text or "…", TEXT_LIMIT, last_limit=BODY_LIMIT)
     bodies = [_text(chunk) for chunk in before]
     titles = [o.label.strip() for o in options]
@@ -105,13 +109,15 @@ def _rows(options: list[Option]) -> list[dict[str, str]]:
     cut = [_cut(label, ROW_TITLE_MAX) for label in labels]
     numbered = len(set(cut)) != len(cut) or any(c != label for c, label in zip(cut, labels, strict=True))
     rows = []
-    for number, (option, label) in enumerate(zip(options, labels, strict=True), 1):
-        if numbered:
+    numbers = iter(range(1, len(options) + 1))
+    for option, label in zip(options, labels, strict=True):
+        if numbered and not option.goes_back:
+            number = next(numbers)
             row = {"id": option.data, "title": _cut(f"{number}. {label}", ROW_TITLE_MAX)}
             if row["title"] != f"{number}. {label}":
                 row["description"] = _cut(label, ROW_DESCRIPTION_MAX)
         else:
-            row = {"id": option.data, "title": label}
+            row = {"id": option.data, "title": _cut(label, ROW_TITLE_MAX)}
         rows.append(row)
     return rows
 

@@ -43,7 +43,7 @@ async def set_language(session: AsyncSession, contact: Contact, language: str) -
 
 
 async def set_subscribed(session: AsyncSession, contact: Contact, subscribed: bool) -> None:
-    """Asking for announcements again (/mulai) after an erasure lifts it, like consenting again."""
+    """Asking for announcements again (/langganan) after an erasure lifts it, like consenting again."""
     contact.subscribed = subscribed
     if subscribed:
         contact.unreachable = False

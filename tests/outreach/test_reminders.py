@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 from telegram.ext import Application as PtbApplication
 
-from bot.scheduler import reminder_offsets, reminders_forever, schedule_reminders, tick
+from bot.periodic import on_job_queue, run_until
+from bot.scheduler import reminder_offsets, reminders_job, tick
 from conversations.context import Services
 from conversations.io import Inbound
 from conversations.runner import Conversations
@@ -696,7 +697,7 @@ async def test_the_job_without_ptb_ticks_and_wakes_the_delivery_loop(db: Databas
     await enrol(db, await people(db, 2))
     stop = asyncio.Event()
 
-    await asyncio.wait_for(reminders_forever(db, templates, TWO_HOURS, stop, interval=60, wake=stop.set), 10)
+    await asyncio.wait_for(run_until(reminders_job(db, templates, TWO_HOURS, interval=60, wake=stop.set), stop), 10)
 
     assert [r.dedupe_key.split(":")[1] for r in await outbox_rows(db)] == [str(event.event.id)] * 2
 
@@ -718,7 +719,7 @@ async def test_the_ptb_job_queue_runs_the_tick(db: Database, templates: Template
     enqueued = asyncio.Event()
     app = PtbApplication.builder().token("123456789:TEST-fake-token").build()
     assert app.job_queue is not None
-    job = schedule_reminders(app.job_queue, db, templates, TWO_HOURS, interval=60, wake=enqueued.set)
+    job = on_job_queue(app.job_queue, reminders_job(db, templates, TWO_HOURS, interval=60, wake=enqueued.set))
     assert job.name == "reminders"
 
     await app.job_queue.start()  # what Application.start() does, without the network

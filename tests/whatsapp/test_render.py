@@ -75,6 +75,23 @@ def test_more_than_ten_choices_are_a_numbered_menu_read_back_by_number() -> None
     assert rendered.menu == tuple(f"step|{i}" for i in range(12))
 
 
+def test_back_is_listed_unnumbered_so_the_typed_numbers_match_the_reprompt() -> None:
+    labels = [f"Kelurahan {n}" for n in range(1, 12)]
+    rendered = render(Outbound("Pilih kelurahan:", (*options(*labels), Option("step|^", "⬅️ Kembali"))), WORDS)
+    text = rendered.bodies[0]["text"]["body"]
+    assert "11. Kelurahan 11\n⬅️ Kembali\n" in text
+    assert "12." not in text
+    assert text.endswith(Templates().label("id", "whatsapp/type_number", count=11))
+    assert rendered.menu == tuple(f"step|{i}" for i in range(11))
+
+
+def test_a_numbered_list_leaves_back_unnumbered() -> None:
+    long = "Pengelasan SMAW Dasar untuk Calon PMI"
+    outbound = Outbound("Pilih pelatihan:", (*options("Teknik Las", long), Option("step|^", "⬅️ Kembali")))
+    rows = render(outbound, WORDS).bodies[0]["interactive"]["action"]["sections"][0]["rows"]
+    assert [row["title"] for row in rows] == ["1. Teknik Las", "2. Pengelasan SMAW Dasa…", "⬅️ Kembali"]
+
+
 def test_a_long_question_goes_first_as_text_and_the_buttons_keep_a_short_body() -> None:
     paragraph = ("Kalimat yang panjang sekali. " * 20).strip()
     text = "\n\n".join([paragraph] * 12)  # about 7,000 characters

@@ -9,12 +9,15 @@ import httpx
 from pydantic import SecretStr
 
 from bot.commands import run
+from bot.periodic import TASK_PREFIX
 from bot.settings import Settings
 from tests.e2e.test_telegram_webhook import free_port
 from tests.fakes.whatsapp_server import FakeWhatsAppServer
 
 VERIFY_TOKEN = "verify-me"
 SITI = "6281234567890"
+JOBS = ("reminders", "abandoned", "seat_deadlines")
+"""Every periodic job of `blkbot run` (bot/scheduler.py), with Telegram or without."""
 
 
 async def test_run_with_whatsapp_only_answers_a_signed_webhook(db_url: str) -> None:
@@ -44,6 +47,8 @@ async def test_run_with_whatsapp_only_answers_a_signed_webhook(db_url: str) -> N
                     params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"},
                 )
             assert handshake.text == "42"
+            running_jobs = {t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith(TASK_PREFIX)}
+            assert running_jobs == {f"{TASK_PREFIX}{name}" for name in JOBS}  # seat deadlines too, as with Telegram
         finally:
             stop.set()
             assert await running == 0
