@@ -16,7 +16,7 @@ from tests.fakes.whatsapp_server import FakeWhatsAppServer
 
 VERIFY_TOKEN = "verify-me"
 SITI = "6281234567890"
-JOBS = ("reminders", "abandoned", "seat_deadlines")
+JOBS = ("reminders", "abandoned", "seat_deadlines", "tracer")
 """Every periodic job of `blkbot run` (bot/scheduler.py), with Telegram or without."""
 
 
