@@ -19,6 +19,7 @@ from storage.models import Application, Programme, Stage
 from storage.repositories import catalog, contacts
 from training import applications, eligibility
 from training.applications import AlreadyRegistered, RegistrationClosed, Submission
+from training.catalog import training_days
 from training.education import Education
 from training.eligibility import Declaration, Failure, KtpRegion
 from training.errors import InvalidAnswer
@@ -77,7 +78,8 @@ def describe(programme: Programme, lang: str, registered: int) -> dict[str, Any]
         "closes": programme.registration_closes,
         "quota": programme.quota,
         "registered": registered,
-        "days": (programme.training_ends - programme.training_starts).days + 1,
+        "training_days": (days := training_days(programme.training_starts, programme.training_ends)),
+        "weeks": days // 5 if days >= 10 and days % 5 == 0 else None,
     }
 
 
