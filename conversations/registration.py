@@ -19,6 +19,7 @@ from storage.models import Application, Programme, Stage
 from storage.repositories import catalog, contacts
 from training import applications, eligibility
 from training.applications import AlreadyRegistered, RegistrationClosed, Submission
+from training.catalog import training_days
 from training.education import Education
 from training.eligibility import Declaration, Failure, KtpRegion
 from training.errors import InvalidAnswer
@@ -77,7 +78,8 @@ def describe(programme: Programme, lang: str, registered: int) -> dict[str, Any]
         "closes": programme.registration_closes,
         "quota": programme.quota,
         "registered": registered,
-        "days": (programme.training_ends - programme.training_starts).days + 1,
+        "training_days": (days := training_days(programme.training_starts, programme.training_ends)),
+        "weeks": days // 5 if days >= 10 and days % 5 == 0 else None,
     }
 
 
@@ -240,6 +242,64 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
     }
 
 
+# -- reusing the answers of an earlier application ----------------------------------------------
+
+REUSED = ("full_name", "nik", "confirm_birth", "address", "district", "phone", "education")
+"""The answers "Pakai data ini" fills from the person's latest application; the programme's own
+questions are asked again, since another programme asks other things."""
+
+
+async def has_earlier_application(ctx: Context) -> bool:
+    """Offered only to a chat that consented and holds a whole application of its own (never another person's)."""
+    return ctx.contact.consented_at is not None and bool(await held_answers(ctx))
+
+
+async def held_answers(ctx: Context) -> dict[str, Any]:
+    """The answers of the person's latest application, in the form the steps store them; {} when
+    there is none, or when it lacks any of them (one entered by staff, say)."""
+    earlier = await applications.latest_of_contact(ctx.session, ctx.contact)
+    if earlier is None:
+        return {}
+    held = {
+        "full_name": earlier.full_name,
+        "nik": earlier.nik,
+        "confirm_birth": True,
+        "address": earlier.address,
+        "district": earlier.district_code or "other",
+        "phone": earlier.phone,
+        "education": earlier.education,
+    }
+    return held if all(value is not None for value in held.values()) else {}
+
+
+async def reuse_params(ctx: Context) -> dict[str, Any]:
+    held = await held_answers(ctx)
+    district = ctx.catalog.district(held["district"]) if held["district"] != "other" else None
+    return {
+        **held,
+        "district": district.name if district else ctx.label("registration/district_other"),
+        "education": ctx.label(f"education/{held['education']}"),
+    }
+
+
+async def check_reuse(ctx: Context, reuse: bool) -> Finish | None:
+    """Using the earlier answers ("Pakai data ini") fills them and checks them as if typed: schooling, then the NIK (in use,
+    past participant) and the age for this programme. "Isi baru" forgets what an earlier press filled."""
+    for name in REUSED:
+        ctx.answers.pop(name, None)
+    if not reuse:
+        return None
+    held = await held_answers(ctx)
+    if not held:
+        return None  # gone meanwhile (erased): ask everything, as for anyone else
+    ctx.answers.update(held)
+    return (
+        await check_education(ctx, held["education"])
+        or await check_nik(ctx, held["nik"])
+        or await check_birth(ctx, True)
+    )
+
+
 # -- the flow ----------------------------------------------------------------------------------
 
 
@@ -262,7 +322,16 @@ async def steps(ctx: Context) -> list[Step]:
             "registration/ask_programme",
             programme_options,
             params=programme_params,
-            resets=("q_*", "education"),
+            resets=("q_*", "education", "reuse"),
+        ),
+        YesNo(
+            "reuse",
+            "registration/reuse",
+            params=reuse_params,
+            check=check_reuse,
+            when=has_earlier_application,
+            yes="buttons/reuse",
+            no="buttons/fill_new",
         ),
         *(question_step(i, rule) for i, rule in enumerate(eligibility.questions(rules))),
         Choice("education", "registration/ask_education", education_options, check=check_education, columns=2),

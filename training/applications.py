@@ -170,6 +170,13 @@ async def active_of_contact(session: AsyncSession, contact: Contact) -> list[App
     return await applications.active_for_contact(session, contact.id)
 
 
+async def latest_of_contact(session: AsyncSession, contact: Contact) -> Application | None:
+    """The person's latest application in any stage, to offer its answers again; an erased one names
+    no one and no longer belongs to the contact, so it is never offered."""
+    mine = await applications.for_contact(session, contact.id)
+    return mine[-1] if mine else None
+
+
 async def own(session: AsyncSession, contact: Contact, number: str) -> Application | None:
     """The person's application with this number; None for anyone else's (a button may be forged)."""
     application = await applications.by_number(session, number)

@@ -8,7 +8,7 @@ file changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 from training.eligibility import Rule
@@ -104,6 +104,15 @@ class Programme:
 
     def is_open(self, today: date) -> bool:
         return self.registration_opens <= today <= self.registration_closes
+
+
+def training_days(starts: date, ends: date) -> int:
+    """Monday to Friday from the first day to the last, both counted: a programme's length as residents
+    plan it (a four-week course is 20 days of training, not 26 calendar days). The catalog names no
+    holidays, so none are taken off."""
+    days = (ends - starts).days + 1
+    weeks, rest = divmod(max(days, 0), 7)
+    return weeks * 5 + sum(1 for i in range(rest) if (starts + timedelta(days=weeks * 7 + i)).weekday() < 5)
 
 
 @dataclass(frozen=True)

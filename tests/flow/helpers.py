@@ -140,9 +140,14 @@ class Resident:
     async def consent(self) -> Reply:
         return await self.choose("consent", "y")
 
-    async def pick(self, programme: str, cluster: str) -> Reply:
+    async def pick(self, programme: str, cluster: str, *, reuse: bool = False) -> Reply:
+        """Cluster and programme; to a chat that registered before, "Isi baru" (or, with `reuse`,
+        "Pakai data ini") when the earlier answers are offered."""
         await self.choose("cluster", cluster)
-        return await self.choose("programme", programme)
+        await self.choose("programme", programme)
+        if self.step == "reuse":
+            await self.choose("reuse", "y" if reuse else "n")
+        return self.reply
 
     async def answer_questions(self) -> Reply:
         """Answer every eligibility yes/no question (q_*) of the programme so as to qualify."""

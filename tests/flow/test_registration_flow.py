@@ -1329,3 +1329,12 @@ async def test_window_still_open_on_its_last_local_day(siti: Resident, db: Datab
     clock.now = datetime(2027, 1, 15, 23, 55, tzinfo=JAKARTA)  # 16:55 UTC, still 15 January in Pekalongan
     await siti.submit()
     assert [a.number for a in await all_applications(db)] == ["BOGA1-2027-0001"]
+
+
+async def test_programme_list_gives_the_length_in_training_days_and_weeks(siti: Resident) -> None:
+    """BOGA1 runs from Monday 25 January to Friday 12 February 2027: 15 days of training, not 19."""
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.choose("cluster", "BOGA")
+    assert "15 hari pelatihan (3 minggu), Senin–Jumat" in siti.text
+    assert "19" not in siti.text.split("Olahan Kue dan Roti")[1].split("Kuota")[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.catalog import Catalog, Funding, OfficeContact, VenueKind
+from training.catalog import Catalog, Funding, OfficeContact, VenueKind, training_days
 from training.catalog_file import CatalogInvalid, parse_catalog, parse_catalog_text
 from training.education import Education
 from training.eligibility import Declaration, KtpRegion, MaxAge, MinAge, MinEducation
@@ -590,3 +590,16 @@ def test_bad_selection_keys_name_their_line(line: str, message: str) -> None:
     problem = only_problem(text)
     assert problem.startswith(f'catalog.toml line {line_of(text, line.split(" =")[0])}: programme "LAS1": ')
     assert message in problem
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "days"),
+    [
+        (date(2027, 1, 25), date(2027, 2, 12), 15),  # Monday to Friday three weeks later: 19 calendar days
+        (date(2027, 2, 5), date(2027, 2, 8), 2),  # Friday to Monday: the weekend is no training
+        (date(2027, 2, 6), date(2027, 2, 7), 0),  # a weekend alone
+        (date(2027, 2, 3), date(2027, 2, 3), 1),
+    ],
+)
+def test_training_days_count_monday_to_friday(starts: date, ends: date, days: int) -> None:
+    assert training_days(starts, ends) == days
