@@ -186,20 +186,17 @@ def _periodic_jobs(
     """The same jobs for both paths of `blkbot run`: reminders, abandoned registrations, seat deadlines,
     the tracer study."""
     from bot.scheduler import periodic_jobs
-    from bot.tracer import tracer_job
     from training.outcomes import parse_months
 
-    templates = runtime.conversations.services.templates
-    return [
-        *periodic_jobs(runtime.db, templates, offsets, timedelta(days=settings.abandoned_after_days), wake=wake),
-        tracer_job(
-            runtime.db,
-            templates,
-            parse_months(settings.tracer_months),
-            timedelta(days=settings.tracer_reminder_days),
-            wake=wake,
-        ),
-    ]
+    return periodic_jobs(
+        runtime.db,
+        runtime.conversations.services.templates,
+        offsets,
+        timedelta(days=settings.abandoned_after_days),
+        tracer_months=parse_months(settings.tracer_months),
+        tracer_reminder=timedelta(days=settings.tracer_reminder_days),
+        wake=wake,
+    )
 
 
 async def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

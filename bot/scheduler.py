@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.periodic import Periodic
 from bot.seat_deadlines import seat_deadlines_job
+from bot.tracer import tracer_job
 from messages.render import Templates
 from outreach.reminders import (
     DEFAULT_OFFSETS_SETTING,
@@ -115,6 +116,8 @@ def periodic_jobs(
     offsets: Sequence[ReminderOffset],
     abandoned_after: timedelta,
     *,
+    tracer_months: Sequence[int] = (1, 3, 6),
+    tracer_reminder: timedelta = timedelta(days=7),
     wake: Callable[[], None] | None = None,
 ) -> list[Periodic]:
     """Every job `blkbot run` runs, with Telegram (on PTB's JobQueue) or without (as tasks)."""
@@ -122,4 +125,5 @@ def periodic_jobs(
         reminders_job(db, templates, offsets, wake=wake),
         expiry_job(db, abandoned_after),
         seat_deadlines_job(db, templates, wake=wake),
+        tracer_job(db, templates, tracer_months, tracer_reminder, wake=wake),
     ]
