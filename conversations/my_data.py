@@ -16,7 +16,7 @@ from conversations.context import Context
 from conversations.registration import question_step
 from storage.models import Application, Interest, Programme
 from storage.repositories import events, interests, participants
-from training import eligibility
+from training import eligibility, people
 from training.text import local
 
 HIDDEN = frozenset({"consent", "confirm_birth"})
@@ -27,6 +27,7 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
     """The template's parameters for privacy/my_data."""
     answers: dict[str, Any] = data.get("answers", {})
     attendance = await events.attendance_of_applications(ctx.session, [a.id for a in mine])
+    chats = await people.contact_ids(ctx.session, ctx.contact)
     niks = [a.nik for a in mine if a.nik] + ([answers["nik"]] if answers.get("nik") else [])
     return {
         "contact": ctx.contact,
@@ -34,7 +35,7 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
         "applications": [await _application(ctx, a, attendance) for a in mine],
         "past": [{"year": p.year, "name": p.name} for p in await participants.for_niks(ctx.session, niks)],
         "in_progress": await _in_progress(ctx, answers, data.get("source")),
-        "interests": [_interest(ctx, i) for i in await interests.of_contact(ctx.session, ctx.contact.id)],
+        "interests": [_interest(ctx, i) for i in await interests.of_contacts(ctx.session, chats)],
     }
 
 
