@@ -106,6 +106,12 @@ class OnTelegram:
     async def share_own_phone(self) -> str:
         return _texts(m.plain_text for m in await self.resident.share_phone(SITI_PHONE))
 
+    async def share_someone_elses(self, phone: str) -> str:
+        """A contact from the address book: Telegram says it is not the sender's own account."""
+        server = self.resident.server
+        seen = await self.resident._turn(server.share_contact(self.resident.chat_id, phone, own_contact=False))
+        return _texts(m.plain_text for m in seen)
+
 
 class OnWhatsApp:
     """Siti's WhatsApp, through the bot's real webhook and the fake Cloud API."""
@@ -125,6 +131,12 @@ class OnWhatsApp:
 
     async def share_own_phone(self) -> str:
         return await self.press("Pakai nomor ini")
+
+
+def replaced(scenario: list[Step], old: Step, *new: Step) -> list[Step]:
+    """The scenario with one step done another way (a typed phone number instead of a shared one)."""
+    at = scenario.index(old)
+    return [*scenario[:at], *new, *scenario[at + 1 :]]
 
 
 async def play(driver: Driver, scenario: list[Step]) -> str:
