@@ -13,7 +13,7 @@ from conversations.io import Option, Outbound, Reply
 from conversations.my_data import stored_about
 from conversations.registration import REGISTRATION, describe, prefill
 from storage.repositories import contacts
-from training import applications, seats
+from training import applications, people, seats
 from training.text import LANGUAGES
 
 
@@ -57,7 +57,7 @@ def welcome(ctx: Context) -> Outbound:
 async def news_tap(engine: Engine, ctx: Context, state: State, _: str) -> Reply:
     """Subscribes from the welcome's button. The question sent below the welcome is still the one
     to answer, so it is not sent a second time."""
-    await contacts.set_subscribed(ctx.session, ctx.contact, True)
+    await people.set_subscribed(ctx.session, ctx.contact, True)
     return Reply([ctx.say("common/subscribed")], chosen=ctx.label("buttons/subscribe"))
 
 
@@ -118,12 +118,12 @@ async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> R
 
 
 async def stop(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
-    await contacts.set_subscribed(ctx.session, ctx.contact, False)
+    await people.set_subscribed(ctx.session, ctx.contact, False)
     return Reply([ctx.say("common/unsubscribed"), *await engine.resume(ctx, state)])
 
 
 async def resume_news(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
-    await contacts.set_subscribed(ctx.session, ctx.contact, True)
+    await people.set_subscribed(ctx.session, ctx.contact, True)
     return Reply([ctx.say("common/subscribed"), *await engine.resume(ctx, state)])
 
 

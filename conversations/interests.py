@@ -8,7 +8,8 @@ from __future__ import annotations
 from conversations.context import Context
 from conversations.engine import Action, Engine, State
 from conversations.io import Option, Reply
-from storage.repositories import contacts, interests
+from storage.repositories import interests
+from training import people
 from training.text import local
 
 NOTIFY_ACTION = "notify"
@@ -24,7 +25,7 @@ async def notify_me(engine: Engine, ctx: Context, state: State, payload: str) ->
     cluster_code, _, programme_code = payload.partition(".")
     cluster = ctx.catalog.cluster(cluster_code) if cluster_code else None
     programme = ctx.catalog.programme(programme_code) if programme_code and cluster is not None else None
-    await contacts.set_subscribed(ctx.session, ctx.contact, True)
+    await people.set_subscribed(ctx.session, ctx.contact, True)
     await interests.remember(
         ctx.session,
         ctx.contact.id,

@@ -61,10 +61,13 @@ class Inbound:
     attachment: Attachment | None = None
     unreadable: str | None = None
     """What kind of message it was (sticker, audio, location, reaction ...), when nothing in it can be read."""
+    verified_phone: str | None = None
+    """The sender's own number as the platform vouches for it: WhatsApp's wa_id on every message, a
+    Telegram contact shared by its owner. Links the person's chats (training.people); never typed text."""
 
     def __post_init__(self) -> None:
         """Clean what the platform handed over here, once, so no step or table ever sees a control character."""
-        for name in ("choice", "contact_phone", "command", "argument"):
+        for name in ("choice", "contact_phone", "command", "argument", "verified_phone"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, clean_line(value))

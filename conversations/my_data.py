@@ -16,7 +16,7 @@ from conversations.context import Context
 from conversations.registration import question_step
 from storage.models import Application, Interest, Outcome, Programme
 from storage.repositories import events, interests, participants
-from training import eligibility, outcomes
+from training import eligibility, outcomes, people
 from training.text import local
 
 HIDDEN = frozenset({"consent", "confirm_birth"})
@@ -28,6 +28,7 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
     answers: dict[str, Any] = data.get("answers", {})
     attendance = await events.attendance_of_applications(ctx.session, [a.id for a in mine])
     answered = await outcomes.answers_of(ctx.session, [a.id for a in mine])
+    chats = await people.contact_ids(ctx.session, ctx.contact)
     niks = [a.nik for a in mine if a.nik] + ([answers["nik"]] if answers.get("nik") else [])
     return {
         "contact": ctx.contact,
@@ -41,7 +42,7 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
         ],
         "past": [{"year": p.year, "name": p.name} for p in await participants.for_niks(ctx.session, niks)],
         "in_progress": await _in_progress(ctx, answers, data.get("source")),
-        "interests": [_interest(ctx, i) for i in await interests.of_contact(ctx.session, ctx.contact.id)],
+        "interests": [_interest(ctx, i) for i in await interests.of_contacts(ctx.session, chats)],
     }
 
 

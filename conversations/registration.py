@@ -17,7 +17,7 @@ from conversations.io import Option, Outbound
 from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text, YesNo
 from storage.models import Application, Programme, Stage
 from storage.repositories import catalog, contacts
-from training import applications, eligibility
+from training import applications, eligibility, people
 from training.applications import AlreadyRegistered, RegistrationClosed, Submission
 from training.catalog import training_days
 from training.education import Education
@@ -175,7 +175,7 @@ async def nik_in_use(ctx: Context, existing: Application) -> Outbound:
     """One NIK, one application in the running. The chat that made it hears which one; any other
     chat hears nothing about it (a NIK is easily learnt) but is sent to the office, and staff see
     the attempt on the application, since a stranger may have registered someone else's NIK."""
-    if existing.contact_id == ctx.contact.id:
+    if await people.owns(ctx.session, ctx.contact, existing):
         return already_registered(ctx, existing)
     await applications.note_claimed_elsewhere(ctx.session, existing, ctx.contact.channel, ctx.now())
     return ctx.say("registration/nik_taken", office=ctx.catalog.office, contact=ctx.catalog.office_contact)

@@ -18,6 +18,7 @@ from outreach import reminders, schedule
 from outreach.reminders import RsvpOutcome
 from storage.models import Event
 from storage.repositories import events
+from training import people
 from training.permissions import Permission
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ async def jadwal(engine: Engine, ctx: Context, state: State, argument: str | Non
 
 async def my_schedule(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     """Shows a resident the coming events of their own applications, with the answer they gave."""
-    found = await events.coming_for_contact(ctx.session, ctx.contact.id, ctx.now(), SCHEDULE_LIMIT)
+    found = await events.coming_for_contacts(
+        ctx.session, await people.contact_ids(ctx.session, ctx.contact), ctx.now(), SCHEDULE_LIMIT
+    )
     items = []
     for event, application, attending in found:
         about = await _about(ctx, event)

@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.errors import StaleConversation
 from storage.models import Contact
 from storage.repositories import contacts, conversations, staff
+from training import people
 from training.nik import RedactNiks
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ class Conversations:
             role = await self.staff.role(session, channel, chat)
             view = await self.services.catalog.current(session)
             ctx = Context(session, contact, self.services, state.data, staff_role=role, catalog=view)
+            await people.note_turn(session, contact, ctx.now(), inbound.verified_phone)
             reply = await self.engine.take_turn(ctx, state, inbound)
             if abandoned:  # the registration expired while they were away (bot.scheduler.expire_abandoned)
                 reply.messages.insert(0, ctx.say("common/registration_expired"))

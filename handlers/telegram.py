@@ -106,7 +106,11 @@ class TelegramChannel:
     async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         assert message is not None and message.contact is not None
-        await self.take_turn(context, message.chat_id, Inbound(contact_phone=message.contact.phone_number))
+        shared = message.contact
+        # Telegram vouches for a number only when the shared contact is the sender's own account.
+        own = shared.user_id is not None and message.from_user is not None and shared.user_id == message.from_user.id
+        inbound = Inbound(contact_phone=shared.phone_number, verified_phone=shared.phone_number if own else None)
+        await self.take_turn(context, message.chat_id, inbound)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo, sticker or voice note: the current step re-asks for what it needs."""

@@ -18,6 +18,7 @@ from outreach.outbox import Push, enqueue
 from outreach.reminders import programme_name
 from storage.models import Origin, Programme
 from storage.repositories import catalog, interests
+from training import people
 
 
 def is_available(programme: Programme, today: date) -> bool:
@@ -39,20 +40,21 @@ async def announce(
     if not opened:
         return 0
     waiting = await interests.in_clusters(session, {p.cluster_code for p in opened})
-    pushes = []
-    for interest, contact in waiting:
+    chats = await people.reach(session, [contact for _, contact in waiting])
+    pushes: dict[str, Push] = {}  # by key: a person who asked in two chats hears once
+    for interest, asked in waiting:
+        contact = chats[asked.id]
         for programme in opened:
             if interest.cluster_code in (None, programme.cluster_code):
-                pushes.append(
-                    Push(
-                        contact,
-                        Origin.OPENING,
-                        f"opening:{programme.code}:{programme.registration_opens.isoformat()}:{contact.id}",
-                        render(templates, contact.language, programme, today),
-                        _register_button(templates, contact.language, programme, today),
-                    )
+                key = f"opening:{programme.code}:{programme.registration_opens.isoformat()}:{contact.id}"
+                pushes[key] = Push(
+                    contact,
+                    Origin.OPENING,
+                    key,
+                    render(templates, contact.language, programme, today),
+                    _register_button(templates, contact.language, programme, today),
                 )
-    queued = await enqueue(session, pushes, now)
+    queued = await enqueue(session, list(pushes.values()), now)
     await interests.forget(session, [interest for interest, _ in waiting])
     return queued
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import PUSH_CHANNELS, Contact, MessageKind, Origin
 from storage.repositories import outbox
 from storage.repositories.outbox import NewMessage
+from training import people
 
 PRIORITY = {
     Origin.RESULT: 1,
@@ -65,7 +66,11 @@ def may_receive(contact: Contact, kind: MessageKind) -> bool:
 async def enqueue(session: AsyncSession, pushes: Sequence[Push], now: datetime) -> int:
     """Add the pushes whose keys are new and whose recipient may receive them; return how many
     were added (none for the console). The delivery loop checks the recipient again when it
-    claims a row, as they may send /berhenti or /hapusdata while it waits."""
+    claims a row, as they may send /berhenti or /hapusdata while it waits.
+
+    A person with chats on two channels is pushed to the one they used last (training.people)."""
+    chats = await people.reach(session, [p.contact for p in pushes])
+    pushes = [replace(p, contact=chats[p.contact.id]) for p in pushes]
     pushes = [p for p in pushes if p.contact.channel in PUSH_CHANNELS and may_receive(p.contact, p.message_kind)]
     return await outbox.insert_new(
         session,

@@ -26,6 +26,7 @@ from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
 from storage.models import Contact, Event, EventKind, Origin, Programme
 from storage.repositories import catalog, events
+from training import people
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +325,7 @@ async def record_attendance(
     if (
         event is None
         or application is None
-        or application.contact_id != contact.id
+        or not await people.owns(session, contact, application)
         or application.programme_id != event.programme_id
         or application.anonymised_at is not None
     ):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.errors import BlkbotError
 from storage.models import Contact, MessageKind
 from storage.repositories import segments
+from training import people
 from training.stages import UnknownStage, parse_stage
 
 KEYS = ("cluster", "programme", "wave", "stage", "district", "graduates")
@@ -104,4 +105,5 @@ class Segment:
         return await segments.count(session, self._query())
 
     async def contacts(self, session: AsyncSession) -> list[Contact]:
-        return await segments.contacts(session, self._query())
+        """Each person once, at the chat they used last, though the segment may find two of their chats."""
+        return await people.once_each(session, await segments.contacts(session, self._query()))

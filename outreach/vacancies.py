@@ -21,6 +21,7 @@ from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
 from storage.models import Cluster, Contact, Origin, Vacancy
 from storage.repositories import catalog, vacancies
+from training import people
 from training.validators import clean_text
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -119,10 +120,10 @@ async def announce(session: AsyncSession, templates: Templates, vacancy: Vacancy
     """Enqueue the vacancy's message to each matching contact not yet given it; returns how many
     were new (0 the second time)."""
     names = await cluster_names(session)
-    people = await vacancies.recipients(session, vacancy.clusters)
+    recipients = await people.once_each(session, await vacancies.recipients(session, vacancy.clusters))
     rendered: dict[str, tuple[str, list[list[dict[str, Any]]]]] = {}
     pushes = []
-    for person in people:
+    for person in recipients:
         if person.language not in rendered:
             rendered[person.language] = (
                 announcement(templates, person.language, vacancy, names),

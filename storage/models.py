@@ -140,10 +140,11 @@ class Programme(Base):
 
 
 class Contact(Base):
-    """A person on one channel: language, consent and whether they want announcements."""
+    """A person on one channel: language, consent and whether they want announcements. One person on
+    two channels has two contacts, linked by `verified_phone`."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    __table_args__ = (UniqueConstraint("channel", "chat_id"), Index("ix_contacts_verified_phone", "verified_phone"))
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
@@ -155,6 +156,12 @@ class Contact(Base):
     erased_at: Mapped[datetime | None]
     """Set by /hapusdata: nothing queued for them goes out. Cleared when they consent again (to
     register afresh) or ask for announcements again with /langganan."""
+    verified_phone: Mapped[str | None] = mapped_column(String(20))
+    """The person's own number as the platform vouches for it (E.164): WhatsApp's wa_id, or a Telegram
+    contact shared by its owner. Contacts with the same one are one person (training.people); a typed
+    number never sets it. Forgotten on erasure."""
+    last_seen_at: Mapped[datetime | None]
+    """Their last turn in this chat: a linked person's pushes go to the chat they used last."""
 
 
 class Interest(Base):

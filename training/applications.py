@@ -11,8 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Programme, Stage
-from storage.repositories import applications, catalog, contacts, interests, outbox, participants, whatsapp_chats
-from training import eligibility
+from storage.repositories import (
+    applications,
+    catalog,
+    contacts,
+    conversations,
+    interests,
+    outbox,
+    participants,
+    whatsapp_chats,
+)
+from training import eligibility, people
 from training.errors import BlkbotError
 
 
@@ -123,7 +132,7 @@ async def submit(
     await applications.lock_person(session, submission.nik)
     if submission.replaces is not None:
         replaced = await applications.by_number(session, submission.replaces)
-        if replaced is not None and replaced.contact_id == contact.id and Stage(replaced.stage).is_active:
+        if replaced is not None and await people.owns(session, contact, replaced) and Stage(replaced.stage).is_active:
             await withdraw(session, replaced, contact, now)
     existing = await applications.active_for_nik(session, submission.nik)
     if existing is not None:
@@ -161,26 +170,27 @@ async def submit(
     await applications.add_screening(
         session, programme.id, contact_id=contact.id, eligible=True, failed_rule=None, source=submission.source
     )
-    await contacts.set_subscribed(session, contact, True)
+    await people.set_subscribed(session, contact, True)
     return application
 
 
 async def active_of_contact(session: AsyncSession, contact: Contact) -> list[Application]:
-    """The person's applications still in the running (one per NIK; a parent may register a child)."""
-    return await applications.active_for_contact(session, contact.id)
+    """The person's applications still in the running, from any of their chats (one per NIK; a parent
+    may register a child)."""
+    return await applications.active_for_contacts(session, await people.contact_ids(session, contact))
 
 
 async def latest_of_contact(session: AsyncSession, contact: Contact) -> Application | None:
     """The person's latest application in any stage, to offer its answers again; an erased one names
     no one and no longer belongs to the contact, so it is never offered."""
-    mine = await applications.for_contact(session, contact.id)
+    mine = await applications.for_contacts(session, await people.contact_ids(session, contact))
     return mine[-1] if mine else None
 
 
 async def own(session: AsyncSession, contact: Contact, number: str) -> Application | None:
     """The person's application with this number; None for anyone else's (a button may be forged)."""
     application = await applications.by_number(session, number)
-    return application if application is not None and application.contact_id == contact.id else None
+    return application if application is not None and await people.owns(session, contact, application) else None
 
 
 async def withdraw(session: AsyncSession, application: Application, contact: Contact, when: datetime) -> None:
@@ -189,7 +199,7 @@ async def withdraw(session: AsyncSession, application: Application, contact: Con
     Staff see who in the stage reason and when in a flag (export, stats, the application). Nobody on
     the waitlist is moved up here: filling the seat is the office's selection, not the resident's.
     """
-    if application.contact_id != contact.id or not Stage(application.stage).is_active:
+    if not await people.owns(session, contact, application) or not Stage(application.stage).is_active:
         raise NotWithdrawable(application.number)
     await applications.set_stage(session, [application], Stage.WITHDRAWN, when, WITHDRAWN_BY_APPLICANT)
     await applications.add_flag(
@@ -198,27 +208,33 @@ async def withdraw(session: AsyncSession, application: Application, contact: Con
 
 
 async def of_contact(session: AsyncSession, contact: Contact) -> list[Application]:
-    return await applications.for_contact(session, contact.id)
+    """The person's applications, from any of their chats, oldest first."""
+    return await applications.for_contacts(session, await people.contact_ids(session, contact))
 
 
 async def erase_person(session: AsyncSession, contact: Contact, when: datetime) -> int:
-    """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, cancel and
-    blank their outbox messages, forget consent, preferences and "Kabari saya" interests. Returns how
+    """Erase what blkbot holds about a person (UU 27/2022), in every chat of theirs: anonymise their
+    applications, cancel and blank their outbox messages, forget consent, preferences, "Kabari saya"
+    interests, their verified number and what their other chats were in the middle of. Returns how
     many applications were anonymised.
 
     Attendance answers stay: they point at the anonymised application, which names no one. The
     conversation state is the caller's to clear (the turn saves it). The office's own register of
     past participants is not the bot's to erase (the privacy notice says so).
     """
-    mine = await applications.for_contact(session, contact.id)
+    chats = await people.contact_ids(session, contact)
+    mine = await applications.for_contacts(session, chats)
     for application in mine:
         await applications.anonymise(session, application, when)
-    await outbox.erase_for(session, contact.id)
-    await interests.erase_for(session, contact.id)
-    await applications.forget_screenings(session, contact.id)
-    if contact.channel == "whatsapp":
-        await whatsapp_chats.forget_origin(session, contact.chat_id)
-    await contacts.erase(session, contact, when)
+    for each in await people.contacts_of(session, contact):
+        await outbox.erase_for(session, each.id)
+        await interests.erase_for(session, each.id)
+        await applications.forget_screenings(session, each.id)
+        if each.channel == "whatsapp":
+            await whatsapp_chats.forget_origin(session, each.chat_id)
+        if each.id != contact.id:  # the caller clears the conversation it is in
+            await conversations.forget(session, each.channel, each.chat_id)
+        await contacts.erase(session, each, when)
     return len(mine)
 
 

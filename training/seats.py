@@ -21,6 +21,7 @@ from outreach import seats as seat_messages
 from outreach.results import change_stage
 from storage.models import Application, Contact, DecisionKind, SeatAnswer, SeatOffer, Stage
 from storage.repositories import selection as records
+from training import people
 from training.waitlist import seats_held, waiting
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ async def answer(
     """The applicant's answer to their seat offer. Button data can be forged, so the offer must be
     this contact's; a second answer changes nothing."""
     offer = await records.offer(session, offer_id)
-    if offer is None or offer.application.contact_id != contact.id:
+    if offer is None or not await people.owns(session, contact, offer.application):
         return SeatReply(SeatOutcome.NOT_YOURS)
     if offer.answer is not None:
         return SeatReply(SeatOutcome.ALREADY, offer, offer.answer)

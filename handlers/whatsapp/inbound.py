@@ -10,7 +10,7 @@ click-to-chat link or a poster's QR code fills in) opens registration as Telegra
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from conversations.io import Attachment, Inbound
@@ -41,6 +41,11 @@ def deep_link_code(text: str | None) -> str | None:
 
 
 async def to_inbound(payload: dict[str, Any], wa_id: str, menu: list[Any], graph: GraphApi) -> Inbound:
+    """Every message carries the sender's number: WhatsApp vouches that the wa_id is theirs."""
+    return replace(await _read(payload, wa_id, menu, graph), verified_phone=f"+{wa_id}")
+
+
+async def _read(payload: dict[str, Any], wa_id: str, menu: list[Any], graph: GraphApi) -> Inbound:
     kind = payload.get("kind")
     if kind == "text":
         return _typed(str(payload.get("text") or ""), menu)

@@ -78,12 +78,12 @@ async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
     )
 
 
-async def active_for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
-    """The contact's applications still in the running, oldest first."""
+async def active_for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
+    """The contacts' applications still in the running, oldest first."""
     return list(
         await session.scalars(
             select(Application)
-            .where(Application.contact_id == contact_id, Application.stage.in_(list(ACTIVE_STAGES)))
+            .where(Application.contact_id.in_(list(contact_ids)), Application.stage.in_(list(ACTIVE_STAGES)))
             .order_by(Application.id)
         )
     )
@@ -103,9 +103,12 @@ async def active_for_niks(session: AsyncSession, niks: Sequence[str], chunk: int
     return sorted(found, key=lambda a: a.id)
 
 
-async def for_contact(session: AsyncSession, contact_id: int) -> list[Application]:
+async def for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
+    """The contacts' applications (one person's chats), oldest first."""
     return list(
-        await session.scalars(select(Application).where(Application.contact_id == contact_id).order_by(Application.id))
+        await session.scalars(
+            select(Application).where(Application.contact_id.in_(list(contact_ids))).order_by(Application.id)
+        )
     )
 
 

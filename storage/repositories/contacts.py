@@ -1,14 +1,15 @@
-"""Contacts: one person on one channel."""
+"""Contacts: one person on one channel, linked to their other channels by a verified phone number."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Contact
+from storage.models import PUSH_CHANNELS, Contact
 
 
 async def get(session: AsyncSession, channel: str, chat_id: str) -> Contact | None:
@@ -57,8 +58,59 @@ async def erase(session: AsyncSession, contact: Contact, when: datetime) -> None
     contact.consented_at = None
     contact.subscribed = False
     contact.erased_at = when
+    contact.verified_phone = None
     await session.flush()
 
 
 async def by_id(session: AsyncSession, contact_id: int) -> Contact | None:
     return await session.get(Contact, contact_id)
+
+
+async def linked(session: AsyncSession, contact: Contact) -> list[Contact]:
+    """The contact and every other with the same verified phone, oldest first."""
+    if contact.verified_phone is None:
+        return [contact]
+    found = await session.scalars(
+        select(Contact).where(Contact.verified_phone == contact.verified_phone).order_by(Contact.id)
+    )
+    return list(found)
+
+
+async def note_turn(session: AsyncSession, contact: Contact, when: datetime, verified_phone: str | None) -> None:
+    """Remember when the chat was last used and, where the platform vouched for it, the person's own number."""
+    contact.last_seen_at = when
+    if verified_phone is not None:
+        contact.verified_phone = verified_phone
+    await session.flush()
+
+
+async def reach(session: AsyncSession, contacts: Sequence[Contact]) -> dict[int, Contact]:
+    """For each contact's id, the contact of the same person to push to: among those with its verified
+    phone that can receive pushes (a push channel, not unreachable, not erased), the one whose chat was
+    used last; the contact itself when it has no such sibling."""
+    phones = sorted({c.verified_phone for c in contacts if c.verified_phone is not None})
+    best: dict[str, Contact] = {}
+    for start in range(0, len(phones), 1000):
+        siblings = await session.scalars(
+            select(Contact).where(
+                Contact.verified_phone.in_(phones[start : start + 1000]),
+                Contact.channel.in_(PUSH_CHANNELS),
+                Contact.unreachable.is_(False),
+                Contact.erased_at.is_(None),
+            )
+        )
+        for sibling in siblings:
+            phone = sibling.verified_phone
+            assert phone is not None
+            if phone not in best or _later(sibling, best[phone]):
+                best[phone] = sibling
+    return {c.id: best.get(c.verified_phone or "", c) for c in contacts}
+
+
+def _later(one: Contact, other: Contact) -> bool:
+    """Used more recently; a chat never seen counts as oldest, and the newer contact wins a tie."""
+    return (one.last_seen_at is not None, one.last_seen_at or one.created_at, one.id) > (
+        other.last_seen_at is not None,
+        other.last_seen_at or other.created_at,
+        other.id,
+    )

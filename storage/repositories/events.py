@@ -265,11 +265,11 @@ async def answers_by_person(session: AsyncSession, event: Event) -> list[PersonA
     return [PersonAnswer(number, name, attending) for number, name, attending in rows.all()]
 
 
-async def coming_for_contact(
-    session: AsyncSession, contact_id: int, after: datetime, limit: int
+async def coming_for_contacts(
+    session: AsyncSession, contact_ids: Sequence[int], after: datetime, limit: int
 ) -> list[tuple[Event, Application, bool | None]]:
-    """(event, application, answer) for each event ahead that the contact's applications are invited
-    to: the resident's own schedule."""
+    """(event, application, answer) for each event ahead that the applications of the contacts (one
+    person's chats) are invited to: the resident's own schedule."""
     answered = (
         select(Attendance.attending)
         .where(Attendance.event_id == Event.id, Attendance.application_id == Application.id)
@@ -279,7 +279,7 @@ async def coming_for_contact(
         select(Event, Application, answered)
         .join(Application, Application.programme_id == Event.programme_id)
         .where(
-            Application.contact_id == contact_id,
+            Application.contact_id.in_(list(contact_ids)),
             Application.anonymised_at.is_(None),
             Event.cancelled_at.is_(None),
             Event.starts_at > after,

@@ -29,8 +29,10 @@ async def remember(
     return interest
 
 
-async def of_contact(session: AsyncSession, contact_id: int) -> list[Interest]:
-    return list(await session.scalars(select(Interest).where(Interest.contact_id == contact_id).order_by(Interest.id)))
+async def of_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Interest]:
+    """What one person's chats asked to hear about, oldest first."""
+    query = select(Interest).where(Interest.contact_id.in_(list(contact_ids))).order_by(Interest.id)
+    return list(await session.scalars(query))
 
 
 async def in_clusters(session: AsyncSession, cluster_codes: Collection[str]) -> list[tuple[Interest, Contact]]:

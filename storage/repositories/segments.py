@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import PUSH_CHANNELS, Application, Contact, Programme, Stage
@@ -54,4 +54,7 @@ async def contacts(session: AsyncSession, query: Select[tuple[int]]) -> list[Con
 
 
 async def count(session: AsyncSession, query: Select[tuple[int]]) -> int:
-    return int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    """People, not chats: contacts sharing a verified phone are one person (training.people)."""
+    person = func.coalesce(Contact.verified_phone, cast(Contact.id, String))
+    ids = select(query.subquery().c[0])
+    return int(await session.scalar(select(func.count(distinct(person))).where(Contact.id.in_(ids))) or 0)

@@ -143,7 +143,7 @@ async def test_a_load_that_adds_a_programme_tells_those_who_asked_about_its_clus
 
     async with db.transaction() as session:
         [row] = list(await session.scalars(select(OutboxMessage)))
-        left = [(i.contact_id, i.cluster_code) for i in await interests.of_contact(session, other.id)]
+        left = [(i.contact_id, i.cluster_code) for i in await interests.of_contacts(session, [other.id])]
     assert (row.contact_id, row.dedupe_key) == (waiting.id, f"opening:BOGA9:2098-01-01:{waiting.id}")
     assert "Pendaftaran dibuka Rabu, 1 Januari 2098" in row.text and row.buttons == []
     assert left == [(other.id, "LAS")]  # a welding wish waits for a welding programme

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -190,3 +191,27 @@ async def test_results_and_broadcasts_arrive_on_telegram(
     async with db.transaction() as session:
         statuses = {m.status for m in await session.scalars(select(OutboxMessage))}
     assert statuses == {DeliveryStatus.SENT}
+
+
+@pytest.mark.parametrize("segment", ["all", "programme=BOGA1"])
+async def test_a_person_with_two_chats_is_counted_and_told_once_in_the_chat_used_last(
+    db: Database, people: dict[str, Contact], templates: Templates, vtime: VirtualTime, segment: str
+) -> None:
+    async with db.transaction() as session:
+        cook = await contacts.get(session, "telegram", "9002")
+        assert cook is not None
+        await contacts.set_subscribed(session, cook, True)
+        await contacts.note_turn(session, cook, vtime.now(), "+6281234567890")  # her own number, shared
+        whatsapp = await contacts.get_or_create(session, "whatsapp", "6281234567890", language="id")
+        await contacts.set_subscribed(session, whatsapp, True)
+        await contacts.note_turn(session, whatsapp, vtime.now() + timedelta(minutes=1), "+6281234567890")
+
+        expected = 3 if segment == "all" else 1  # the welder, the cook (two chats), the reader
+        assert await Segment.parse(segment).count(session) == expected
+        sent = await broadcasts.send(
+            session, templates, ADMIN, text="Info", segment=Segment.parse(segment), now=vtime.now()
+        )
+        rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.broadcast_id == sent.id)))
+    assert len(rows) == expected and sent.recipients == expected
+    assert ("whatsapp", "6281234567890") in {(r.channel, r.chat_id) for r in rows}
+    assert ("telegram", "9002") not in {(r.channel, r.chat_id) for r in rows}

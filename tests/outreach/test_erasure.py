@@ -60,7 +60,7 @@ async def registered(conversations: Conversations, chat: str = CHAT) -> Resident
 
 async def application_of(db: Database, contact_id: int) -> Application:
     async with db.transaction() as session:
-        found = await applications.for_contact(session, contact_id)
+        found = await applications.for_contacts(session, [contact_id])
     assert len(found) == 1
     return found[0]
 
@@ -173,7 +173,7 @@ async def test_a_person_who_erased_and_consents_again_is_pushed_to_again(
     person = await contact(db)
     assert person.erased_at is None
     async with db.transaction() as session:
-        found = await applications.for_contact(session, person.id)
+        found = await applications.for_contacts(session, [person.id])
         await change_stage(session, templates, found, Stage.SELECTED, vtime.now())
 
     assert (await loop.drain()).sent == 1
@@ -208,7 +208,7 @@ async def test_berhenti_stops_announcements_but_not_news_of_ones_own_application
             segment=Segment.parse("programme=LAS1"),
             now=vtime.now(),
         )
-        found = await applications.for_contact(session, person.id)
+        found = await applications.for_contacts(session, [person.id])
         await change_stage(session, templates, found, Stage.SELECTED, vtime.now())
     assert (to_all.recipients, to_programme.recipients) == (0, 1)
 
