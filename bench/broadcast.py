@@ -3,6 +3,7 @@
     .venv/bin/python bench/broadcast.py [--recipients 10000] [--rate 30] [--database-url URL]
         [--kill | --workers N | --talkers N | --beside deliver|broadcast] [--bulk-share S] [--skip-baselines]
         [--quiet-seconds 30] [--seed 1]
+        [--channel whatsapp [--outside 0.3] [--inject-every 2000]]   (see bench/whatsapp_broadcast.py)
 
     e.g. --rate 30 --recipients 3000          the 30/s target, with the three baselines
          --rate 1000 --recipients 10000       the loop against the harness ceiling
@@ -110,6 +111,12 @@ from telegram.request import HTTPXRequest  # noqa: E402
 
 from bench.conversation_load import BenchServer as ConversationBenchServer  # noqa: E402
 from bench.conversation_load import ChildProcess, scratch_database  # noqa: E402
+from bench.whatsapp_broadcast import (  # noqa: E402
+    WhatsAppServerProcess,
+    add_whatsapp_subscribers,
+    print_whatsapp_report,
+    run_whatsapp,
+)
 from bot.runtime import budget_shares, make_delivery_loop, send_budget, telegram_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
@@ -1373,7 +1380,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quiet-seconds", type=float, default=QUIET_SECONDS, help="--talkers: chat without a broadcast first"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--channel",
+        choices=("telegram", "whatsapp"),
+        default="telegram",
+        help="whatsapp: the fake Cloud API and WhatsApp contacts (bench/whatsapp_broadcast.py)",
+    )
+    parser.add_argument(
+        "--outside", type=float, default=0.0, help="whatsapp: share of recipients outside the 24-hour window"
+    )
+    parser.add_argument(
+        "--inject-every", type=int, default=2000, help="whatsapp: answer every N-th call 130429 (0: never)"
+    )
     args = parser.parse_args(argv)
+    if args.channel == "whatsapp" and (args.kill or args.workers > 1 or args.talkers or args.beside == "broadcast"):
+        parser.error("--channel whatsapp runs the default mode or --beside deliver")
+    if not 0 <= args.outside <= 1:
+        parser.error("--outside must be in [0, 1]")
     if args.recipients < 1 or args.rate <= 0 or args.workers < 1 or args.talkers < 0:
         parser.error("--recipients, --rate and --workers must be positive")
     if sum((args.kill, args.workers > 1, args.talkers > 0, args.beside is not None)) > 1:
@@ -1390,7 +1413,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+async def main_whatsapp(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    server = WhatsAppServerProcess()
+    try:
+        with tempfile.TemporaryDirectory(prefix="blkbot-bench-broadcast-") as folder:
+            async with scratch_database(args.database_url, Path(folder), "broadcast") as db:
+                expected = set(await add_whatsapp_subscribers(db, args.recipients, args.outside))
+                await enqueue_broadcast(db, f"BC{uuid.uuid4().hex[:8].upper()}")
+                print(f"running: WhatsApp broadcast to {len(expected):,} recipients ...", file=sys.stderr, flush=True)
+                result = await run_whatsapp(args, server, db, db.url, expected, Path(folder))
+                result["database"] = make_url(db.url).get_backend_name()
+    finally:
+        await server.close()
+    print_whatsapp_report(result)
+    return result, 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+
+
 async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    if args.channel == "whatsapp":
+        return await main_whatsapp(args)
     server = ServerProcess()
     runs: list[Run] = []
     talk: dict[str, Any] = {}

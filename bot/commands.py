@@ -138,13 +138,17 @@ async def _run_with_telegram(
         if channel is not None:
             await channel.run(stop)
 
+    async def share_whatsapp_budget(_bot: Bot, stop: asyncio.Event) -> None:
+        if whatsapp is not None:
+            await whatsapp.shares.run(stop)
+
     board = ProgressBoard(runtime.db, runtime.conversations.services.templates, settings.language)
     await run_telegram(
         runtime.conversations,
         settings,
         runtime.budget,
         setup=[setup],
-        background=[share_budget, deliver, board.run, answer_whatsapp],
+        background=[share_budget, share_whatsapp_budget, deliver, board.run, answer_whatsapp],
         on_tracked=board.track,
         stop=stop,
         routes=channel.routes() if channel else (),
@@ -170,6 +174,7 @@ async def _run_without_telegram(
     await delivery.start_up()
     tasks = [
         serve_in_background(build_app(channel.routes()), sock, stop),
+        asyncio.create_task(whatsapp.shares.run(stop)),
         asyncio.create_task(channel.run(stop)),
         asyncio.create_task(delivery.run(stop)),
         *(as_task(job, stop) for job in _periodic_jobs(settings, runtime, offsets, wake=delivery.wake)),

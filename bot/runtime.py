@@ -64,17 +64,22 @@ def send_budget(settings: Settings) -> SendBudget:
     )
 
 
-def budget_shares(settings: Settings, db: Database, budget: SendBudget, role: str) -> BudgetShares:
-    """This process as a member of the bot's budget: it holds `budget` until its share is known.
-    The bot serves conversations, so it keeps the replies' part of the rate."""
+def budget_shares(
+    settings: Settings, db: Database, budget: SendBudget, role: str, channel: str = "telegram"
+) -> BudgetShares:
+    """This process as a member of the channel's budget (the Telegram bot's, or the WhatsApp
+    number's): it holds `budget` until its share is known. The bot serves conversations, so it
+    keeps the replies' part of the rate."""
+    suffix = "" if channel == "telegram" else f":{channel}"
     return BudgetShares(
         db,
         budget,
-        name=f"{socket.gethostname()}:{role}:{os.getpid()}",
+        name=f"{socket.gethostname()}:{role}:{os.getpid()}{suffix}",
         role=role,
         answers=role == "bot",
-        rate=settings.telegram_rate,
+        rate=settings.whatsapp_rate if channel == "whatsapp" else settings.telegram_rate,
         bulk_share=settings.bulk_share,
+        channel=channel,
     )
 
 
@@ -100,15 +105,17 @@ def worker_name(settings: Settings, role: str) -> str:
 
 @dataclass
 class WhatsAppParts:
-    """What WhatsApp brings to a process: the Graph API client, the number's budget (replies first),
+    """What WhatsApp brings to a process: the Graph API client, the number's budget (replies first)
+    with its share of the number's rate among the processes sending for it (`shares.run` keeps it),
     and the outbox's sender; `channel` (the webhook and its worker) only where conversations are served."""
 
     graph: GraphApi
     budget: SendBudget
     sender: WhatsAppSender
+    shares: BudgetShares
 
 
-def whatsapp_parts(settings: Settings, db: Database, templates: Templates) -> WhatsAppParts:
+def whatsapp_parts(settings: Settings, db: Database, templates: Templates, role: str = "bot") -> WhatsAppParts:
     assert settings.whatsapp_token is not None and settings.whatsapp_phone_number_id
     graph = GraphApi(
         settings.whatsapp_base_url, settings.whatsapp_phone_number_id, settings.whatsapp_token.get_secret_value()
@@ -119,7 +126,7 @@ def whatsapp_parts(settings: Settings, db: Database, templates: Templates) -> Wh
         per_chat_interval=settings.whatsapp_per_chat_interval,
     )
     sender = WhatsAppSender(db, graph, templates, settings.whatsapp_templates(), default_language=settings.language)
-    return WhatsAppParts(graph, budget, sender)
+    return WhatsAppParts(graph, budget, sender, budget_shares(settings, db, budget, role, "whatsapp"))
 
 
 def whatsapp_channel(
@@ -164,12 +171,14 @@ async def delivery_loop(settings: Settings, role: str) -> tuple[DeliveryLoop, Ca
     bot = telegram_bot(settings) if settings.telegram_token is not None else None
     if bot is not None:
         await bot.initialize()
-    whatsapp = whatsapp_parts(settings, db, Templates()) if settings.whatsapp_on else None
+    whatsapp = whatsapp_parts(settings, db, Templates(), role) if settings.whatsapp_on else None
     if whatsapp is not None:
         await whatsapp.sender.start_up()
     budget = send_budget(settings)
     stop = asyncio.Event()
-    beating = asyncio.create_task(budget_shares(settings, db, budget, role).run(stop))
+    shares = [budget_shares(settings, db, budget, role)] if bot is not None else []
+    shares += [whatsapp.shares] if whatsapp is not None else []
+    beating = asyncio.gather(*(member.run(stop) for member in shares))
     loop = make_delivery_loop(settings, db, budget, role, bot=bot, whatsapp=whatsapp)
     await loop.start_up()
 

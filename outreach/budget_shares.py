@@ -13,6 +13,10 @@ interval has passed: by then each has seen it and shrunk. A member that stops be
 is forgotten after `silent_after`, and the others grow back at their next beat; a member that could
 not beat for that long holds its sending and joins again as a newcomer, since the others may already
 have grown into its share.
+
+Each platform account limits its own rate (the Telegram bot ~30/s, the WhatsApp number 80/s and up),
+so the members are kept per channel: a process sending on both is a member of each, with two
+budgets, and only the members of one channel share that channel's rate.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class BudgetShares:
         answers: bool,
         rate: float,
         bulk_share: float,
+        channel: str = "telegram",
         interval: float = INTERVAL,
         silent_after: float = SILENT_AFTER,
         clock: Callable[[], datetime] = utc_now,
@@ -77,6 +82,7 @@ class BudgetShares:
         self.budget = budget
         self.name = name
         self.role = role
+        self.channel = channel
         self.answers = answers
         self.rate = rate
         self.bulk_share = bulk_share
@@ -98,9 +104,11 @@ class BudgetShares:
             log.warning("budget: no heartbeat for %s; waiting as a newcomer", now - self._last_beat)
             self._rejoin()
         async with self.db.transaction() as session:
-            await budget_members.beat(session, name=self.name, role=self.role, answers=self.answers, now=now)
+            await budget_members.beat(
+                session, name=self.name, channel=self.channel, role=self.role, answers=self.answers, now=now
+            )
             await budget_members.forget_silent(session, before=now - self.silent_after)
-            members = await budget_members.members(session)
+            members = await budget_members.members(session, self.channel)
         self._last_beat = now
         if self._joined is None:
             self._joined = now
@@ -109,7 +117,8 @@ class BudgetShares:
             return None
         if share != self.share:
             log.info(
-                "budget: %s msg/s (pushed %s) among %d senders",
+                "budget: %s %s msg/s (pushed %s) among %d senders",
+                self.channel,
                 round(share.rate, 2),
                 round(share.bulk_rate, 2),
                 len(members),

@@ -577,10 +577,13 @@ class StaffAction(Base):
 
 class BudgetMember(Base):
     """A process sending on the bot's behalf, heartbeating so the others know how many share the
-    platform's rate (outreach.budget_shares). A row whose heartbeat stopped is a dead process."""
+    platform's rate (outreach.budget_shares). A row whose heartbeat stopped is a dead process. A process
+    sending on two platforms is two members, one per channel, under two names."""
 
     __tablename__ = "budget_members"
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), server_default="telegram")
+    """Whose rate it shares: the Telegram bot's or the WhatsApp number's (each platform limits its own)."""
     role: Mapped[str] = mapped_column(String(16))
     answers: Mapped[bool] = mapped_column(Boolean)
     """It serves conversations, so it keeps the replies' part of the rate."""

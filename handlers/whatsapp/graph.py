@@ -34,6 +34,10 @@ MEDIA_MAX_BYTES = 16 * 1024 * 1024
 """What blkbot fetches of one file; WhatsApp's own limit for documents is 100 MB."""
 RATE_LIMIT_WAIT = 60.0
 """Seconds to wait after a rate-limit code that came without a Retry-After header."""
+THROUGHPUT_WAIT = 1.0
+"""Seconds to wait after 130429 without a Retry-After header: the number's messages-per-second
+limit refills within a second, so a minute's pause (as for the app's hourly limits) would idle a
+broadcast for 80 x 60 messages at every injected 130429."""
 
 PAIR_RATE_WAIT = 60.0
 """Seconds before another message to one person after 131056 (too many to that person at once)."""
@@ -48,7 +52,8 @@ Outcome = Callable[[str, float], SendError]
 
 # (codes, what it means, the outcome): the first row whose codes hold the error's code wins.
 ERROR_TABLE: tuple[tuple[frozenset[int], str, Outcome], ...] = (
-    (frozenset({4, 80007, 130429, 131048}), "throughput limit", lambda _, wait: RateLimited(wait)),
+    (frozenset({130429}), "throughput limit", lambda _, wait: RateLimited(wait or THROUGHPUT_WAIT)),
+    (frozenset({4, 80007, 131048}), "rate limit", lambda _, wait: RateLimited(wait or RATE_LIMIT_WAIT)),
     (
         frozenset({131056}),
         "too many messages to this person",
@@ -86,17 +91,18 @@ def map_error(status: int, document: Any, retry_after: str | None = None) -> Sen
         if code in codes:
             return outcome(f"{reason} ({meaning})", _seconds(retry_after))
     if status == 429:
-        return RateLimited(_seconds(retry_after))
+        return RateLimited(_seconds(retry_after) or RATE_LIMIT_WAIT)
     if status >= 500:
         return TransientSendError(reason)
     return Rejected(reason)
 
 
 def _seconds(header: str | None) -> float:
+    """The Retry-After header's seconds (at least one), or 0 when there is none to read."""
     try:
-        return max(1.0, float(header)) if header else RATE_LIMIT_WAIT
+        return max(1.0, float(header)) if header else 0.0
     except ValueError:
-        return RATE_LIMIT_WAIT
+        return 0.0
 
 
 class GraphApi:

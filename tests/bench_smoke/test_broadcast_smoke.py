@@ -36,7 +36,7 @@ def run_bench(*args: str) -> dict[str, Any]:
     )
     assert done.returncode == 0, f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert summary.keys() >= KEYS
+    assert summary.keys() >= (KEYS if "whatsapp" not in args else {"sent", "lost", "duplicates", "rate_ratio"})
     return summary
 
 
@@ -60,3 +60,20 @@ def test_a_broadcast_delivered_beside_the_bot_reaches_everyone_once() -> None:
     assert summary["mode"] == "beside-broadcast"
     assert summary["lost"] == 0
     assert summary["duplicates"] == 0
+
+
+def test_a_whatsapp_broadcast_with_130429s_and_a_closed_window_reaches_everyone_once() -> None:
+    summary = run_bench(
+        "--channel", "whatsapp", "--recipients", "40", "--rate", "200", "--outside", "0.3", "--inject-every", "15"
+    )
+
+    assert (summary["lost"], summary["duplicates"]) == (0, 0)
+    assert summary["injected_130429"] >= 2
+    assert (summary["free_form"], summary["templates"]) == (28, 12)
+
+
+def test_a_whatsapp_broadcast_delivered_by_the_bot_and_blkbot_deliver_reaches_everyone_once() -> None:
+    summary = run_bench("--channel", "whatsapp", "--recipients", "60", "--rate", "60", "--beside", "deliver")
+
+    assert summary["mode"] == "whatsapp-beside-deliver"
+    assert (summary["lost"], summary["duplicates"]) == (0, 0)

@@ -6,7 +6,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
+from bot.runtime import budget_shares, whatsapp_parts
+from bot.settings import Settings
+from messages.render import Templates
 from outreach.budget import SendBudget
 from outreach.budget_shares import BudgetShares, Share
 from storage.db import Database
@@ -19,16 +23,24 @@ BULK_SHARE = 0.8
 
 
 def member(
-    db: Database, clock: Clock, name: str, *, answers: bool = False, budget: SendBudget | None = None
+    db: Database,
+    clock: Clock,
+    name: str,
+    *,
+    answers: bool = False,
+    budget: SendBudget | None = None,
+    channel: str = "telegram",
+    rate: float = RATE,
 ) -> BudgetShares:
     return BudgetShares(
         db,
-        budget or SendBudget(rate=RATE, bulk_share=BULK_SHARE),
+        budget or SendBudget(rate=rate, bulk_share=BULK_SHARE),
         name=name,
         role="bot" if answers else "deliver",
         answers=answers,
-        rate=RATE,
+        rate=rate,
         bulk_share=BULK_SHARE,
+        channel=channel,
         interval=1.0,
         silent_after=4.0,
         clock=clock,
@@ -49,9 +61,9 @@ async def joined(*members: BudgetShares, clock: Clock) -> None:
             await m.beat()
 
 
-async def names(db: Database) -> list[str]:
+async def names(db: Database, channel: str = "telegram") -> list[str]:
     async with db.transaction() as session:
-        return [m.name for m in await budget_members.members(session)]
+        return [m.name for m in await budget_members.members(session, channel)]
 
 
 async def test_two_delivery_processes_on_one_database_each_take_half_of_the_pushed_share(
@@ -198,3 +210,43 @@ async def test_the_shares_add_up_to_the_rate_whatever_the_mix(db: Database, cloc
 
     assert sum(m.budget.rate for m in members) == pytest.approx(RATE)
     assert sum(m.budget.bulk.rate for m in members) == pytest.approx(RATE * share)
+
+
+async def test_the_whatsapp_number_and_the_telegram_bot_each_share_only_their_own_rate(
+    db: Database, clock: Clock
+) -> None:
+    telegram = member(db, clock, "host:bot:1", answers=True)
+    wa_bot = member(db, clock, "host:bot:1:whatsapp", answers=True, channel="whatsapp", rate=80.0)
+    wa_deliver = member(db, clock, "host:deliver:2:whatsapp", channel="whatsapp", rate=80.0)
+    await joined(telegram, wa_bot, wa_deliver, clock=clock)
+
+    assert telegram.share == Share(rate=RATE, bulk_rate=RATE * BULK_SHARE)  # alone on the bot
+    assert wa_bot.share == Share(rate=48.0, bulk_rate=32.0)  # half the pushed 64/s, all the replies' 16/s
+    assert wa_deliver.share == Share(rate=32.0, bulk_rate=32.0)
+    assert await names(db, "whatsapp") == ["host:bot:1:whatsapp", "host:deliver:2:whatsapp"]
+
+
+async def test_blkbot_run_and_blkbot_deliver_share_the_whatsapp_number_rate(db: Database, clock: Clock) -> None:
+    settings = Settings(
+        database_url=db.url,
+        telegram_token=SecretStr("123:abc"),
+        whatsapp_token=SecretStr("wa-token"),
+        whatsapp_phone_number_id="106540352242922",
+        whatsapp_rate=80.0,
+        bulk_share=BULK_SHARE,
+    )
+    run = whatsapp_parts(settings, db, Templates(), "bot")
+    deliver = whatsapp_parts(settings, db, Templates(), "deliver")
+    telegram = budget_shares(settings, db, SendBudget(rate=RATE), "bot")  # the same process as `run`
+    try:
+        for shares in (run.shares, deliver.shares, telegram):
+            shares.clock = clock
+        await joined(run.shares, deliver.shares, telegram, clock=clock)
+
+        assert run.budget.rate + deliver.budget.rate == pytest.approx(80.0)  # not 80 each
+        assert run.budget.rate == pytest.approx(48.0)  # the bot keeps the replies' part
+        assert deliver.budget.bulk.rate == pytest.approx(32.0)
+        assert telegram.budget.rate == pytest.approx(RATE)  # the Telegram bot's rate is apart
+    finally:
+        await run.graph.aclose()
+        await deliver.graph.aclose()

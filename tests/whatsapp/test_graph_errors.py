@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from handlers.whatsapp.graph import RATE_LIMIT_WAIT, map_error
+from handlers.whatsapp.graph import RATE_LIMIT_WAIT, THROUGHPUT_WAIT, map_error
 from outreach.errors import (
     AccountRefused,
     NeedsTemplate,
@@ -55,8 +55,15 @@ def test_error_table(status: int, document: Any, outcome: type[Exception]) -> No
 def test_rate_limit_waits_what_the_header_says_or_a_minute() -> None:
     limited = map_error(429, {}, "7")
     assert isinstance(limited, RateLimited) and limited.retry_after == 7.0
-    guessed = map_error(400, graph_error(130429), None)
+    guessed = map_error(400, graph_error(80007), None)
     assert isinstance(guessed, RateLimited) and guessed.retry_after == RATE_LIMIT_WAIT
+
+
+def test_throughput_limit_without_a_header_waits_a_second_not_a_minute() -> None:
+    throughput = map_error(400, graph_error(130429, "Rate limit hit"), None)
+    assert isinstance(throughput, RateLimited) and throughput.retry_after == THROUGHPUT_WAIT == 1.0
+    told = map_error(400, graph_error(130429, "Rate limit hit"), "3")
+    assert isinstance(told, RateLimited) and told.retry_after == 3.0
 
 
 def test_the_reason_names_the_code_and_meta_message() -> None:
