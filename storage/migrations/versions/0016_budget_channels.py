@@ -1,7 +1,7 @@
 """budget_members.channel: each platform account (the Telegram bot, the WhatsApp number) has its own shared rate
 
-Revision ID: 0014_wabench
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_wabench"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
