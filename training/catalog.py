@@ -99,6 +99,8 @@ class Programme:
     """Selection components and their weights; () lets staff import any, weighted equally."""
     seat_deadline_hours: int | None = None
     """How long a selected applicant has to confirm; None: the default in training.selection."""
+    documents: tuple[str, ...] = ()
+    """Documents applicants send (training.documents.DocumentKind names), in the order asked."""
 
     def is_open(self, today: date) -> bool:
         return self.registration_opens <= today <= self.registration_closes

@@ -78,6 +78,7 @@ async def store_catalog(session: AsyncSession, catalog: Catalog, source: str, cl
                 rules=[rule_to_json(r) for r in p.rules],
                 score_weights=dict(p.score_weights) or None,
                 seat_deadline_hours=p.seat_deadline_hours,
+                documents=list(p.documents) or None,
                 position=i,
             )
             for i, p in enumerate(catalog.programmes)
