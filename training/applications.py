@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.files import FileStore
 from storage.models import Application, Contact, Programme, Stage
 from storage.repositories import applications, catalog, contacts, interests, outbox, participants, whatsapp_chats
-from training import eligibility
+from training import documents, eligibility
 from training.errors import BlkbotError
 
 
@@ -194,16 +195,17 @@ async def of_contact(session: AsyncSession, contact: Contact) -> list[Applicatio
     return await applications.for_contact(session, contact.id)
 
 
-async def erase_person(session: AsyncSession, contact: Contact, when: datetime) -> int:
-    """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, cancel and
-    blank their outbox messages, forget consent, preferences and "Kabari saya" interests. Returns how
-    many applications were anonymised.
+async def erase_person(session: AsyncSession, contact: Contact, when: datetime, files: FileStore) -> int:
+    """Erase what blkbot holds about a person (UU 27/2022): anonymise their applications, delete the
+    documents they sent (files and rows), cancel and blank their outbox messages, forget consent,
+    preferences and "Kabari saya" interests. Returns how many applications were anonymised.
 
     Attendance answers stay: they point at the anonymised application, which names no one. The
     conversation state is the caller's to clear (the turn saves it). The office's own register of
     past participants is not the bot's to erase (the privacy notice says so).
     """
     mine = await applications.for_contact(session, contact.id)
+    await documents.erase_for(session, files, contact, mine)
     for application in mine:
         await applications.anonymise(session, application, when)
     await outbox.erase_for(session, contact.id)
