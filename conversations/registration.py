@@ -327,7 +327,7 @@ async def submit(ctx: Context) -> list[Outbound]:
             number=application.number,
             programme=describe(programme, ctx.lang, 0),
             stage=ctx.label(f"stages/{Stage.REGISTERED.value}"),
-        )
+        ),
     ]
 
 

@@ -7,6 +7,7 @@ it never names a person, so a listing of the store or a backup's file names give
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import tempfile
@@ -43,8 +44,9 @@ class FileStore(Protocol):
 
 
 class LocalFolderStore:
-    """Files under one folder (BLKBOT_FILES_DIR). A write goes to a temporary file first and is
-    renamed into place, so a crash never leaves half a document under its key."""
+    """Files under one folder (BLKBOT_FILES_DIR), read and written in a worker thread so a large
+    file never stalls the conversations. A write goes to a temporary file first and is renamed
+    into place, so a crash never leaves half a document under its key."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -53,34 +55,44 @@ class LocalFolderStore:
         return self.root / checked_key(key)
 
     async def put(self, key: str, content: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(content)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        await asyncio.to_thread(_write, self._path(key), content)
 
     async def get(self, key: str) -> bytes:
         try:
-            return self._path(key).read_bytes()
+            return await asyncio.to_thread(self._path(key).read_bytes)
         except FileNotFoundError:
             raise FileMissing(f"no file {key!r} in {self.root}") from None
 
     async def delete(self, key: str) -> None:
-        path = self._path(key)
-        path.unlink(missing_ok=True)
-        if path.parent != self.root and path.parent.is_dir() and not any(path.parent.iterdir()):
-            path.parent.rmdir()
+        await asyncio.to_thread(_remove, self.root, self._path(key))
 
     async def list(self, prefix: str = "") -> list[str]:
-        if not self.root.is_dir():
-            return []
-        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
-        return sorted(k for k in keys if k.startswith(prefix) and not k.rsplit("/", 1)[-1].startswith("."))
+        return [k for k in await asyncio.to_thread(_keys, self.root) if k.startswith(prefix)]
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _remove(root: Path, path: Path) -> None:
+    path.unlink(missing_ok=True)
+    if path.parent != root and path.parent.is_dir() and not any(path.parent.iterdir()):
+        path.parent.rmdir()
+
+
+def _keys(root: Path) -> list[str]:
+    if not root.is_dir():
+        return []
+    keys = (p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    return sorted(k for k in keys if not k.rsplit("/", 1)[-1].startswith("."))
 
 
 class MemoryFileStore:

@@ -142,6 +142,7 @@ from training.catalog import (
     Venue,
     VenueKind,
 )
+from training.documents import DocumentKind
 from training.eligibility import (
     KNOWN_DECLARATIONS,
     Declaration,
@@ -152,7 +153,6 @@ from training.eligibility import (
     RuleError,
     parse_rule,
 )
-from training.documents import DocumentKind
 from training.errors import CatalogError, Problem
 from training.text import LANGUAGES, LocalText
 from training.validators import bounded_int, clean_text

@@ -19,9 +19,7 @@ async def add(session: AsyncSession, document: Document) -> Document:
 
 async def of_application(session: AsyncSession, application_id: int) -> list[Document]:
     return list(
-        await session.scalars(
-            select(Document).where(Document.application_id == application_id).order_by(Document.id)
-        )
+        await session.scalars(select(Document).where(Document.application_id == application_id).order_by(Document.id))
     )
 
 
