@@ -28,6 +28,7 @@ from outreach.budget_shares import BudgetShares
 from outreach.delivery import DeliveryLoop, Sender
 from storage.db import Database, database_label
 from storage.errors import BlkbotError
+from storage.files import LocalFolderStore
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.repositories import catalog as catalog_repo
 from training.catalog_store import load_catalog_file
@@ -238,8 +239,15 @@ async def office_zone(settings: Settings, session: AsyncSession) -> ZoneInfo:
     return ZoneInfo(info.timezone if info else settings.timezone)
 
 
+def file_store(settings: Settings) -> LocalFolderStore:
+    """The documents' store: the folder BLKBOT_FILES_DIR names."""
+    return LocalFolderStore(settings.files_dir)
+
+
 async def build_runtime(settings: Settings) -> Runtime:
     db = await prepare_database(settings)
     timezone = await office_timezone(settings, db)
-    services = Services(templates=Templates(), timezone=timezone, staff=settings.staff_roles())
+    services = Services(
+        templates=Templates(), timezone=timezone, staff=settings.staff_roles(), files=file_store(settings)
+    )
     return Runtime(settings, db, Conversations(db, services, default_language=settings.language), send_budget(settings))

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=lambda: default_database_url())
     """A SQLite file in the user's data folder by default (the same whatever folder a command runs
     from, so `blkbot stats` elsewhere never opens a new empty file); postgresql://user@host/db in production."""
+    files_dir: Path = Field(default_factory=lambda: data_folder() / "documents")
+    """Where the documents residents send are kept (a folder next to the default database)."""
     timezone: str = "Asia/Jakarta"
     """The office's time zone (Asia/Jakarta = WIB, Asia/Makassar = WITA). When not set, the catalog
     city's time zone wins over this default (see bot.runtime.office_timezone)."""

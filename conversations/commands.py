@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from conversations import withdrawal
+from conversations import documents, withdrawal
 from conversations.context import Context
 from conversations.engine import UNDO, Action, Command, Engine, Overlay, State
 from conversations.interests import notify_option
 from conversations.io import Option, Outbound, Reply
 from conversations.my_data import stored_about
 from conversations.registration import REGISTRATION, describe, prefill
+from storage.models import Stage
 from storage.repositories import contacts
 from training import applications, people, seats
 from training.text import LANGUAGES
@@ -102,6 +103,7 @@ async def help_(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
 async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     mine = await applications.of_contact(ctx.session, ctx.contact)
     deadlines = await seats.open_deadlines(ctx.session, mine)
+    missing = await documents.missing_of(ctx, mine)
     items = [
         {
             "number": a.number,
@@ -110,10 +112,15 @@ async def status(engine: Engine, ctx: Context, state: State, _: str | None) -> R
             "reason": a.stage_reason,
             "created": a.created_at,
             "seat_deadline": deadlines[a.id].astimezone(ctx.services.timezone) if a.id in deadlines else None,
+            "missing_documents": missing.get(a.id, []) if Stage(a.stage).is_active else [],
         }
         for a in mine
     ]
-    options = withdrawal.withdraw_options(ctx, mine) if items else [Option("/daftar", ctx.label("buttons/register"))]
+    options = (
+        [*await documents.send_options(ctx, mine), *withdrawal.withdraw_options(ctx, mine)]
+        if items
+        else [Option("/daftar", ctx.label("buttons/register"))]
+    )
     return Reply([ctx.say("common/status", options=options, applications=items), *await engine.resume(ctx, state)])
 
 
@@ -193,7 +200,7 @@ async def _answer_language(engine: Engine, ctx: Context, state: State, value: st
 async def _answer_erase(engine: Engine, ctx: Context, state: State, value: str) -> Reply:
     if value != "y":
         return Reply([ctx.say("privacy/erase_kept"), *await engine.resume(ctx, state)])
-    count = await applications.erase_person(ctx.session, ctx.contact, ctx.now())
+    count = await applications.erase_person(ctx.session, ctx.contact, ctx.now(), ctx.services.files)
     state.clear()
     return Reply([ctx.say("privacy/erased", options=[Option("/start", ctx.label("buttons/start"))], count=count)])
 
@@ -229,14 +236,19 @@ async def wrong_answer(engine: Engine, ctx: Context, state: State, _: str) -> Re
     return Reply(reopened)
 
 
-ACTIONS: dict[str, Action] = {UNDO: wrong_answer, **withdrawal.ACTIONS}
+ACTIONS: dict[str, Action] = {UNDO: wrong_answer, **withdrawal.ACTIONS, **documents.ACTIONS}
 
 
 def build_engine() -> Engine:
     from conversations import broadcasting, interests, outcomes, reminders, selection, vacancies
 
     return Engine(
-        {REGISTRATION.name: REGISTRATION, broadcasting.BROADCAST.name: broadcasting.BROADCAST, **outcomes.FLOWS},
+        {
+            REGISTRATION.name: REGISTRATION,
+            broadcasting.BROADCAST.name: broadcasting.BROADCAST,
+            documents.SENDING.name: documents.SENDING,
+            **outcomes.FLOWS,
+        },
         {**COMMANDS, **reminders.COMMANDS, **vacancies.COMMANDS},
         OVERLAYS,
         menu,

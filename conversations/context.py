@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.io import Option, Outbound
 from messages.render import Templates
+from storage.files import FileStore, MemoryFileStore
 from storage.models import Contact
 from training import staff
 from training.catalog_view import CatalogCache, CatalogView
@@ -33,6 +34,8 @@ class Services:
     staff: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """(channel, user id) -> role, from settings; the staff table adds to it."""
     catalog: CatalogCache = field(default_factory=CatalogCache)
+    files: FileStore = field(default_factory=MemoryFileStore)
+    """Where the documents residents send are kept (a folder under BLKBOT_FILES_DIR when running)."""
 
 
 @dataclass

@@ -42,6 +42,8 @@ class Attachment:
     mime_type: str
     content: bytes
     filename: str | None = None
+    size: int | None = None
+    """The platform's own figure, when `content` was left unfetched (a video, a file over the limit)."""
 
     def __post_init__(self) -> None:
         if self.filename is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from conversations import documents
 from conversations.context import Context
 from conversations.engine import ACTION_PREFIX, UNDO
 from conversations.interests import notify_option
@@ -18,6 +19,7 @@ from conversations.steps import Choice, Finish, Flow, Phone, Step, Summary, Text
 from storage.models import Application, Programme, Stage
 from storage.repositories import catalog, contacts
 from training import applications, eligibility, people
+from training import documents as document_rules
 from training.applications import AlreadyRegistered, RegistrationClosed, Submission
 from training.catalog import training_days
 from training.education import Education
@@ -239,6 +241,7 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
         "phone": ctx.answers["phone"],
         "education": ctx.label(f"education/{ctx.answers['education']}"),
         "replaces": ctx.data.get(REPLACES),
+        "documents": documents.in_summary(ctx, programme),
     }
 
 
@@ -348,6 +351,7 @@ async def steps(ctx: Context) -> list[Step]:
         Text("address", "registration/ask_address", lambda ctx, text: parse_address(text)),
         Choice("district", "registration/ask_district", district_options),
         Phone("phone", "registration/ask_phone", parse_phone, normalise_shared_phone),
+        *documents.document_steps(document_rules.required(programme)),
         Summary("summary", "registration/summary", EDITABLE, params=summary_params),
     ]
 
@@ -381,14 +385,18 @@ async def submit(ctx: Context) -> list[Outbound]:
         return [closed_meanwhile(ctx)]
     except AlreadyRegistered as already:
         return [await nik_in_use(ctx, already.existing)]
+    await document_rules.attach(
+        ctx.session, ctx.services.files, ctx.contact, application, documents.received_ids(ctx.answers)
+    )
     return [
+        *documents.later_note(ctx, programme),
         ctx.say(
             "registration/submitted",
             options=[Option("/status", ctx.label("buttons/status"))],
             number=application.number,
             programme=describe(programme, ctx.lang, 0),
             stage=ctx.label(f"stages/{Stage.REGISTERED.value}"),
-        )
+        ),
     ]
 
 

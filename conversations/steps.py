@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conversations.context import Context
-from conversations.io import BACK, Inbound, Option, Outbound
+from conversations.io import BACK, Attachment, Inbound, Option, Outbound
 from training.errors import InvalidAnswer
 from training.permissions import Permission
 from training.validators import parse_yes_no, whole_number
@@ -239,7 +239,50 @@ class Summary:
         return str(value)
 
 
-Step = Choice | YesNo | Text | Phone | Summary
+@dataclass(frozen=True)
+class File:
+    """A document sent as a photo or a file. `receive` checks and keeps it (raising InvalidAnswer
+    for a sticker, a video, a file too large) and returns what the answers keep of it, since the
+    conversation's state holds no file. "Nanti saja" skips it: it can be sent later from /status."""
+
+    name: str
+    prompt: str
+    receive: Callable[[Context, Attachment | None], Awaitable[dict[str, Any]]]
+    params: Callable[[Context], Awaitable[dict[str, Any]]] | None = None
+    check: type_check_hook | None = None
+    resets: tuple[str, ...] = ()
+    when: Callable[[Context], Awaitable[bool]] | None = None
+    later: str = "buttons/later"
+
+    LATER = "later"
+
+    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
+        params = await self.params(ctx) if self.params else {}
+        buttons = [Option(f"{self.name}|{self.LATER}", ctx.label(self.later))]
+        if back:
+            buttons.append(Option(f"{self.name}|{BACK}", ctx.label("buttons/back")))
+        return Outbound(ctx.render(self.prompt, **params), tuple(buttons), columns=2)
+
+    async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
+        later = ctx.label(self.later)
+        if inbound.choice is not None:
+            if inbound.choice == self.LATER:
+                return None, later
+            raise InvalidAnswer("common/option_gone")
+        if inbound.attachment is None and inbound.text is not None:
+            try:
+                match_typed(inbound.text, [(self.LATER, later)])
+            except InvalidAnswer:
+                pass
+            else:
+                return None, later
+        return await self.receive(ctx, inbound.attachment), ""
+
+    def display(self, ctx: Context, value: Any) -> str:
+        return ctx.label("documents/received" if value else self.later)
+
+
+Step = Choice | YesNo | Text | Phone | Summary | File
 
 
 async def _question(step: Step, ctx: Context, short: bool, **extra: Any) -> str:

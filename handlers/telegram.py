@@ -34,12 +34,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from conversations.io import Inbound, Outbound, Reply
+from conversations.io import Attachment, Inbound, Outbound, Reply
 from conversations.runner import ChatLocks, Conversations
 from handlers.http import build_app, listen, serve_in_background
 from handlers.telegram_webhook import telegram_route
 from messages.markup import html_to_plain, split_message
 from outreach.budget import SendBudget
+from training.documents import MAX_BYTES
 from training.nik import RedactNiks
 
 log = logging.getLogger(__name__)
@@ -113,10 +114,12 @@ class TelegramChannel:
         await self.take_turn(context, message.chat_id, inbound)
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A photo, sticker or voice note: the current step re-asks for what it needs."""
+        """A photo or a file is handed over as an attachment; a sticker or a voice note as nothing,
+        so the current step re-asks for what it needs."""
         message = update.effective_message
         assert message is not None
-        await self.take_turn(context, message.chat_id, Inbound())
+        attachment = await fetch_attachment(message)
+        await self.take_turn(context, message.chat_id, Inbound(text=message.caption, attachment=attachment))
 
     async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message is never an answer (the step it answered is gone, and an old "ya" must
@@ -206,6 +209,30 @@ class TelegramChannel:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
+
+
+async def fetch_attachment(message: Message) -> Attachment | None:
+    """The photo (largest size) or file of a message. Its size is checked before downloading: a
+    file over the documents' limit, or any video, is handed over unfetched, with its size, so the
+    step can say why it is refused without the bot pulling 30 MB through."""
+    if message.photo:
+        photo = message.photo[-1]
+        kind, mime, size, name, source = "image", "image/jpeg", photo.file_size, None, photo
+    elif message.document is not None:
+        document = message.document
+        mime = document.mime_type or "application/octet-stream"
+        kind = "video" if mime.startswith("video/") else "image" if mime.startswith("image/") else "document"
+        size, name, source = document.file_size, document.file_name, document
+    elif message.video is not None:
+        video = message.video
+        kind, mime, size, name, source = "video", video.mime_type or "video/mp4", video.file_size, None, None
+    else:
+        return None
+    if source is None or kind == "video" or (size is not None and size > MAX_BYTES):
+        return Attachment(kind, mime, b"", name, size=size)
+    file = await source.get_file()
+    content = bytes(await file.download_as_bytearray())
+    return Attachment(kind, mime, content, name)
 
 
 async def _with_retries(call: Callable[[], Awaitable[T]]) -> T:

@@ -130,6 +130,8 @@ class Programme(Base):
     """How long a selected applicant has to confirm their seat; None: training.selection's default."""
     absence_limit: Mapped[int | None] = mapped_column(Integer)
     """Training days a participant may miss before staff are warned; None: training.attendance's default."""
+    documents: Mapped[list[Any] | None] = mapped_column(JSON)
+    """Kinds of document an applicant sends ("ktp", "kk", "ijazah", "pas_foto"); None or []: none."""
 
     cluster: Mapped[Cluster] = relationship(lazy="joined")
     venue: Mapped[Venue] = relationship(lazy="joined")
@@ -228,6 +230,26 @@ class Application(Base):
     stage, which the competency test decides afterwards; the tracer study counts its months from it."""
 
     programme: Mapped[Programme] = relationship(lazy="joined")
+
+
+class Document(Base):
+    """A file a resident sent for an application (a KTP photo, a diploma as PDF). The file lives in
+    the file store under `key`; a document sent during registration has no application until the
+    registration is submitted (it belongs to the contact meanwhile, so /hapusdata finds it)."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_application", "application_id"),
+        Index("ix_documents_contact", "contact_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
 
 
 class Screening(Base):

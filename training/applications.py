@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.files import FileStore
 from storage.models import Application, Contact, Programme, Stage
 from storage.repositories import (
     applications,
@@ -21,7 +22,7 @@ from storage.repositories import (
     participants,
     whatsapp_chats,
 )
-from training import eligibility, people
+from training import documents, eligibility, people
 from training.errors import BlkbotError
 
 
@@ -212,21 +213,23 @@ async def of_contact(session: AsyncSession, contact: Contact) -> list[Applicatio
     return await applications.for_contacts(session, await people.contact_ids(session, contact))
 
 
-async def erase_person(session: AsyncSession, contact: Contact, when: datetime) -> int:
+async def erase_person(session: AsyncSession, contact: Contact, when: datetime, files: FileStore) -> int:
     """Erase what blkbot holds about a person (UU 27/2022), in every chat of theirs: anonymise their
-    applications, cancel and blank their outbox messages, forget consent, preferences, "Kabari saya"
-    interests, their verified number and what their other chats were in the middle of. Returns how
-    many applications were anonymised.
+    applications, delete the documents they sent (files and rows), cancel and blank their outbox
+    messages, forget consent, preferences, "Kabari saya" interests, their verified number and what
+    their other chats were in the middle of. Returns how many applications were anonymised.
 
     Attendance answers stay: they point at the anonymised application, which names no one. The
     conversation state is the caller's to clear (the turn saves it). The office's own register of
     past participants is not the bot's to erase (the privacy notice says so).
     """
-    chats = await people.contact_ids(session, contact)
-    mine = await applications.for_contacts(session, chats)
+    chats = await people.contacts_of(session, contact)
+    mine = await applications.for_contacts(session, [each.id for each in chats])
+    for each in chats:
+        await documents.erase_for(session, files, each, mine)  # before anonymising: drafts are found by contact
     for application in mine:
         await applications.anonymise(session, application, when)
-    for each in await people.contacts_of(session, contact):
+    for each in chats:
         await outbox.erase_for(session, each.id)
         await interests.erase_for(session, each.id)
         await applications.forget_screenings(session, each.id)

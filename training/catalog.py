@@ -101,6 +101,8 @@ class Programme:
     """How long a selected applicant has to confirm; None: the default in training.selection."""
     absence_limit: int | None = None
     """Training days missed before staff are warned; None: the default in training.attendance."""
+    documents: tuple[str, ...] = ()
+    """Documents applicants send (training.documents.DocumentKind names), in the order asked."""
 
     def is_open(self, today: date) -> bool:
         return self.registration_opens <= today <= self.registration_closes

@@ -83,6 +83,10 @@ A programme may also say how its applicants are selected (both optional)::
 and how many training days a participant may miss before staff are warned (optional, default 3)::
 
     absence_limit = 3         # 1 to 100
+and which documents an applicant sends, as a photo or a PDF, after the other questions (optional;
+each at most once)::
+
+    documents = ["ktp", "kk", "ijazah", "pas_foto"]   # KTP, family card, diploma, passport photo
 
 A programme's own yes/no question is a `declaration` with a `key`, a `question` and the `reason`
 shown to those who answer otherwise (`expect = false` passes a "no"). Inline tables must stay on
@@ -141,6 +145,7 @@ from training.catalog import (
     Venue,
     VenueKind,
 )
+from training.documents import DocumentKind
 from training.eligibility import (
     KNOWN_DECLARATIONS,
     Declaration,
@@ -217,6 +222,7 @@ PROGRAMME_KEYS = (
     "score_weights",
     "seat_deadline",
     "absence_limit",
+    "documents",
 )
 RULE_KEYS: Mapping[str, tuple[str, ...]] = {
     "min_age": ("years",),
@@ -701,7 +707,8 @@ class _Reader:
         weights = self.score_weights(e)
         seat_hours = self.seat_deadline(e)
         absence_limit = self.absence_limit(e)
-        if weights is None or seat_hours == 0 or absence_limit == 0:
+        documents = self.documents(e)
+        if weights is None or seat_hours == 0 or absence_limit == 0 or documents is None:
             return None
         if not (code and cluster and venue and name and funding and wave and quota and dates_ok):
             return None
@@ -725,6 +732,7 @@ class _Reader:
             score_weights=weights,
             seat_deadline_hours=seat_hours,
             absence_limit=absence_limit,
+            documents=documents,
         )
 
     @staticmethod
@@ -750,6 +758,30 @@ class _Reader:
                 return None
             weights.append((name, float(weight)))
         return tuple(weights)
+
+    @staticmethod
+    def documents(e: _Entry) -> tuple[str, ...] | None:
+        """The optional `documents` list of DocumentKind names; () when absent, None when wrong."""
+        value = e.value("documents", required=False)
+        if value is _MISSING:
+            return ()
+        names = ", ".join(repr(k.value) for k in DocumentKind)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            e.problem("documents", f"documents must be a list of names ({names}), got {_show(value)}")
+            return None
+        for name in value:
+            if name not in {k.value for k in DocumentKind}:
+                hint = difflib.get_close_matches(name, [k.value for k in DocumentKind], n=1)
+                e.problem(
+                    "documents",
+                    f"documents: {name!r} is not a document"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else f"; known: {names}"),
+                )
+                return None
+        if len(set(value)) != len(value):
+            e.problem("documents", f"documents names {_show(value)}: each document at most once")
+            return None
+        return tuple(value)
 
     @staticmethod
     def seat_deadline(e: _Entry) -> int | None:

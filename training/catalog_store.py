@@ -79,6 +79,7 @@ async def store_catalog(session: AsyncSession, catalog: Catalog, source: str, cl
                 score_weights=dict(p.score_weights) or None,
                 seat_deadline_hours=p.seat_deadline_hours,
                 absence_limit=p.absence_limit,
+                documents=list(p.documents) or None,
                 position=i,
             )
             for i, p in enumerate(catalog.programmes)

@@ -287,6 +287,7 @@ async def test_the_deadline_tick_runs_once_per_lapsed_offer_and_erasure_forgets_
     intake: Database, tmp_path: Path
 ) -> None:
     from bot.seat_deadlines import tick
+    from storage.files import MemoryFileStore
     from storage.models import SelectionDecision
     from training.applications import erase_person
 
@@ -304,7 +305,7 @@ async def test_the_deadline_tick_runs_once_per_lapsed_offer_and_erasure_forgets_
 
     async with intake.transaction() as session:
         contact = await contacts.get_or_create(session, "telegram", "700", language="id")
-        await erase_person(session, contact, first.deadline)
+        await erase_person(session, contact, first.deadline, MemoryFileStore())
     async with intake.transaction() as session:
         notes = await session.scalars(select(SelectionDecision.note).where(SelectionDecision.application_id == 1))
         assert set(notes) == {None}

@@ -568,6 +568,9 @@ class StoredMessage:
     reply_markup: JSONDict | None = None
     link_preview_options: JSONDict | None = None
     contact: JSONDict | None = None
+    photo: list[JSONDict] | None = None
+    document: JSONDict | None = None
+    caption: str | None = None
     reply_to: StoredMessage | None = None
     edited: bool = False
     edit_date: int | None = None
@@ -623,6 +626,12 @@ class StoredMessage:
                 data["entities"] = self.entities
         if self.contact is not None:
             data["contact"] = self.contact
+        if self.photo is not None:
+            data["photo"] = self.photo
+        if self.document is not None:
+            data["document"] = self.document
+        if self.caption is not None:
+            data["caption"] = self.caption
         inline = self.inline_markup
         if inline is not None:
             data["reply_markup"] = inline
@@ -917,7 +926,7 @@ class _HttpConnection(asyncio.Protocol):
             self._task = None
 
 
-def _encode_response(status: int, body: bytes, *, keep_alive: bool) -> bytes:
+def _encode_response(status: int, body: bytes, *, keep_alive: bool, content_type: str = "application/json") -> bytes:
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -925,7 +934,7 @@ def _encode_response(status: int, body: bytes, *, keep_alive: bool) -> bytes:
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Server: fake-telegram-bot-api\r\n"
-        "Content-Type: application/json\r\n"
+        f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
         f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
     )
@@ -1025,6 +1034,10 @@ class FakeTelegramServer:
         self._open_queries: dict[str, JSONDict] = {}
         self.callback_answers: dict[str, JSONDict] = {}
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self.files: dict[str, bytes] = {}
+        """file_id -> content of what users sent; getFile gives its file_path, /file/bot... serves it."""
+        self.file_downloads: list[str] = []
+        self._file_ids = itertools.count(1)
 
         self.webhook_url: str = ""
         self.webhook_secret: str | None = None
@@ -1042,6 +1055,7 @@ class FakeTelegramServer:
 
         self._handlers: dict[str, Callable[[JSONDict, _CallContext], Any]] = {
             "getme": self._api_get_me,
+            "getfile": self._api_get_file,
             "logout": self._api_true,
             "close": self._api_true,
             "getupdates": self._api_get_updates,
@@ -1420,6 +1434,59 @@ class FakeTelegramServer:
         message = self._store_message(chat, from_bot=False, sender=sender.to_api(), contact=contact)
         return await self.inject_update({"message": message.to_api()})
 
+    def _keep_file(self, content: bytes, *, size: int | None) -> JSONDict:
+        number = next(self._file_ids)
+        file_id = f"FILE{number:06d}"
+        self.files[file_id] = content
+        return {"file_id": file_id, "file_unique_id": f"U{number:06d}", "file_size": size or len(content)}
+
+    async def send_photo(
+        self, chat_id: int, content: bytes, *, caption: str | None = None, user: FakeUser | None = None
+    ) -> int:
+        """A user sends a photo. Telegram offers it in several sizes; like Telegram the last is the
+        largest (both here are the same bytes). Returns the update_id."""
+        chat = self._chat(chat_id)
+        sender = self._sender(chat, user)
+        full = self._keep_file(content, size=None)
+        thumb = {**self._keep_file(content[:64], size=None), "width": 90, "height": 90}
+        photo = [thumb, {**full, "width": 1280, "height": 960}]
+        message = self._store_message(chat, from_bot=False, sender=sender.to_api(), photo=photo, caption=caption)
+        return await self.inject_update({"message": message.to_api()})
+
+    async def send_document(
+        self,
+        chat_id: int,
+        content: bytes,
+        *,
+        file_name: str,
+        mime_type: str,
+        size: int | None = None,
+        user: FakeUser | None = None,
+    ) -> int:
+        """A user sends a file. `size` overrides the announced file_size, so a test can send a
+        "30 MB" file without 30 MB of bytes (a bot must check the size before downloading)."""
+        chat = self._chat(chat_id)
+        sender = self._sender(chat, user)
+        document = {**self._keep_file(content, size=size), "file_name": file_name, "mime_type": mime_type}
+        message = self._store_message(chat, from_bot=False, sender=sender.to_api(), document=document)
+        return await self.inject_update({"message": message.to_api()})
+
+    async def send_sticker(self, chat_id: int, *, user: FakeUser | None = None) -> int:
+        """A user sends a sticker (PTB reads it; blkbot has nothing to take from it)."""
+        chat = self._chat(chat_id)
+        sender = self._sender(chat, user)
+        message = self._store_message(chat, from_bot=False, sender=sender.to_api())
+        payload = message.to_api()
+        payload["sticker"] = {
+            **self._keep_file(b"sticker", size=None),
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        return await self.inject_update({"message": payload})
+
     async def press_button(
         self,
         chat_id: int,
@@ -1536,6 +1603,8 @@ class FakeTelegramServer:
         self.stats.requests += 1
         keep_alive = request.version != "HTTP/1.0" and (request.headers.get("connection", "").lower() != "close")
         path, _, query = request.target.partition("?")
+        if path.startswith("/file/bot"):
+            return self._serve_file(path[len("/file/bot") :], keep_alive), keep_alive
         token, sep, method = path[4:].partition("/") if path.startswith("/bot") else ("", "", "")
         if not sep or not method or "/" in method:
             status, payload = 404, {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -1552,6 +1621,19 @@ class FakeTelegramServer:
             return None, False
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return _encode_response(status, body, keep_alive=keep_alive), keep_alive
+
+    def _serve_file(self, rest: str, keep_alive: bool) -> bytes:
+        """GET {base_file_url}/{token}/{file_path}: the bytes getFile pointed at."""
+        token, _, file_path = urllib.parse.unquote(rest).partition("/")  # PTB quotes the ":" of the token
+        file_id = file_path.rsplit("/", 1)[-1]
+        if token != self.token or file_id not in self.files:
+            return _encode_response(
+                404, b'{"ok":false,"error_code":404,"description":"Not Found"}', keep_alive=keep_alive
+            )
+        self.file_downloads.append(file_id)
+        return _encode_response(
+            200, self.files[file_id], keep_alive=keep_alive, content_type="application/octet-stream"
+        )
 
     def _parse_params(self, request: _HttpRequest, query: str) -> JSONDict:
         raw: JSONDict = {}
@@ -1823,6 +1905,18 @@ class FakeTelegramServer:
     # Bot API methods -------------------------------------------------------------------------
     def _api_true(self, params: JSONDict, ctx: _CallContext) -> bool:
         return True
+
+    def _api_get_file(self, params: JSONDict, ctx: _CallContext) -> JSONDict:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        content = self.files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"U{file_id[4:]}",
+            "file_size": len(content),
+            "file_path": f"documents/{file_id}",
+        }
 
     def _api_get_me(self, params: JSONDict, ctx: _CallContext) -> JSONDict:
         return {
