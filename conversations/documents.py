@@ -48,7 +48,7 @@ def _step(kind: DocumentKind, index: int, count: int) -> File:
     async def params(ctx: Context) -> dict[str, Any]:
         return {"document": kind_name(ctx, kind), "index": index, "count": count, "limit_mb": documents.MAX_MB}
 
-    return File(f"{PREFIX}{kind.value}", "documents/ask", receive, params=params)
+    return File(f"{PREFIX}{kind.value}", "documents/ask", receive, params=params, short="documents/ask_short")
 
 
 async def _later_application(ctx: Context) -> Application | None:

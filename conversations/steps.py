@@ -253,15 +253,15 @@ class File:
     resets: tuple[str, ...] = ()
     when: Callable[[Context], Awaitable[bool]] | None = None
     later: str = "buttons/later"
+    short: str | None = None
 
     LATER = "later"
 
-    async def prompt_message(self, ctx: Context, back: bool) -> Outbound:
-        params = await self.params(ctx) if self.params else {}
+    async def prompt_message(self, ctx: Context, back: bool, *, short: bool = False) -> Outbound:
         buttons = [Option(f"{self.name}|{self.LATER}", ctx.label(self.later))]
         if back:
             buttons.append(Option(f"{self.name}|{BACK}", ctx.label("buttons/back")))
-        return Outbound(ctx.render(self.prompt, **params), tuple(buttons), columns=2)
+        return Outbound(await _question(self, ctx, short), tuple(buttons), columns=2)
 
     async def read(self, ctx: Context, inbound: Inbound) -> tuple[Any, str]:
         later = ctx.label(self.later)
