@@ -142,6 +142,11 @@ class SendBudget:
         while (wait := self._paused_until - self.clock()) > 0:
             await self._sleep(wait)
 
+    def chat_ready_in(self, chat_key: str) -> float:
+        """Seconds until `chat_key` may get its next pushed message (0 when it may now)."""
+        ready = self._chat_next.get(chat_key)
+        return max(0.0, ready - self.clock()) if ready is not None else 0.0
+
     async def _wait_chat(self, chat_key: str) -> None:
         ready = self._chat_next.get(chat_key)
         if ready is not None:

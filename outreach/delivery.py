@@ -84,6 +84,11 @@ class _Outcome:
     receipt: Receipt | None = None
 
 
+DEFER_AFTER = 1.0
+"""Seconds a claimed row may wait for its person's pacing before it is put back for later instead:
+Telegram's one-second pacing waits in line; WhatsApp's six seconds would stall the whole batch."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -161,10 +166,18 @@ class DeliveryLoop:
                 lease=self.settings.lease,
                 limit=self.settings.batch,
             )
+        deferred: dict[str, datetime] = {}
         for message in batch:
             if stop is not None and stop.is_set():
                 break
             chat = f"{message.channel}:{message.chat_id}"
+            wait = self.budget_of(message.channel).chat_ready_in(chat)
+            if chat in deferred or wait > DEFER_AFTER:
+                # Not this person's turn yet (WhatsApp paces one person to a message every few
+                # seconds): put the row back for then instead of holding up everyone behind it.
+                at = deferred.setdefault(chat, self.clock() + timedelta(seconds=wait))
+                self._record(_Outcome(message, "retry_free", "paced: another message to this person just went", at))
+                continue
             previous = self._last_to_chat.get(chat)
             if previous is not None and not previous.done():
                 await previous  # one chat's messages go out one after the other, in order

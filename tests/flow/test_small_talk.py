@@ -74,7 +74,9 @@ async def test_the_welcome_offers_one_tap_for_announcements_and_a_broadcast_to_a
     welcome, consent = siti.messages
     assert "pelatihan baru dan lowongan kerja" in welcome.text
     assert [o.label for o in welcome.options] == ["🔔 Kirimi saya pengumuman"]
-    assert "menekan <b>Mulai</b> (/start) saja tidak membuat Anda menerima pengumuman" in consent.text  # the privacy notice says so
+    assert (
+        "menekan <b>Mulai</b> (/start) saja tidak membuat Anda menerima pengumuman" in consent.text
+    )  # the privacy notice says so
     assert await reached_by_a_broadcast_to_all(db) == 0  # /start alone puts nobody on a list
 
     reply = await siti.send(Inbound(choice=welcome.options[0].data))
