@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from telegram import Bot
 
-from outreach.delivery import DeliveryLoop
+from handlers.telegram_sender import TelegramSender
+from outreach.budget import SendBudget
+from outreach.delivery import DeliveryLoop, DeliverySettings
 from outreach.outbox import Push, enqueue
 from storage.db import Database
 from storage.models import Contact, DeliveryStatus, Origin, OutboxMessage
@@ -232,3 +235,27 @@ async def test_two_workers_draining_one_outbox_never_send_a_message_twice(
     per_chat = Counter(c.chat_id for c in server.calls_to("sendMessage") if c.ok)
     assert set(per_chat.values()) == {1} and len(per_chat) == 60
     assert {m.status for m in await rows(db)} == {DeliveryStatus.SENT}
+
+
+async def test_a_person_not_yet_due_is_put_back_and_holds_up_nobody(
+    db: Database, bot: Bot, server: FakeTelegramServer, vtime: VirtualTime
+) -> None:
+    """WhatsApp paces one person to a message every few seconds: a second message to Siti waits for
+    its turn in the outbox, not in the loop, so Budi's goes out at once."""
+    paced = SendBudget(rate=30, bulk_share=1.0, per_chat_interval=6.0, clock=vtime.monotonic, sleep=vtime.sleep)
+    loop = DeliveryLoop(
+        db, {"telegram": TelegramSender(bot)}, paced, settings=DeliverySettings(flush_interval=0), clock=vtime.now
+    )
+    siti, budi = await make_contacts(db, 2)
+    await push_to(db, [siti], vtime, text="satu", key="first")
+    await push_to(db, [siti], vtime, text="dua", key="second")
+    await push_to(db, [budi], vtime, text="untuk Budi", key="third")
+
+    await loop.drain()
+
+    assert [m.status for m in await rows(db)] == [DeliveryStatus.SENT, DeliveryStatus.PENDING, DeliveryStatus.SENT]
+    assert vtime.seconds < 6.0  # nobody waited out Siti's pacing
+    vtime.advance(6.0)
+    await loop.drain()
+    assert [m.plain_text for m in server.messages(int(siti.chat_id))] == ["satu", "dua"]
+    assert [m.status for m in await rows(db)] == [DeliveryStatus.SENT] * 3
