@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh Linux machine with Python 3.11+:
-#   make run    installs into .venv and starts the bot (Telegram if BLKBOT_TELEGRAM_TOKEN is set,
+#   make run    installs into .venv and starts the bot (Telegram and/or WhatsApp when their settings are set,
 #               otherwise a chat in this terminal on the demo catalog, kept in ~/.local/share/blkbot)
 #   make test   installs and runs the whole suite (SQLite, and PostgreSQL where one answers)
 
