@@ -1,7 +1,9 @@
 """Load benchmark: N residents register at once through the real Telegram handler.
 
     .venv/bin/python bench/conversation_load.py [--residents 500] [--rate 50]
-        [--database-url URL] [--api-latency-ms 0] [--skip-echo]
+        [--database-url URL] [--api-latency-ms 0] [--skip-echo] [--channel telegram|whatsapp]
+
+--channel whatsapp runs the same load through signed webhooks instead (bench/whatsapp_load.py).
 
 What runs where
 ---------------
@@ -838,6 +840,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-echo", action="store_true", help="do not measure the echo-bot ceiling")
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced arrival process")
+    parser.add_argument(
+        "--channel",
+        choices=("telegram", "whatsapp"),
+        default="telegram",
+        help="whatsapp: signed webhooks to blkbot's WhatsApp channel (bench/whatsapp_load.py)",
+    )
     args = parser.parse_args(argv)
     if args.residents < 1 or args.rate <= 0:
         parser.error("--residents and --rate must be positive")
@@ -888,6 +896,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.channel == "whatsapp":
+        from bench.whatsapp_load import main_async as whatsapp_main
+
+        return asyncio.run(whatsapp_main(args))
     return asyncio.run(main_async(args))
 
 
