@@ -341,7 +341,7 @@ async def run_resident(
     return outcome
 
 
-def paced_times(residents: int, turns: int, rate: float, seed: int) -> list[list[float]]:
+def paced_times(residents: int, turns: int | list[int], rate: float, seed: int) -> list[list[float]]:
     """When each resident sends each of its turns, in seconds from the start.
 
     A Poisson process of `rate` arrivals per second, whose arrivals are dealt to the residents in a
@@ -349,7 +349,8 @@ def paced_times(residents: int, turns: int, rate: float, seed: int) -> list[list
     moment belong to several steps of the dialogue rather than all residents moving in lockstep.
     """
     rng = random.Random(seed)
-    owners = [resident for resident in range(residents) for _ in range(turns)]
+    counts = turns if isinstance(turns, list) else [turns] * residents  # or each resident's own count
+    owners = [resident for resident in range(residents) for _ in range(counts[resident])]
     rng.shuffle(owners)
     times: list[list[float]] = [[] for _ in range(residents)]
     clock = 0.0
@@ -840,6 +841,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-echo", action="store_true", help="do not measure the echo-bot ceiling")
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced arrival process")
+    parser.add_argument(
+        "--whatsapp-rate",
+        type=float,
+        default=80.0,
+        help="--channel whatsapp: the number's rate in messages/s, replies included (default 80, Meta's default)",
+    )
     parser.add_argument(
         "--channel",
         choices=("telegram", "whatsapp"),

@@ -14,8 +14,11 @@ What runs where
 
 A resident plays the registration of tests/whatsapp/test_channel.py: the click-to-chat text
 "DAFTAR <code>__bench", consent, four yes/no answers, education, name, NIK, "Benar", address,
-district, "Pakai nomor ini" (its own WhatsApp number), "Kirim pendaftaran": 14 turns, buttons and list
-rows pressed by their ids, the rest typed. A turn ends with the first message carrying choices (every
+district, "Pakai nomor ini" (its own WhatsApp number), "Kirim pendaftaran": 14 turns (plus "Nanti saja"
+for each document JAHIT1 asks for), buttons and list rows pressed by their ids, the rest typed.
+Residents are spread over the four programmes of the Telegram bench. Replies go out on the number's
+budget (--whatsapp-rate, default Meta's 80 msg/s): in closed loop that limit, not blkbot, can be what
+caps turns/s; --whatsapp-rate 1000 lifts it. A turn ends with the first message carrying choices (every
 question has them) or, for the last, the message naming the application number.
 
 latency = the turn-ending message accepted by the fake Graph API - just before the webhook POST, both in
@@ -82,8 +85,9 @@ PHONE_ID = "106540352242922"
 APP_SECRET = "wa-bench-secret"
 VERIFY_TOKEN = "wa-bench-verify"
 WARMUP_WA = "6281999999999"
-TURNS = 14
-WARMUP_TURNS = TURNS - 1  # everything but the submission: caches warm, no application left
+DOCUMENTS = {"JAHIT1": 4}
+"""Programmes of the demo catalog that ask for documents (by code: how many); the others take 14 turns."""
+WARMUP_TURNS = 13  # the first programme's script but the submission: caches warm, no application left
 TURN_TIMEOUT = 60.0
 ECHO_PACED_SECONDS = 8.0
 
@@ -113,6 +117,7 @@ def registration_script(index: int) -> list[tuple[str, str]]:
         ("text", f"Jl. Merdeka {index + 1} RT 01/RW 02"),
         ("press", DISTRICTS[index % len(DISTRICTS)]),
         ("press", "Pakai nomor ini"),
+        *[("press", "Nanti saja")] * DOCUMENTS.get(code, 0),  # documents: sent later, from /status
         ("press", "Kirim pendaftaran"),
     ]
 
@@ -220,7 +225,7 @@ async def run_load(server: LoadServer, spec: dict[str, Any]) -> dict[str, Any]:
     schedules: list[list[float] | None] = [None] * count
     t0 = time.monotonic()
     if spec["shape"] == "paced":
-        times = paced_times(count, TURNS, spec["rate"], spec["seed"])
+        times = paced_times(count, [len(registration_script(i)) for i in range(count)], spec["rate"], spec["seed"])
         schedules = [[t0 + 0.05 + offset for offset in mine] for mine in times]
     outcomes = await asyncio.gather(
         *(run_resident(server, wa_id_of(i), registration_script(i), echo, schedules[i]) for i in range(count))
@@ -361,6 +366,7 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
                     whatsapp_base_url=base_url,
                     whatsapp_app_secret=APP_SECRET,
                     whatsapp_verify_token=VERIFY_TOKEN,
+                    whatsapp_rate=args.whatsapp_rate,
                 )
                 services = Services(templates=Templates(), timezone=JAKARTA, clock=bench_clock())
                 runtime = Runtime(settings, db, Conversations(db, services), send_budget(settings))
@@ -413,7 +419,7 @@ def plan(args: argparse.Namespace) -> list[Phase]:
         Phase("blkbot paced", "blkbot", "paced", args.residents, args.rate),
     ]
     if not args.skip_echo:
-        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / TURNS)))
+        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / 14)))
         phases += [
             Phase("echo closed loop", "echo", "closed", args.residents),
             Phase("echo paced", "echo", "paced", echo_paced, args.rate),
@@ -488,7 +494,10 @@ async def main_async(args: argparse.Namespace) -> int:
     finally:
         await driver.close()
     print()
-    print(f"blkbot conversation load over WhatsApp: {args.residents} residents x {TURNS} turns, database {database}")
+    print(
+        f"blkbot conversation load over WhatsApp: {args.residents} residents x 14 turns (18 for {', '.join(DOCUMENTS)}: documents later), "
+        f"database {database}, number's rate {args.whatsapp_rate:g} msg/s"
+    )
     print_table(results)
     summary = summary_json(results, args, database)
     print(json.dumps(summary))
