@@ -1,7 +1,9 @@
 """Load benchmark: N residents register at once through the real Telegram handler.
 
     .venv/bin/python bench/conversation_load.py [--residents 500] [--rate 50]
-        [--database-url URL] [--api-latency-ms 0] [--skip-echo]
+        [--database-url URL] [--api-latency-ms 0] [--skip-echo] [--channel telegram|whatsapp]
+
+--channel whatsapp runs the same load through signed webhooks instead (bench/whatsapp_load.py).
 
 What runs where
 ---------------
@@ -339,7 +341,7 @@ async def run_resident(
     return outcome
 
 
-def paced_times(residents: int, turns: int, rate: float, seed: int) -> list[list[float]]:
+def paced_times(residents: int, turns: int | list[int], rate: float, seed: int) -> list[list[float]]:
     """When each resident sends each of its turns, in seconds from the start.
 
     A Poisson process of `rate` arrivals per second, whose arrivals are dealt to the residents in a
@@ -347,7 +349,8 @@ def paced_times(residents: int, turns: int, rate: float, seed: int) -> list[list
     moment belong to several steps of the dialogue rather than all residents moving in lockstep.
     """
     rng = random.Random(seed)
-    owners = [resident for resident in range(residents) for _ in range(turns)]
+    counts = turns if isinstance(turns, list) else [turns] * residents  # or each resident's own count
+    owners = [resident for resident in range(residents) for _ in range(counts[resident])]
     rng.shuffle(owners)
     times: list[list[float]] = [[] for _ in range(residents)]
     clock = 0.0
@@ -838,6 +841,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-echo", action="store_true", help="do not measure the echo-bot ceiling")
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced arrival process")
+    parser.add_argument(
+        "--whatsapp-rate",
+        type=float,
+        default=80.0,
+        help="--channel whatsapp: the number's rate in messages/s, replies included (default 80, Meta's default)",
+    )
+    parser.add_argument(
+        "--channel",
+        choices=("telegram", "whatsapp"),
+        default="telegram",
+        help="whatsapp: signed webhooks to blkbot's WhatsApp channel (bench/whatsapp_load.py)",
+    )
     args = parser.parse_args(argv)
     if args.residents < 1 or args.rate <= 0:
         parser.error("--residents and --rate must be positive")
@@ -888,6 +903,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.channel == "whatsapp":
+        from bench.whatsapp_load import main_async as whatsapp_main
+
+        return asyncio.run(whatsapp_main(args))
     return asyncio.run(main_async(args))
 
 

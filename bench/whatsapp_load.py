@@ -1,0 +1,504 @@
+"""`bench/conversation_load.py --channel whatsapp`: N residents register at once through signed webhooks.
+
+    .venv/bin/python bench/conversation_load.py --channel whatsapp [--residents 500] [--rate 50]
+        [--database-url URL] [--skip-echo]
+
+What runs where
+---------------
+* The bot under test runs in THIS process, wired as `blkbot run` wires WhatsApp (bot.runtime
+  `whatsapp_parts` and `whatsapp_channel`: the webhook and its worker on the number's budget, served by
+  handlers/http.py on a real uvicorn on 127.0.0.1), on a fresh database (SQLite file, or a scratch
+  database on the PostgreSQL server of --database-url).
+* The fake Cloud API (tests/fakes/whatsapp_server.py) AND the residents run in a child process, so
+  signing and posting webhooks and parsing the bot's Graph API calls do not come out of the bot's core.
+
+A resident plays the registration of tests/whatsapp/test_channel.py: the click-to-chat text
+"DAFTAR <code>__bench", consent, four yes/no answers, education, name, NIK, "Benar", address,
+district, "Pakai nomor ini" (its own WhatsApp number), "Kirim pendaftaran": 14 turns (plus "Nanti saja"
+for each document JAHIT1 asks for), buttons and list rows pressed by their ids, the rest typed.
+Residents are spread over the four programmes of the Telegram bench. Replies go out on the number's
+budget (--whatsapp-rate, default Meta's 80 msg/s): in closed loop that limit, not blkbot, can be what
+caps turns/s; --whatsapp-rate 1000 lifts it. A turn ends with the first message carrying choices (every
+question has them) or, for the last, the message naming the application number.
+
+latency = the turn-ending message accepted by the fake Graph API - just before the webhook POST, both in
+the child process on one monotonic clock: what a resident feels, Meta's network aside.
+
+Load shapes as in the Telegram bench: closed loop (each resident answers at once) and paced (a Poisson
+process of --rate turns/s dealt to the residents). The ceiling: a bare Starlette app that checks the
+signature and answers each webhook by POSTing one message with one button to the same fake Graph API;
+there one webhook -> one message is a turn. After each blkbot phase the database must hold exactly N
+applications, one per resident, numbered without gaps, each the number the resident was told.
+
+Output: a table, then one line of JSON as the very last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import make_url
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bench.conversation_load import (
+    DISTRICTS,
+    FIRST_NAMES,
+    JAKARTA,
+    LAST_NAMES,
+    NUMBER_RE,
+    WELCOME_OFFER,
+    ChildProcess,
+    ErrorCount,
+    bench_clock,
+    check_registrations,
+    make_nik,
+    paced_times,
+    percentile,
+    programme_of,
+    scratch_database,
+)
+from bot.runtime import Runtime, send_budget, whatsapp_channel, whatsapp_parts
+from bot.settings import Settings
+from conversations.context import Services
+from conversations.runner import Conversations
+from handlers.http import build_app, listen, serve_in_background
+from handlers.whatsapp.signature import is_signed
+from messages.render import Templates
+from tests.fakes.whatsapp_server import FakeWhatsAppServer, Sent
+
+TOKEN = "wa-bench-token"
+PHONE_ID = "106540352242922"
+APP_SECRET = "wa-bench-secret"
+VERIFY_TOKEN = "wa-bench-verify"
+WARMUP_WA = "6281999999999"
+DOCUMENTS = {"JAHIT1": 4}
+"""Programmes of the demo catalog that ask for documents (by code: how many); the others take 14 turns."""
+WARMUP_TURNS = 13  # the first programme's script but the submission: caches warm, no application left
+TURN_TIMEOUT = 60.0
+ECHO_PACED_SECONDS = 8.0
+
+
+# ------------------------------------------------------------------------------------------
+# Residents (child process)
+# ------------------------------------------------------------------------------------------
+
+
+def wa_id_of(index: int) -> str:
+    return f"62812{index:08d}"
+
+
+def registration_script(index: int) -> list[tuple[str, str]]:
+    """(\"text\", what is typed) or (\"press\", the title of a choice of the last message)."""
+    code = programme_of(index)[2]
+    nik = make_nik(index)
+    name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]}"
+    return [
+        ("text", f"DAFTAR {code}__bench"),
+        ("press", "✅ Setuju"),
+        *[("press", answer) for answer in ("Ya", "Ya", "Tidak", "Tidak")],
+        ("press", "SMA"),
+        ("text", name),
+        ("text", nik),
+        ("press", "Benar"),
+        ("text", f"Jl. Merdeka {index + 1} RT 01/RW 02"),
+        ("press", DISTRICTS[index % len(DISTRICTS)]),
+        ("press", "Pakai nomor ini"),
+        *[("press", "Nanti saja")] * DOCUMENTS.get(code, 0),  # documents: sent later, from /status
+        ("press", "Kirim pendaftaran"),
+    ]
+
+
+class LoadServer(FakeWhatsAppServer):
+    """The fake Cloud API, handing each accepted message to the resident it is for, with its time."""
+
+    def __init__(self) -> None:
+        super().__init__(phone_number_id=PHONE_ID, token=TOKEN, app_secret=APP_SECRET)
+        self.inboxes: dict[str, asyncio.Queue[tuple[float, Sent]]] = {}
+        self.refused = 0
+
+    async def __aenter__(self) -> LoadServer:
+        await super().__aenter__()
+        await self._client.aclose()  # residents post at once: no pool queue on the driver's side
+        self._client = httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=httpx.Limits(max_connections=None))
+        return self
+
+    def inbox(self, wa_id: str) -> asyncio.Queue[tuple[float, Sent]]:
+        return self.inboxes.setdefault(wa_id, asyncio.Queue())
+
+    async def _messages(self, request: Request) -> Response:
+        answer = await super()._messages(request)
+        if answer.status_code != 200:
+            self.refused += 1
+            return answer
+        sent = self.sent.pop()
+        self.inbox(sent.to).put_nowait((time.monotonic(), sent))
+        return answer
+
+
+@dataclass
+class Outcome:
+    latency: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+    replied_at: list[float] = field(default_factory=list)
+    late: int = 0
+    extra: int = 0
+    number: str | None = None
+    error: str | None = None
+
+
+def ends_turn(message: Sent, echo: bool) -> bool:
+    """The welcome's one button (announcements) comes before the first question: not the turn's end."""
+    offer_only = [reply_id for reply_id, _ in message.choices] == [WELCOME_OFFER]
+    return echo or (bool(message.choices) and not offer_only) or NUMBER_RE.search(message.text) is not None
+
+
+async def run_resident(
+    server: LoadServer, wa_id: str, script: list[tuple[str, str]], echo: bool, schedule: list[float] | None
+) -> Outcome:
+    outcome = Outcome()
+    inbox = server.inbox(wa_id)
+    last: Sent | None = None
+    try:
+        for step, (kind, value) in enumerate(script):
+            if schedule is not None:
+                wait = schedule[step] - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                elif step and wait < 0:
+                    outcome.late += 1
+            while not inbox.empty():  # a message after the last turn's end: counted, not taken as a reply
+                inbox.get_nowait()
+                outcome.extra += 1
+            t0 = time.monotonic()
+            if kind == "text":
+                answer = await server.text(wa_id, value)
+            else:
+                answer = await press(server, wa_id, last, value, echo)
+            if answer.status_code != 200:
+                raise RuntimeError(f"webhook answered {answer.status_code} at step {step}")
+            while True:
+                at, message = await asyncio.wait_for(inbox.get(), TURN_TIMEOUT)
+                if ends_turn(message, echo):
+                    break
+            last = message
+            outcome.latency.append(at - t0)
+            outcome.sent_at.append(t0)
+            outcome.replied_at.append(at)
+            if found := NUMBER_RE.search(message.text):
+                outcome.number = found.group(1)
+    except Exception as problem:  # noted, and the other residents go on
+        outcome.error = f"{wa_id} step {len(outcome.latency)}: {type(problem).__name__}: {problem}"[:300]
+    return outcome
+
+
+async def press(server: LoadServer, wa_id: str, last: Sent | None, title: str, echo: bool) -> httpx.Response:
+    """Press the choice of the last message titled `title` (or containing it), as tests/whatsapp's Phone."""
+    assert last is not None and last.choices, f"nothing to press for {title!r}"
+    if echo:
+        reply_id, shown = last.choices[0]
+    else:
+        matches = [c for c in last.choices if c[1] == title] or [
+            c for c in last.choices if title.casefold() in c[1].casefold()
+        ]
+        assert len(matches) == 1, f"no single choice {title!r} in {last.choices}"
+        reply_id, shown = matches[0]
+    return await server.press(wa_id, reply_id, shown, list_row=last.body["interactive"]["type"] == "list")
+
+
+async def run_load(server: LoadServer, spec: dict[str, Any]) -> dict[str, Any]:
+    count, echo = spec["residents"], spec["bot"] == "echo"
+    server.refused = 0
+    schedules: list[list[float] | None] = [None] * count
+    t0 = time.monotonic()
+    if spec["shape"] == "paced":
+        times = paced_times(count, [len(registration_script(i)) for i in range(count)], spec["rate"], spec["seed"])
+        schedules = [[t0 + 0.05 + offset for offset in mine] for mine in times]
+    outcomes = await asyncio.gather(
+        *(run_resident(server, wa_id_of(i), registration_script(i), echo, schedules[i]) for i in range(count))
+    )
+    first = min((t for o in outcomes for t in o.sent_at), default=t0)
+    end = max((t for o in outcomes for t in o.replied_at), default=first)
+    return {
+        "turns": sum(len(o.latency) for o in outcomes),
+        "wall": end - first,
+        "latency": [t for o in outcomes for t in o.latency],
+        "late": sum(o.late for o in outcomes),
+        "extra": sum(o.extra for o in outcomes),
+        "refused": server.refused,
+        "errors": [o.error for o in outcomes if o.error],
+        "numbers": {i: o.number for i, o in enumerate(outcomes)},
+    }
+
+
+async def _driver(conn: Any) -> None:
+    loop = asyncio.get_running_loop()
+    server: LoadServer | None = None
+    while True:
+        command, argument = await loop.run_in_executor(None, conn.recv)
+        try:
+            if command == "serve":
+                server = await LoadServer().__aenter__()
+                conn.send(server.base_url)
+            elif command == "webhook":
+                assert server is not None
+                server.webhook_url = argument
+                conn.send(None)
+            elif command == "warm-up":
+                assert server is not None
+                script = registration_script(0)[: WARMUP_TURNS if argument["bot"] == "blkbot" else 3]
+                conn.send((await run_resident(server, WARMUP_WA, script, argument["bot"] == "echo", None)).error)
+            elif command == "run":
+                assert server is not None
+                conn.send(await run_load(server, argument))
+            elif command == "stop":
+                if server is not None:
+                    await server.__aexit__()
+                server = None
+                conn.send(None)
+            else:
+                conn.send(None)
+                return
+        except Exception as problem:  # report it to the bench rather than hang it
+            conn.send(RuntimeError(f"driver process: {command}: {type(problem).__name__}: {problem}"))
+
+
+def driver_main(conn: Any) -> None:
+    """Entry point of the driver process."""
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_driver(conn))
+
+
+# ------------------------------------------------------------------------------------------
+# Bot process: blkbot as `blkbot run` serves WhatsApp, and the echo ceiling
+# ------------------------------------------------------------------------------------------
+
+
+def echo_routes(base_url: str, client: httpx.AsyncClient) -> list[Route]:
+    """A bare webhook: check the signature, answer each message by one message with one button."""
+
+    async def receive(request: Request) -> Response:
+        body = await request.body()
+        if not is_signed(APP_SECRET, body, request.headers.get("x-hub-signature-256")):
+            return PlainTextResponse("bad signature", status_code=401)
+        for entry in json.loads(body)["entry"]:
+            for change in entry["changes"]:
+                for message in change["value"].get("messages", []):
+                    said = message.get("text", {}).get("body") or "pressed"
+                    interactive = {
+                        "type": "button",
+                        "body": {"text": said},
+                        "action": {"buttons": [{"type": "reply", "reply": {"id": "again", "title": "again"}}]},
+                    }
+                    document = {"messaging_product": "whatsapp", "to": message["from"], "type": "interactive"}
+                    answer = await client.post(
+                        f"{base_url}/{PHONE_ID}/messages",
+                        json=document | {"interactive": interactive},
+                        headers={"Authorization": f"Bearer {TOKEN}"},
+                    )
+                    answer.raise_for_status()
+        return PlainTextResponse("ok")
+
+    return [Route("/whatsapp", receive, methods=["POST"])]
+
+
+@dataclass
+class Phase:
+    name: str
+    bot: str  # "blkbot" or "echo"
+    shape: str  # "closed" or "paced"
+    residents: int
+    rate: float | None = None
+
+
+@dataclass
+class Result:
+    phase: Phase
+    turns: int = 0
+    wall: float = 0.0
+    latency: list[float] = field(default_factory=list)
+    late: int = 0
+    errors: int = 0
+    samples: list[str] = field(default_factory=list)
+    applications: int | None = None
+    lost: int = 0
+    duplicates: int = 0
+
+    @property
+    def turns_per_s(self) -> float:
+        return self.turns / self.wall if self.wall > 0 else math.nan
+
+    def ms(self, q: float) -> float:
+        return percentile(self.latency, q) * 1000
+
+
+async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace, workdir: Path) -> Result:
+    """Fresh fake server, fresh bot (and database for blkbot) on a fresh port, one load shape; then the checks."""
+    errors = ErrorCount()
+    logging.getLogger().addHandler(errors)
+    result = Result(phase)
+    stop = asyncio.Event()
+    try:
+        async with AsyncExitStack() as stack:
+            base_url = await driver.call("serve")
+            stack.push_async_callback(driver.call, "stop")
+            db = None
+            tasks: list[asyncio.Task[None]] = []
+            if phase.bot == "blkbot":
+                db = await stack.enter_async_context(scratch_database(args.database_url, workdir, f"wa_{phase.shape}"))
+                settings = Settings(
+                    database_url="sqlite+aiosqlite://",  # unused: the scratch database is handed in
+                    whatsapp_token=TOKEN,
+                    whatsapp_phone_number_id=PHONE_ID,
+                    whatsapp_base_url=base_url,
+                    whatsapp_app_secret=APP_SECRET,
+                    whatsapp_verify_token=VERIFY_TOKEN,
+                    whatsapp_rate=args.whatsapp_rate,
+                )
+                services = Services(templates=Templates(), timezone=JAKARTA, clock=bench_clock())
+                runtime = Runtime(settings, db, Conversations(db, services), send_budget(settings))
+                parts = whatsapp_parts(settings, db, services.templates, "bot")
+                stack.push_async_callback(parts.graph.aclose)
+                channel = whatsapp_channel(settings, runtime, parts, settings.whatsapp_webhook_secrets())
+                tasks += [asyncio.create_task(parts.shares.run(stop)), asyncio.create_task(channel.run(stop))]
+                routes = channel.routes()
+            else:
+                client = httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=httpx.Limits(max_connections=None))
+                stack.push_async_callback(client.aclose)
+                routes = echo_routes(base_url, client)
+            sock = listen("127.0.0.1", 0)
+            tasks.append(serve_in_background(build_app(routes), sock, stop))
+            await driver.call("webhook", f"http://127.0.0.1:{sock.getsockname()[1]}/whatsapp")
+            try:
+                spec = {"bot": phase.bot, "shape": phase.shape, "residents": phase.residents}
+                spec |= {"rate": phase.rate, "seed": args.seed}
+                problem = await driver.call("warm-up", spec)
+                if problem:
+                    raise RuntimeError(f"warm-up failed: {problem}")
+                raw = await driver.call("run", spec)
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            result.turns, result.wall, result.latency, result.late = (
+                raw["turns"],
+                raw["wall"],
+                raw["latency"],
+                raw["late"],
+            )
+            result.errors = len(raw["errors"]) + raw["refused"] + raw["extra"]
+            result.samples = raw["errors"][:3] + [f"Graph API refused {raw['refused']} sends"] * bool(raw["refused"])
+            result.samples += [f"{raw['extra']} messages after a turn's end"] * bool(raw["extra"])
+            if db is not None:
+                check = await check_registrations(db, phase.residents, raw["numbers"])
+                result.applications, result.lost, result.duplicates = check.applications, check.lost, check.duplicates
+                result.errors += check.told_mismatch + len(check.problems) + (not check.numbering_ok)
+                result.samples += check.problems[:3]
+    finally:
+        logging.getLogger().removeHandler(errors)
+    result.errors += errors.count
+    result.samples += errors.first
+    return result
+
+
+def plan(args: argparse.Namespace) -> list[Phase]:
+    phases = [
+        Phase("blkbot closed loop", "blkbot", "closed", args.residents),
+        Phase("blkbot paced", "blkbot", "paced", args.residents, args.rate),
+    ]
+    if not args.skip_echo:
+        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / 14)))
+        phases += [
+            Phase("echo closed loop", "echo", "closed", args.residents),
+            Phase("echo paced", "echo", "paced", echo_paced, args.rate),
+        ]
+    return phases
+
+
+def print_table(results: list[Result]) -> None:
+    head = (
+        f"{'phase':<22}{'residents':>10}{'turns':>7}{'turns/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'late':>6}{'errors':>8}{'applications':>14}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        apps = "-" if r.applications is None else str(r.applications)
+        print(
+            f"{r.phase.name:<22}{r.phase.residents:>10}{r.turns:>7}{r.turns_per_s:>9.1f}{r.ms(50):>9.1f}"
+            f"{r.ms(95):>9.1f}{r.ms(99):>9.1f}{r.late:>6}{r.errors:>8}{apps:>14}"
+        )
+    print(
+        "latency: just before the signed webhook POST -> the turn-ending message accepted by the fake Graph API.\n"
+        "late: paced answers that had to wait for the previous reply."
+    )
+    for r in results:
+        for sample in r.samples:
+            print(f"  {r.phase.name}: {sample}")
+
+
+def summary_json(results: list[Result], args: argparse.Namespace, database: str) -> dict[str, Any]:
+    by_name = {r.phase.name: r for r in results}
+    closed, paced = by_name["blkbot closed loop"], by_name["blkbot paced"]
+    echo, echo_paced = by_name.get("echo closed loop"), by_name.get("echo paced")
+
+    def figure(value: float | None) -> float | None:
+        return None if value is None or math.isnan(value) else round(value, 1)
+
+    return {
+        "channel": "whatsapp",
+        "residents": args.residents,
+        "database": database,
+        "turns": closed.turns,
+        "turns_per_s": figure(closed.turns_per_s),
+        "p50_ms": figure(closed.ms(50)),
+        "p95_ms": figure(closed.ms(95)),
+        "p99_ms": figure(closed.ms(99)),
+        "paced_rate": args.rate,
+        "paced_turns_per_s": figure(paced.turns_per_s),
+        "paced_p50_ms": figure(paced.ms(50)),
+        "paced_p95_ms": figure(paced.ms(95)),
+        "paced_p99_ms": figure(paced.ms(99)),
+        "echo_turns_per_s": figure(echo.turns_per_s) if echo else None,
+        "echo_p95_ms": figure(echo.ms(95)) if echo else None,
+        "echo_paced_p95_ms": figure(echo_paced.ms(95)) if echo_paced else None,
+        "ratio_to_echo": round(closed.turns_per_s / echo.turns_per_s, 3) if echo and echo.turns_per_s else None,
+        "applications": [closed.applications, paced.applications],
+        "lost": closed.lost + paced.lost,
+        "duplicates": closed.duplicates + paced.duplicates,
+        "errors": sum(r.errors for r in results),
+    }
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    database = "sqlite" if args.database_url is None else make_url(args.database_url).get_backend_name()
+    driver = ChildProcess(driver_main, "bench-whatsapp-driver")
+    results: list[Result] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="blkbot-bench-") as folder:
+            for phase in plan(args):
+                print(f"running {phase.name}: {phase.residents} residents ...", file=sys.stderr, flush=True)
+                results.append(await run_phase(phase, driver, args, Path(folder)))
+    finally:
+        await driver.close()
+    print()
+    print(
+        f"blkbot conversation load over WhatsApp: {args.residents} residents x 14 turns (18 for {', '.join(DOCUMENTS)}: documents later), "
+        f"database {database}, number's rate {args.whatsapp_rate:g} msg/s"
+    )
+    print_table(results)
+    summary = summary_json(results, args, database)
+    print(json.dumps(summary))
+    return 0 if summary["lost"] == 0 and summary["duplicates"] == 0 and summary["errors"] == 0 else 1
