@@ -121,7 +121,7 @@ PROGRAMMES = (  # (cluster button, programme button, programme code): four yes/n
     ("Tata Boga", "Olahan Kue dan Roti", "BOGA1"),
     ("Otomotif Sepeda Motor", "Servis Sepeda Motor Injeksi", "MTR1"),
     ("Instalasi Listrik", "Instalasi Listrik Rumah Tinggal", "LSTR1"),
-    ("Menjahit", "Menjahit Busana Muslim", "JAHIT1"),
+    ("Tata Rias", "Tata Rias Pengantin dan Wisuda", "RIAS1"),  # JAHIT1 asks for documents since they landed
 )
 DISTRICTS = ("Pekalongan Barat", "Pekalongan Timur", "Pekalongan Utara", "Pekalongan Selatan")
 FIRST_NAMES = ("Siti", "Dewi", "Agus", "Budi", "Rina", "Joko", "Wati", "Eko", "Sri", "Bambang", "Nur", "Yusuf")
