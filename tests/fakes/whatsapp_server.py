@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from handlers.http import listen, serve_in_background
 from handlers.whatsapp.signature import sign
 
 VERSION = "v21.0"
@@ -94,7 +94,7 @@ class FakeWhatsAppServer:
         self.webhook_url: str | None = None
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
-        self._server: uvicorn.Server | None = None
+        self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.port = 0
         app = Starlette(
@@ -109,21 +109,17 @@ class FakeWhatsAppServer:
     # -- lifecycle
 
     async def __aenter__(self) -> FakeWhatsAppServer:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            if self._task.done():
-                await self._task
-            await asyncio.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        # Bound and listening before uvicorn runs: the first call waits in the backlog, nobody polls.
+        sock = listen("127.0.0.1", 0)
+        self.port = sock.getsockname()[1]
+        self._task = serve_in_background(self.app, sock, self._stop)
         self._client = httpx.AsyncClient(timeout=10)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
-        assert self._server is not None and self._task is not None
-        self._server.should_exit = True
+        assert self._task is not None
+        self._stop.set()
         await self._task
 
     @property

@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
 from conversations.runner import Conversations
+from handlers.http import build_app, listen, serve_in_background
 from handlers.whatsapp.channel import WhatsAppChannel
 from handlers.whatsapp.graph import GraphApi
 from tests.conftest import Clock
@@ -86,19 +85,14 @@ async def whatsapp(conversations: Conversations, clock: Clock) -> AsyncIterator[
         channel = WhatsAppChannel(
             conversations, graph, app_secret=server.app_secret, verify_token=VERIFY_TOKEN, clock=clock
         )
-        config = uvicorn.Config(Starlette(routes=channel.routes()), host="127.0.0.1", port=0, log_level="warning")
-        web = uvicorn.Server(config)
-        task = asyncio.create_task(web.serve())
-        while not web.started:
-            if task.done():
-                await task  # it could not start: say why
-            await asyncio.sleep(0.01)
-        port = web.servers[0].sockets[0].getsockname()[1]
-        server.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+        sock = listen("127.0.0.1", 0)  # listening before it serves: no waiting for uvicorn to start
+        server.webhook_url = f"http://127.0.0.1:{sock.getsockname()[1]}/whatsapp"
+        stop = asyncio.Event()
+        task = serve_in_background(build_app(channel.routes()), sock, stop)
         try:
             yield WhatsApp(server, channel, graph, conversations, clock)
         finally:
-            web.should_exit = True
+            stop.set()
             await task
             await graph.aclose()
 

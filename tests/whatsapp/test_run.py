@@ -55,11 +55,16 @@ async def test_run_with_whatsapp_only_answers_a_signed_webhook(db_url: str) -> N
 
 
 async def _first_answer(server: FakeWhatsAppServer, running: asyncio.Task[int]) -> httpx.Response:
-    """Post "halo" as soon as the port takes calls (the bot prepares its database first)."""
+    """Post "halo" as soon as the port takes calls (the bot prepares its database first): between
+    tries, wait on the run itself (it ending means it could not start), within a bound."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
     while True:
-        if running.done():
-            await running  # it could not start: say why
         try:
             return await server.text(SITI, "halo")
         except httpx.ConnectError:
-            await asyncio.sleep(0.05)
+            if loop.time() > deadline:
+                raise AssertionError("the bot's webhook port never took a call") from None
+            done, _ = await asyncio.wait({running}, timeout=0.05)
+            if done:
+                await running  # it could not start: say why
