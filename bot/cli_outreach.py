@@ -113,6 +113,21 @@ def _confirm(question: str) -> bool:
     return answer in ("y", "yes", "ya")
 
 
+def go_ahead(applicable: bool, changes: int, *, yes: bool, what: str, again: str = "file") -> int | None:
+    """After an import's preview: the exit code to stop with (errors, nothing to do, not confirmed),
+    or None to apply it."""
+    if not applicable:
+        print(f"Nothing changed: fix the rows above and import the {again} again.")
+        return 1
+    if not changes:
+        print("Nothing to change.")
+        return 0
+    if not yes and not _confirm(f"Apply {changes} {what}? [y/N]"):
+        print("Nothing changed.")
+        return 1
+    return None
+
+
 async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
     from bot.runtime import now_utc

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli_outreach import _confirm, cli_actor
+from bot.cli_outreach import _confirm, cli_actor, go_ahead
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -101,15 +101,9 @@ async def import_check(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
         plan = await plan_check(session, args.file)
     _print_check(plan)
-    if not plan.applicable:
-        print("Nothing changed: fix the rows above and import the sheet again.")
-        return 1
-    if not plan.changes:
-        print("Nothing to change.")
-        return 0
-    if not args.yes and not _confirm(f"Apply {len(plan.changes)} decisions? [y/N]"):
-        print("Nothing changed.")
-        return 1
+    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="decisions", again="sheet")
+    if stop is not None:
+        return stop
     async with staff_transaction(settings) as session:
         changed = await apply_check(session, Templates(), cli_actor(args.by), plan, now_utc())
     print(f"{changed} applications decided; each applicant will be told.")
@@ -133,15 +127,9 @@ async def import_scores(settings: Settings, args: argparse.Namespace) -> int:
     async with staff_transaction(settings) as session:
         plan = await plan_scores(session, args.file)
     _print_scores(plan)
-    if not plan.applicable:
-        print("Nothing changed: fix the rows above and import the sheet again.")
-        return 1
-    if not plan.changes:
-        print("Nothing to change.")
-        return 0
-    if not args.yes and not _confirm(f"Apply {len(plan.changes)} scores? [y/N]"):
-        print("Nothing changed.")
-        return 1
+    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="scores", again="sheet")
+    if stop is not None:
+        return stop
     async with staff_transaction(settings) as session:
         changed = await apply_scores(session, cli_actor(args.by), plan, now_utc())
     print(f"{changed} scores stored.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli_outreach import _confirm, cli_actor
+from bot.cli_outreach import cli_actor, go_ahead
 from bot.settings import Settings
 
 
@@ -128,15 +128,9 @@ async def certification_import(settings: Settings, args: argparse.Namespace) -> 
     )
     for problem in plan.problems:
         print(problem.render(plan.source))
-    if not plan.applicable:
-        print("Nothing changed: fix the rows above and import the file again.")
-        return 1
-    if not plan.changes:
-        print("Nothing to change.")
-        return 0
-    if not args.yes and not _confirm(f"Apply {len(plan.changes)} results? [y/N]"):
-        print("Nothing changed.")
-        return 1
+    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="results", again="file")
+    if stop is not None:
+        return stop
     async with staff_transaction(settings) as session:
         report = await apply_certifications(session, Templates(), cli_actor(args.by), plan, now_utc())
     print(f"{report.changed} results stored; {report.announced} participants will be told.")
