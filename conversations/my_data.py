@@ -1,7 +1,8 @@
 """/dataku: everything blkbot keeps about the person, in words (UU 27/2022 gives them the right to see it).
 
 Applications with the eligibility answers (the question as it was asked and the answer), flags,
-the staff's reason, attendance answers; the office's past-participant records of their NIK;
+the staff's reason, attendance answers, the documents sent and those still missing; the office's
+past-participant records of their NIK;
 whether announcements reach them; the clusters they asked to hear about ("Kabari saya"); and
 every answer of a registration in progress.
 """
@@ -14,9 +15,11 @@ from markupsafe import Markup
 
 from conversations.context import Context
 from conversations.registration import question_step
-from storage.models import Application, Interest, Outcome, Programme
-from storage.repositories import events, interests, participants
+from messages.dates import format_date_short
+from storage.models import Application, Document, Interest, Outcome, Programme
+from storage.repositories import documents, events, interests, participants
 from training import eligibility, outcomes, people
+from training.documents import missing_by_application
 from training.text import local
 
 HIDDEN = frozenset({"consent", "confirm_birth"})
@@ -30,6 +33,8 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
     answered = await outcomes.answers_of(ctx.session, [a.id for a in mine])
     chats = await people.contact_ids(ctx.session, ctx.contact)
     niks = [a.nik for a in mine if a.nik] + ([answers["nik"]] if answers.get("nik") else [])
+    sent = await documents.of_applications(ctx.session, [a.id for a in mine])
+    missing = await missing_by_application(ctx.session, mine)
     return {
         "contact": ctx.contact,
         "language": ctx.label(f"languages/{ctx.contact.language}"),
@@ -37,11 +42,16 @@ async def stored_about(ctx: Context, mine: list[Application], data: dict[str, An
             {
                 **await _application(ctx, a, attendance),
                 **_outcomes(ctx, [o for o in answered if o.application_id == a.id]),
+                "documents": [_document(ctx, d) for d in sent if d.application_id == a.id],
+                "missing": [ctx.label(f"documents/kinds/{kind}") for kind in missing.get(a.id, [])],
             }
             for a in mine
         ],
         "past": [{"year": p.year, "name": p.name} for p in await participants.for_niks(ctx.session, niks)],
         "in_progress": await _in_progress(ctx, answers, data.get("source")),
+        "draft_documents": [
+            _document(ctx, d) for d in await documents.unattached_of_contact(ctx.session, ctx.contact.id)
+        ],
         "interests": [_interest(ctx, i) for i in await interests.of_contacts(ctx.session, chats)],
     }
 
@@ -55,6 +65,12 @@ def _outcomes(ctx: Context, answered: list[Outcome]) -> dict[str, Any]:
         parts += [p for p in (o.sector, o.business) if p]
         words.append({"months": o.months, "words": ", ".join(parts)})
     return {"outcomes": words}
+
+
+def _document(ctx: Context, document: Document) -> str:
+    """ "KTP (25 Nov 2026)": which paper, and when it came (the file itself is for staff to open)."""
+    received = document.received_at.astimezone(ctx.services.timezone).date()
+    return f"{ctx.label(f'documents/kinds/{document.kind}')} ({format_date_short(received, ctx.lang)})"
 
 
 def _interest(ctx: Context, interest: Interest) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from conversations.io import Attachment, Inbound
 from conversations.runner import Conversations
 from outreach import schedule
 from outreach.results import change_stage
@@ -75,3 +76,30 @@ async def test_my_data_shows_declarations_flags_reasons_attendance_past_records_
         "sedang kuliah</b>?: Tidak",  # the registration in progress, as answered
     ):
         assert shown in text, shown
+
+
+async def test_my_data_lists_the_documents_sent_and_those_still_missing(
+    conversations: Conversations, db: Database
+) -> None:
+    """SETIR1 asks for a KTP and a family card: one sent during the registration, the other put off."""
+    siti = Resident(conversations, "siti")
+    await siti.type("/daftar")
+    await siti.consent()
+    await siti.pick("SETIR1", "MENGEMUDI")
+    await siti.answer_questions()
+    await siti.give_details(SITI)
+    assert siti.step == "doc_ktp"
+    await siti.send(Inbound(attachment=Attachment("image", "image/jpeg", b"\xff\xd8 ktp photo")))
+
+    await siti.type("/dataku")  # in the middle of the registration: the KTP is already kept
+
+    assert "📎 Dokumen yang sudah Anda kirim untuk pendaftaran ini: KTP (25 Nov 2026)" in siti.text
+
+    await siti.type("/daftar")
+    while siti.step != "summary":
+        await siti.press("⏳ Nanti saja")
+    await siti.submit()
+    await siti.type("/dataku")
+
+    assert "📎 Dokumen terkirim: KTP (25 Nov 2026)" in siti.text
+    assert "📎 Dokumen belum dikirim: Kartu keluarga (KK)" in siti.text
