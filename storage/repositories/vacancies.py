@@ -5,10 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from storage.models import Application, Contact, DeliveryStatus, OutboxMessage, Programme, Stage, Vacancy
+from storage.models import (
+    Application,
+    Contact,
+    DeliveryStatus,
+    OutboxMessage,
+    Outcome,
+    OutcomeStatus,
+    Programme,
+    Stage,
+    Vacancy,
+)
 
 
 def dedupe_key(vacancy_id: int, contact_id: int) -> str:
@@ -90,8 +101,12 @@ async def recipients(session: AsyncSession, clusters: Sequence[str]) -> list[Con
     stage but withdrawn (applicants, trainees and graduates alike: a graduate's application
     ends in "competent"). Without clusters, every subscriber. Erased people drop out by
     themselves: erasure unsubscribes them and detaches their applications.
+
+    Graduates whose latest tracer answer says they work or run their own business are left out:
+    they told the office they are settled (they can still browse /lowongan, and a later answer
+    "still looking" brings them back).
     """
-    query = select(Contact).where(Contact.subscribed, ~Contact.unreachable)
+    query = select(Contact).where(Contact.subscribed, ~Contact.unreachable, Contact.id.not_in(settled_graduates()))
     if clusters:
         suited = (
             select(Application.contact_id)
@@ -104,3 +119,30 @@ async def recipients(session: AsyncSession, clusters: Sequence[str]) -> list[Con
         )
         query = query.where(Contact.id.in_(suited))
     return list(await session.scalars(query.order_by(Contact.id)))
+
+
+SETTLED = (OutcomeStatus.WORKING.value, OutcomeStatus.SELF_EMPLOYED.value)
+
+
+def settled_graduates() -> Select[tuple[int | None]]:
+    """Contact ids whose most recent tracer answer (over all their applications) is working or own business."""
+    later_outcome, later_application = aliased(Outcome), aliased(Application)
+    answered_later = (
+        select(later_outcome.id)
+        .join(later_application, later_outcome.application_id == later_application.id)
+        .where(
+            later_application.contact_id == Application.contact_id,
+            later_outcome.answered_at.is_not(None),
+            later_outcome.answered_at > Outcome.answered_at,
+        )
+    )
+    return (
+        select(Application.contact_id)
+        .join(Outcome, Outcome.application_id == Application.id)
+        .where(
+            Application.contact_id.is_not(None),
+            Outcome.answered_at.is_not(None),
+            Outcome.status.in_(SETTLED),
+            ~answered_later.exists(),
+        )
+    )

@@ -15,7 +15,7 @@ from conversations.runner import Conversations
 from messages.render import Templates
 from storage.db import Database
 from storage.models import Application, Certification, Event, EventKind, OutboxMessage, Outcome, StaffRole, Stage
-from storage.repositories import catalog, contacts
+from storage.repositories import catalog, contacts, vacancies
 from tests.conftest import Clock
 from tests.flow.helpers import CHANNEL, SITI, Resident, male_nik
 from training import attendance
@@ -222,3 +222,36 @@ async def test_the_answer_flow_stores_the_round_and_erasure_removes_it(
     await siti.press("Ya")
     async with db.transaction() as session:
         assert list(await session.scalars(select(Outcome))) == []
+
+
+async def test_a_graduate_who_says_they_work_gets_no_more_vacancies_until_they_say_they_are_looking(
+    db: Database, clock: Clock, templates: Templates, conversations: Conversations
+) -> None:
+    await graduate(db, clock)
+    async with db.transaction() as session:
+        (await contacts.get_or_create(session, CHANNEL, "siti", language="id")).subscribed = True
+    siti = Resident(conversations, "siti")
+
+    async def reached_by_a_welding_vacancy() -> bool:
+        async with db.transaction() as session:
+            return [c.chat_id for c in await vacancies.recipients(session, ["LAS"])] == ["siti"]
+
+    async def answer_round(*presses: str) -> None:
+        async with db.transaction() as session:
+            await enqueue_due(session, templates, clock())
+            outcome = await session.scalar(select(Outcome).order_by(Outcome.id.desc()))
+            assert outcome is not None
+        await siti.send(Inbound(choice=tracer_data(outcome.id)))
+        for label in presses:
+            await siti.press(label)
+
+    assert await reached_by_a_welding_vacancy()
+    clock.now += timedelta(days=31)
+    await answer_round("Berwirausaha")
+    await siti.type("bengkel las sendiri")
+    assert "tidak kami kirim lagi" in siti.text and "/lowongan" in siti.text
+    assert not await reached_by_a_welding_vacancy()
+
+    clock.now += timedelta(days=62)  # the 3-month round: the business closed
+    await answer_round("Belum bekerja")
+    assert await reached_by_a_welding_vacancy()
