@@ -14,7 +14,7 @@ from typing import Any
 
 from conversations.context import Context
 from conversations.io import BACK, Inbound, Option, Outbound, Reply
-from conversations.steps import Finish, Flow, Step, Summary, match_typed
+from conversations.steps import File, Finish, Flow, Step, Summary, match_typed
 from training.errors import InvalidAnswer
 from training.permissions import Actor, NotAllowed, Permission
 from training.validators import parse_yes_no
@@ -137,7 +137,8 @@ class Engine:
             return await self.run_command(ctx, state, inbound.command, inbound.argument)
         if inbound.choice is not None and inbound.choice.startswith(ACTION_PREFIX):
             return await self._run_action(ctx, state, inbound.choice)
-        if inbound.unreadable is not None:
+        if inbound.unreadable is not None and not isinstance(await self.current_step(ctx, state), File):
+            # At a documents step the step itself says what it takes (a photo or a PDF, not a sticker).
             resumed = await self.resume(ctx, state) or (await self.menu(self, ctx, state, None)).messages
             return Reply([ctx.say("common/cannot_read"), *resumed])
         overlay = state.data.get("overlay")
