@@ -55,7 +55,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -483,7 +482,9 @@ async def funnel(db: Database, seconds: dict[str, float]) -> Figures:
         ids = [a.id for a in found]
         passed = 0
         for application in found:
-            checks = [d for d in await selection.decisions(session, application.id) if d.kind == DecisionKind.ADMIN_CHECK]
+            checks = [
+                d for d in await selection.decisions(session, application.id) if d.kind == DecisionKind.ADMIN_CHECK
+            ]
             passed += bool(checks) and checks[-1].outcome == "passed"
         certified = await training.certifications(session, ids)
         latest: dict[int, str | None] = {}
@@ -520,7 +521,9 @@ async def run_bench(args: argparse.Namespace) -> tuple[str, Figures]:
         workdir = Path(tmp)
         label = "sqlite" if args.database_url is None else "postgresql"
         async with scratch_database(args.database_url, workdir, "intake") as db:
-            print(f"database: {label}; {options.applicants} applicants, {options.passed} to pass, quota {options.selected}")
+            print(
+                f"database: {label}; {options.applicants} applicants, {options.passed} to pass, quota {options.selected}"
+            )
             return label, await run_intake(db, options, workdir)
 
 
