@@ -61,8 +61,6 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from openpyxl import load_workbook  # noqa: E402
-
 from bench.conversation_load import scratch_database  # noqa: E402
 from bot import tracer  # noqa: E402
 from bot.cli import build_parser  # noqa: E402
@@ -75,6 +73,7 @@ from messages.render import Templates  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import DecisionKind, OutcomeStatus, Stage  # noqa: E402
 from storage.repositories import applications, catalog, selection, training  # noqa: E402
+from tests.cli.test_selection import fill  # noqa: E402
 from tests.flow.helpers import Person, Resident  # noqa: E402
 from training.outcomes import parse_months  # noqa: E402
 from training.selection import REASON_WORDS, Reason  # noqa: E402
@@ -314,19 +313,14 @@ class Intake:
         await self.office("selection", "sheet", "--programme", PROGRAMME, "--out", str(sheet), show=1)
         numbers = sorted(self.residents)
         failing = set(self.rng.sample(numbers, len(numbers) - self.options.passed))
-        book = load_workbook(sheet)
-        rows = book.worksheets[0]
-        header = [c.value for c in rows[1]]
-        for row in rows.iter_rows(min_row=2):
-            number = row[header.index("nomor")].value
+        decisions: dict[str, tuple[str, str, str]] = {}
+        for number in numbers:
             if number in failing:
                 reason, note, _ = self.rng.choices(FAILURES, [w for *_, w in FAILURES])[0]
-                decision = ("gagal", REASON_WORDS[reason], note)
+                decisions[number] = ("gagal", REASON_WORDS[reason], note)
             else:
-                decision = ("lolos", "", "")
-            for column, value in zip(("keputusan", "alasan", "catatan"), decision, strict=True):
-                row[header.index(column)].value = value
-        book.save(sheet)
+                decisions[number] = ("lolos", "", "")
+        fill(sheet, decisions)  # as staff do in Excel: keputusan, alasan, catatan
         await self.office("selection", "import-check", str(sheet), "--yes", "--by", "bu-rina")
 
     # -- 4. written test and interview ------------------------------------------------------
