@@ -381,7 +381,7 @@ class Intake:
         async with self.db.transaction() as session:
             days = [e.id for e in await training.training_days(session, programme.id)]
         for index, event_id in enumerate(days):
-            absent = set(self.rng.sample(seated, min(len(seated), 3))) if index else set()  # all there on day 1
+            absent = set(self.rng.sample(seated, min(3, len(seated) // 4))) if index else set()  # all there on day 1
             present = [n for n in seated if n not in absent]
             await self.office("training", "attend", "--event", str(event_id), *present, "--present", show=1)
             if absent:
