@@ -97,6 +97,9 @@ async def mark(
         raise TrainingError(f"not in training: {', '.join(idle)}; nothing marked")
     for number in wanted:
         await records.mark(session, event.id, found[number].id, present, actor.label, now)
+    if present:  # a selected applicant who turns up starts training (completion counts only those)
+        starting = [found[n] for n in wanted if found[n].stage == Stage.SELECTED]
+        await applications.set_stage(session, starting, Stage.IN_TRAINING, now)
     flagged = [] if present else await _flag_absent(session, event.programme, [found[n] for n in wanted], now)
     what = "present" if present else "absent"
     await staff.record(

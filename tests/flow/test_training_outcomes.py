@@ -88,6 +88,21 @@ async def test_a_participant_absent_on_the_limit_of_days_is_flagged_once(db: Dat
     assert [f["days"] for f in siti.flags if f.get("flag") == "absent_days"] == [3]
 
 
+async def test_a_selected_applicant_marked_present_starts_training_and_can_complete(db: Database, clock: Clock) -> None:
+    await participant(db, "siti", "LAS1-2027-0001", SITI.nik, Stage.SELECTED)
+    await participant(db, "budi", "LAS1-2027-0002", male_nik(1), Stage.SELECTED)
+    day = await training_day(db, clock, 1)
+    async with db.transaction() as session:
+        await attendance.mark(session, BOSS, day, ["LAS1-2027-0001"], True, clock())
+        await attendance.mark(session, BOSS, day, ["LAS1-2027-0002"], False, clock())
+    assert (await application(db, "LAS1-2027-0001")).stage == Stage.IN_TRAINING
+    assert (await application(db, "LAS1-2027-0002")).stage == Stage.SELECTED  # absent: not started
+    async with db.transaction() as session:
+        assert await attendance.complete(session, BOSS, "LAS1", clock()) == 1
+    assert (await application(db, "LAS1-2027-0001")).completed_at is not None
+    assert await pushed(db) == []  # starting is not announced: the participant is in the room
+
+
 async def test_marks_refuse_strangers_and_operators_may_mark_but_residents_have_no_actor(
     db: Database, clock: Clock
 ) -> None:
