@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from outreach.reminders import local_zone
 from storage.models import Application, OutcomeStatus, Programme, Stage
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import figures as figures_repo
@@ -38,7 +39,7 @@ from training.eligibility import age_on
 from training.errors import BlkbotError
 from training.nik import parse_nik
 from training.permissions import Actor, Permission, require
-from training.reports import SEX, city_timezone, local_time
+from training.reports import SEX, local_time
 
 Cell: TypeAlias = str | int
 
@@ -133,7 +134,7 @@ async def report(session: AsyncSession, actor: Actor, filters: Filters) -> Figur
     require(actor, Permission.VIEW_APPLICANTS)
     programmes = await _programmes(session, filters)
     ids = {p.id for p in programmes}
-    zone = ZoneInfo(await city_timezone(session))
+    zone = await local_zone(session)
     passed = await figures_repo.passed_check(session)
     confirmed = await figures_repo.seat_confirmed(session)
     outcomes = await figures_repo.latest_outcomes(session)

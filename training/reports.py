@@ -155,7 +155,7 @@ async def export_applications(
     programme_id = await _programme_id(session, programme_code)
     found = await reports_repo.applications_for_export(session, programme_id)
     districts = await reports_repo.district_names(session)
-    zone = ZoneInfo(await city_timezone(session))
+    zone = ZoneInfo(await _timezone(session))
     columns = [*BASE_COLUMNS, *answer_keys(found), "flags"]
     rows = [export_row(a, columns, districts, zone) for a in found]
     if not codes:
@@ -204,7 +204,7 @@ async def _programme_id(session: AsyncSession, code: str) -> int | None:
     return programme.id
 
 
-async def city_timezone(session: AsyncSession) -> str:
+async def _timezone(session: AsyncSession) -> str:
     """The city's zone from the catalog (WITA cities exist), Jakarta when none is loaded."""
     info = await catalog_repo.info(session)
     return info.timezone if info and info.timezone else DEFAULT_TIMEZONE
