@@ -20,9 +20,9 @@ async def intake(db: Database, conversations: Conversations, templates: Template
     return db
 
 
-async def figures(db: Database, filters: Filters = Filters(), actor: Actor = ADMIN) -> Figures:
+async def figures(db: Database, filters: Filters | None = None, actor: Actor = ADMIN) -> Figures:
     async with db.transaction() as session:
-        return await report(session, actor, filters)
+        return await report(session, actor, filters or Filters())
 
 
 def row(figures: Figures, key: str, first: str) -> tuple[str | int, ...]:
