@@ -215,14 +215,14 @@ def _funnel(programmes: Sequence[Programme], paths: Sequence[_Path], turned_away
         for step, reached in enumerate(path.steps, start=1):
             row[step] += reached
     shown = [p for p in programmes if p.active or any(counts[p.id])]
-    rows = [(p.code, p.cluster_code, *counts[p.id]) for p in shown]
+    rows: list[tuple[Cell, ...]] = [(p.code, *counts[p.id]) for p in shown]
     if len(rows) > 1:
-        rows.append((TOTAL, "", *(sum(r[i] for r in rows) for i in range(2, 2 + len(FUNNEL)))))  # type: ignore[misc]
+        rows.append((TOTAL, *(sum(counts[p.id][i] for p in shown) for i in range(len(FUNNEL)))))
     return Table(
         "funnel",
         "Corong per program",
         "Tahapan per program",
-        ("Program", "Klaster", *FUNNEL),
+        ("Program", *FUNNEL),
         tuple(rows),
         note=(
             "Terdaftar: semua yang selesai mengisi syarat, termasuk yang ditolak syarat. Bekerja/usaha: "
