@@ -47,7 +47,7 @@ def write_workbook(figures: Figures, path: Path) -> None:
 
 
 def write_charts(figures: Figures, folder: Path) -> list[Path]:
-    """A PNG per table that has rows; an empty table draws nothing. Returns the files written."""
+    """A PNG per table with something to show; an empty table draws nothing. Returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,48 +55,34 @@ def write_charts(figures: Figures, folder: Path) -> list[Path]:
     for key, name in CHARTS.items():
         table = figures.table(key)
         rows = [row for row in table.rows if row[0] != TOTAL]
+        if key == "unmet":  # a cluster nobody asked for yet shows no demand
+            rows = [row for row in rows if row[table.headers.index("Memenuhi syarat")]]
+        elif key != "sources_over_time":
+            rows = [row for row in rows if any(isinstance(v, int) and v for v in row)]
         if not rows:
             continue
         path = folder / name
-        if key == "funnel":
-            _grouped_bars(table, rows, path, label_columns=2)
-        elif key == "unmet":
-            _unmet(table, rows, path)
-        elif key == "sources_over_time":
+        if key == "sources_over_time":
             _lines(table, rows, path)
+        elif key == "unmet":
+            _bars(table, rows, path, ("Kuota", "Memenuhi syarat", "Tanpa kursi"))
         else:
-            _grouped_bars(table, rows, path, label_columns=1)
+            _bars(table, rows, path, table.headers[1:])
         written.append(path)
     return written
 
 
-def _grouped_bars(table: Table, rows: Sequence[tuple[str | int, ...]], path: Path, *, label_columns: int) -> None:
-    """One group of bars per row (a programme, a district), one bar per numeric column."""
+def _bars(table: Table, rows: Sequence[tuple[str | int, ...]], path: Path, series: Sequence[str]) -> None:
+    """One group of bars per row (a programme, a district), one bar per column in `series`."""
     import matplotlib.pyplot as plt
 
-    series = table.headers[label_columns:]
-    labels = [str(row[0]) for row in rows]
     width = 0.8 / len(series)
-    figure, axes = plt.subplots(figsize=(max(6.0, 1.2 * len(rows) * max(1, len(series) / 3)), 4.5))
+    figure, axes = plt.subplots(figsize=(min(16.0, max(6.0, 0.3 * len(rows) * len(series))), 4.5))
     for i, name in enumerate(series):
-        values = [int(row[label_columns + i]) for row in rows]
-        axes.bar([x + i * width for x in range(len(rows))], values, width, label=name)
-    axes.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(rows))], labels, rotation=30, ha="right")
-    _finish(figure, axes, table.title, path)
-
-
-def _unmet(table: Table, rows: Sequence[tuple[str | int, ...]], path: Path) -> None:
-    """Per cluster: seats, eligible people, and those left without a seat."""
-    import matplotlib.pyplot as plt
-
-    labels = [str(row[0]) for row in rows]
-    series = ("Kuota", "Memenuhi syarat", "Tanpa kursi")
-    width = 0.8 / len(series)
-    figure, axes = plt.subplots(figsize=(max(6.0, 1.5 * len(rows)), 4.5))
-    for i, name in enumerate(series):
-        values = [int(v) for v in table.column(name)]
-        axes.bar([x + i * width for x in range(len(rows))], values, width, label=name)
-    axes.set_xticks([x + width for x in range(len(rows))], labels)
+        column = table.headers.index(name)
+        axes.bar([x + i * width for x in range(len(rows))], [int(row[column]) for row in rows], width, label=name)
+    ticks = [x + width * (len(series) - 1) / 2 for x in range(len(rows))]
+    axes.set_xticks(ticks, [str(row[0]) for row in rows], rotation=30, ha="right")
     _finish(figure, axes, table.title, path)
 
 
@@ -108,7 +94,7 @@ def _lines(table: Table, rows: Sequence[tuple[str | int, ...]], path: Path) -> N
     sources: dict[str, dict[str, int]] = {}
     for period, source, n in rows:
         sources.setdefault(str(source), {})[str(period)] = int(n)
-    figure, axes = plt.subplots(figsize=(max(6.0, 0.8 * len(periods)), 4.5))
+    figure, axes = plt.subplots(figsize=(min(16.0, max(6.0, 0.5 * len(periods))), 4.5))
     for source, counts in sorted(sources.items(), key=lambda item: -sum(item[1].values())):
         axes.plot(periods, [counts.get(p, 0) for p in periods], marker="o", label=source)
     axes.set_xlabel(table.headers[0])
