@@ -25,6 +25,11 @@ CHARTS = (
 )
 
 
+def numbers(lines: list[str], first: str) -> list[int]:
+    """The figures of the printed row that starts with `first`."""
+    return [int(n) for n in next(line for line in lines if line.startswith(first)).split()[1:]]
+
+
 @pytest.fixture
 async def intake(db: Database, conversations: Conversations, templates: Templates) -> Database:
     await build_intake(db, conversations, templates)
@@ -44,26 +49,7 @@ async def test_report_prints_writes_the_workbook_and_draws_the_charts(
         "Program", "Terdaftar", "Memenuhi", "syarat", "Lolos", "administrasi", "Terpilih",
         "Selesai", "Kompeten", "Bekerja/usaha",
     ]  # fmt: skip
-    assert next(line for line in lines if line.startswith("BOGA1")).split() == [
-        "BOGA1",
-        "6",
-        "5",
-        "4",
-        "2",
-        "2",
-        "1",
-        "1",
-    ]
-    assert next(line for line in lines if line.startswith("JUMLAH")).split() == [
-        "JUMLAH",
-        "6",
-        "5",
-        "4",
-        "2",
-        "2",
-        "1",
-        "1",
-    ]
+    assert numbers(lines, "BOGA1") == numbers(lines, "JUMLAH") == [6, 5, 4, 2, 2, 1, 1]
 
     book = load_workbook(out / "laporan.xlsx")
     assert book.sheetnames == [
@@ -104,15 +90,7 @@ async def test_filters_narrow_the_printed_numbers(
     assert await blkbot(intake, ["report", "--cluster", "boga", "--no-files"]) == 0
     printed = capsys.readouterr().out
     assert "Laporan: klaster boga" in printed
-    assert next(line for line in printed.splitlines() if line.startswith("BOGA1")).split()[1:] == [
-        "6",
-        "5",
-        "4",
-        "2",
-        "2",
-        "1",
-        "1",
-    ]
+    assert numbers(printed.splitlines(), "BOGA1") == [6, 5, 4, 2, 2, 1, 1]
     assert "LAS1" not in printed and "JUMLAH" not in printed
     assert "Pendaftar per sumber per minggu:" in printed
     assert "2026-11-09   | BOGA1__poster_b |         1" in printed
