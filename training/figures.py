@@ -164,11 +164,11 @@ async def report(session: AsyncSession, actor: Actor, filters: Filters) -> Figur
 
 async def _programmes(session: AsyncSession, filters: Filters) -> list[Programme]:
     """The programmes the filters name, in catalog order; an unknown code is an error naming the known ones."""
-    found = await catalog_repo.programmes(session)
+    found = every = await catalog_repo.programmes(session)
     if filters.programme:
-        found = [p for p in found if p.code == filters.programme.strip().upper()]
+        found = [p for p in every if p.code == filters.programme.strip().upper()]
         if not found:
-            known = ", ".join(p.code for p in await catalog_repo.programmes(session))
+            known = ", ".join(p.code for p in every)
             raise FiguresError(f"unknown programme {filters.programme!r}; known codes: {known}")
     if filters.cluster:
         code = filters.cluster.strip().upper()
