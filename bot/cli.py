@@ -117,7 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=commands.applications_export)
 
-    from bot import cli_documents, cli_reminders, cli_selection, cli_training, cli_vacancies, cli_whatsapp
+    from bot import (
+        cli_documents,
+        cli_reminders,
+        cli_report,
+        cli_selection,
+        cli_training,
+        cli_vacancies,
+        cli_whatsapp,
+    )
 
     cli_reminders.register(sub)
     cli_vacancies.register(sub)
@@ -125,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_training.register(sub)
     cli_whatsapp.register(sub)
     cli_documents.register(sub)
+    cli_report.register(sub)
     sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster").set_defaults(
         handler=commands.stats
     )

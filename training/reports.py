@@ -516,16 +516,16 @@ def render_stats(figures: Funnel) -> str:
     applications per stage and who was turned away by which rule."""
     sections = [
         "Per program",
-        _table(
+        text_table(
             ["Program", "Klaster", *SUMMARY_HEADERS],
             [[p.code, p.cluster, *_figures(p.counts)] for p in figures.programmes],
         ),
         "",
         "Per klaster",
-        _table(
+        text_table(
             ["Klaster", "Nama", *SUMMARY_HEADERS],
             [
-                *([c.code, _cut(c.name, 30), *_figures(c.counts)] for c in figures.clusters),
+                *([c.code, cut(c.name, 30), *_figures(c.counts)] for c in figures.clusters),
                 ["JUMLAH", "", *_figures(figures.total)],
             ],
         ),
@@ -575,19 +575,20 @@ def _wrapped(text: str, indent: str = "") -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "    ")
 
 
-def _cut(text: str, width: int) -> str:
+def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell; text left, numbers right."""
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], sep: str = " | ") -> str:
+    """Columns padded to their widest cell; text left, numbers right. `sep` "  " saves a column
+    per border where a table is wide."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
     numeric = [all(str(r[i]).isdigit() for r in rows) and bool(rows) for i in range(len(headers))]
 
-    def line(cells: Sequence[str]) -> str:
-        return " | ".join(
+    def line(cells: Sequence[object]) -> str:
+        return sep.join(
             str(c).rjust(w) if num else str(c).ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)
         ).rstrip()
 
-    rule = "-+-".join("-" * w for w in widths)
+    rule = ("-+-" if "|" in sep else sep).join("-" * w for w in widths)
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])

@@ -165,7 +165,7 @@ async def add_screening(
     await session.flush()
 
 
-def _latest_screenings() -> Select[tuple[int]]:
+def latest_screenings() -> Select[tuple[int]]:
     """The id of each person's latest screening per programme; a screening without a person is its own."""
     person = func.coalesce(Screening.contact_id, -Screening.id)
     return select(func.max(Screening.id)).group_by(Screening.programme_id, person)
@@ -173,7 +173,7 @@ def _latest_screenings() -> Select[tuple[int]]:
 
 async def forget_screenings(session: AsyncSession, contact_id: int) -> None:
     """A person erased their data: keep only their latest screening per programme, without them."""
-    latest = _latest_screenings().where(Screening.contact_id == contact_id)
+    latest = latest_screenings().where(Screening.contact_id == contact_id)
     await session.execute(
         delete(Screening)
         .where(Screening.contact_id == contact_id, Screening.id.not_in(latest))
@@ -202,7 +202,7 @@ async def screening_counts(session: AsyncSession) -> list[tuple[int, bool, str |
     the office's evidence of demand."""
     rows = await session.execute(
         select(Screening.programme_id, Screening.eligible, Screening.failed_rule, func.count())
-        .where(Screening.id.in_(_latest_screenings()))
+        .where(Screening.id.in_(latest_screenings()))
         .group_by(Screening.programme_id, Screening.eligible, Screening.failed_rule)
     )
     return [(pid, eligible, rule, n) for pid, eligible, rule, n in rows.all()]
