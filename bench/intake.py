@@ -29,7 +29,8 @@ What runs, as the office and the residents would do it
 7. certify    `blkbot certification import FILE --yes`: --competent Kompeten, the rest Belum Kompeten.
 8. tracer     the tracer study's periodic job (bot.tracer.tick) one month and a day after completion,
               then each graduate (but ~8% who do not answer) presses "Jawab" and answers in the chat.
-9. report     `blkbot stats`, then the funnel counted from the database through the repositories.
+9. report     `blkbot report --programme LAS1` (tables printed, XLSX and charts in the work folder); its
+              funnel row is the summary line.
 
 Training, certification and the tracer round happen minutes apart here: the office's calendar is
 compressed, the tracer job is handed "now + 1 month" and the chat's clock is moved with it.
@@ -64,6 +65,7 @@ if str(REPO) not in sys.path:
 from bench.conversation_load import scratch_database  # noqa: E402
 from bot import tracer  # noqa: E402
 from bot.cli import build_parser  # noqa: E402
+from bot.cli_outreach import cli_actor  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from conversations.context import Services  # noqa: E402
 from conversations.io import Inbound  # noqa: E402
@@ -71,10 +73,11 @@ from conversations.runner import Conversations  # noqa: E402
 from handlers.console import Console  # noqa: E402
 from messages.render import Templates  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import DecisionKind, OutcomeStatus, Stage  # noqa: E402
-from storage.repositories import applications, catalog, selection, training  # noqa: E402
+from storage.models import OutcomeStatus, Stage  # noqa: E402
+from storage.repositories import applications, catalog, training  # noqa: E402
 from tests.cli.test_selection import fill  # noqa: E402
 from tests.flow.helpers import Person, Resident  # noqa: E402
+from training import figures  # noqa: E402
 from training.outcomes import parse_months  # noqa: E402
 from training.selection import REASON_WORDS, Reason  # noqa: E402
 
@@ -436,9 +439,8 @@ class Intake:
     # -- 9. the figures -------------------------------------------------------------------------
 
     async def report(self) -> None:
-        # LEAD: swap in `blkbot report --programme LAS1` here once it lands (this block and
-        # `funnel` below are the only places that count the figures).
-        await self.office("stats", show=12)
+        """`blkbot report`: the office's one command for the figures (its funnel is what the bench checks)."""
+        await self.office("report", "--programme", PROGRAMME, "--out", str(self.workdir / "laporan"), show=14)
         self.figures = await funnel(self.db, self.figures.seconds)
         self.say("")
         self.say(self.figures.line())
@@ -460,40 +462,27 @@ class Intake:
             return sorted(a.number for a in found if a.completed_at is not None)
 
 
-SEATED: frozenset[str] = frozenset({Stage.SELECTED, Stage.IN_TRAINING, Stage.COMPETENT, Stage.NOT_YET_COMPETENT})
-"""Stages of an applicant who took a seat (a decliner is withdrawn, a waitlisted one never had one)."""
-WORKING: frozenset[str] = frozenset({OutcomeStatus.WORKING, OutcomeStatus.SELF_EMPLOYED})
-
-
 async def funnel(db: Database, seconds: dict[str, float]) -> Figures:
-    """The intake's figures from the database: passed = the last administrative check passed,
-    selected = holding or having held a seat, competent = certifications, working = the latest
-    tracer answer per graduate."""
+    """The funnel row of LAS1 as `blkbot report` counts it (training.figures), plus the stages now and
+    how many tracer rounds were answered, for the summary."""
     async with db.transaction() as session:
+        report = await figures.report(session, cli_actor("bench"), figures.Filters(programme=PROGRAMME))
         programme = await catalog.programme(session, PROGRAMME)
         assert programme is not None
         found = await applications.for_programme(session, programme.id)
-        ids = [a.id for a in found]
-        passed = 0
-        for application in found:
-            checks = [
-                d for d in await selection.decisions(session, application.id) if d.kind == DecisionKind.ADMIN_CHECK
-            ]
-            passed += bool(checks) and checks[-1].outcome == "passed"
-        certified = await training.certifications(session, ids)
-        latest: dict[int, str | None] = {}
-        for outcome in await training.outcomes_of(session, ids):  # oldest round first
-            latest[outcome.application_id] = outcome.status
+        answered = [o for o in await training.outcomes_of(session, [a.id for a in found]) if o.status is not None]
+    [table] = [t for t in report.tables if t.key == "funnel"]
+    [row] = [dict(zip(table.headers, r, strict=True)) for r in table.rows if r[0] == PROGRAMME]
     stages: dict[str, int] = {}
     for application in found:
         stages[application.stage] = stages.get(application.stage, 0) + 1
     return Figures(
-        registered=len(found),
-        passed=passed,
-        selected=sum(1 for a in found if a.stage in SEATED),
-        competent=sum(1 for c in certified.values() if c.competent),
-        working_or_business=sum(1 for s in latest.values() if s in WORKING),
-        answered=sum(1 for s in latest.values() if s is not None),
+        registered=int(row["Terdaftar"]),
+        passed=int(row["Lolos administrasi"]),
+        selected=int(row["Terpilih"]),
+        competent=int(row["Kompeten"]),
+        working_or_business=int(row["Bekerja/usaha"]),
+        answered=len({o.application_id for o in answered}),
         stages=stages,
         seconds=seconds,
     )
