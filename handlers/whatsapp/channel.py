@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -47,6 +47,10 @@ CHANNEL = "whatsapp"
 BODY_MAX = 1024 * 1024
 """A webhook document is a few kilobytes; anything this large is not Meta."""
 SEND_ATTEMPTS = 3
+
+
+Claimed = tuple[list[InboundMessage], list[str]]
+"""One chat's claimed messages, oldest first, and its last numbered menu."""
 
 
 def utc_now() -> datetime:
@@ -80,6 +84,14 @@ class WhatsAppChannel:
         self.idle_poll = idle_poll
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._running = False
+        self._busy: dict[str, asyncio.Task[None]] = {}
+        """Chats this process is answering now (run() claims the next chats meanwhile)."""
+        self._queued: dict[str, list[InboundMessage]] = {}
+        """Messages claimed for a chat in _busy, answered by its task after its current ones."""
+        self._in_hand: set[int] = set()
+        """Inbound ids handed to a task and not answered yet: a claim again after a lease ran out
+        while one was still being answered here does not answer it twice."""
         self.budget = budget or SendBudget(rate=80.0)
         """WhatsApp's budget, shared with the delivery loop's pushes: replies go first."""
 
@@ -117,8 +129,12 @@ class WhatsAppChannel:
 
     async def store(self, delivery: Delivery) -> int:
         """Keep what people sent (once per message id), when they last wrote, and what became of
-        our pushed messages (status callbacks), all in one transaction; returns how many messages were new."""
+        our pushed messages (status callbacks), all in one transaction; returns how many messages were new.
+
+        While the worker runs, the new messages of chats nobody is answering are claimed in the
+        same transaction and handed to it directly: no claim of their own, no wait for a poll."""
         now = self.clock()
+        claimed: list[Claimed] = []
         async with self.db.transaction() as session:
             for message in sorted(delivery.messages, key=lambda m: m.sent_at):
                 await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
@@ -129,7 +145,11 @@ class WhatsAppChannel:
             )
             if delivery.statuses:
                 await statuses.record(session, delivery.statuses, now)
-        if new:
+            if new and self._running:
+                claimed = await self._claim_in(session, chats={m.wa_id for m in delivery.messages})
+        if claimed:
+            self._dispatch(claimed)
+        elif new:
             self._wake.set()
         return len(new)
 
@@ -139,15 +159,24 @@ class WhatsAppChannel:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Claim, hand each chat to its own task, and claim again at once: a new message does not
+        wait for the slowest chat of the last batch. A chat's task ending wakes the loop, as its
+        next message may be open now."""
         async with self.db.transaction() as session:
             await inbound.release(session, worker=self.worker)  # a restart under the same name
-        while not stop.is_set():
-            if await self.cycle() == 0:
+        self._running = True
+        try:
+            while not stop.is_set():
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
-        async with self.db.transaction() as session:
-            await inbound.release(session, worker=self.worker)
+                if not self._dispatch(await self._claim()):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
+        finally:
+            self._running = False
+            if self._busy:
+                await asyncio.wait(list(self._busy.values()))
+            async with self.db.transaction() as session:
+                await inbound.release(session, worker=self.worker)
 
     async def drain(self) -> int:
         """Answer everything open now (tests, and a one-shot catch-up)."""
@@ -157,60 +186,106 @@ class WhatsAppChannel:
         return total
 
     async def cycle(self) -> int:
-        async with self.db.transaction() as session:
-            rows = await inbound.claim(session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease)
-        chats = [list(group) for _, group in groupby(sorted(rows, key=lambda r: r.chat_id), key=lambda r: r.chat_id)]
-        await asyncio.gather(*(self._chat(messages) for messages in chats))
-        return len(rows)
+        """One claim, answered before it returns."""
+        chats = await self._claim()
+        await asyncio.gather(*(self._chat(messages, menu) for messages, menu in chats))
+        return sum(len(messages) for messages, _ in chats)
 
-    async def _chat(self, messages: list[InboundMessage]) -> None:
+    async def _claim(self) -> list[Claimed]:
+        async with self.db.transaction() as session:
+            return await self._claim_in(session)
+
+    async def _claim_in(self, session: AsyncSession, chats: Collection[str] | None = None) -> list[Claimed]:
+        """The open messages of chats nobody answers now, per chat, with the chat's last menu."""
+        rows = await inbound.claim(
+            session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease, chats=chats
+        )
+        menus = await whatsapp_chats.menus(session, {row.chat_id for row in rows})
+        return [
+            (list(group), menus.get(chat_id, []))
+            for chat_id, group in groupby(sorted(rows, key=lambda r: r.chat_id), key=lambda r: r.chat_id)
+        ]
+
+    def _dispatch(self, chats: list[Claimed]) -> int:
+        """Start a task per chat; a chat already answered here gets the messages after its current ones."""
+        for messages, menu in chats:
+            chat_id = messages[0].chat_id
+            fresh = [m for m in messages if m.id not in self._in_hand]
+            self._in_hand.update(m.id for m in fresh)
+            if chat_id in self._busy:
+                self._queued.setdefault(chat_id, []).extend(fresh)
+            elif fresh:
+                self._busy[chat_id] = asyncio.create_task(self._serve(chat_id, fresh, menu))
+        return len(chats)
+
+    async def _serve(self, chat_id: str, messages: list[InboundMessage], menu: list[str]) -> None:
+        try:
+            while messages:
+                menu, went_on = await self._chat(messages, menu)
+                messages = self._queued.pop(chat_id, []) if went_on else []
+        finally:  # no await from the last look at the queue to here: nothing is queued to a task gone
+            for message in messages + self._queued.pop(chat_id, []):
+                self._in_hand.discard(message.id)
+            del self._busy[chat_id]
+            self._wake.set()
+
+    async def _chat(self, messages: list[InboundMessage], menu: list[str]) -> tuple[list[str], bool]:
+        """Answer one chat's messages in order; stops at a reply that could not be sent yet, as the
+        later ones must wait for it. Returns the chat's menu, and whether all were answered."""
         async with self._slots:
             for message in sorted(messages, key=lambda m: (m.sent_at, m.id)):
                 try:
-                    await self._answer(message)
+                    menu = await self._answer(message, menu)
                 except TransientSendError as problem:
                     # Left open; its lease runs out and it is tried again (with the turn already taken).
                     log.warning("WhatsApp reply to inbound %s not sent yet: %s", message.id, problem)
-                    return
+                    for later in messages:
+                        self._in_hand.discard(later.id)
+                    return menu, False
                 except Exception:
                     log.exception("WhatsApp inbound %s could not be answered", message.id)
                     async with self.db.transaction() as session:
                         await inbound.failed(session, message.id, "could not be answered (see the log)")
+                finally:
+                    self._in_hand.discard(message.id)
+        return menu, True
 
-    async def _answer(self, message: InboundMessage) -> None:
+    async def _answer(self, message: InboundMessage, menu: list[str]) -> list[str]:
+        """Take the turn (unless taken before a crash), send its reply, and mark it done with the
+        last message's send: one transaction after the turn's for the usual one-message reply.
+        Returns the chat's menu now."""
         wa_id = message.chat_id
         bodies: list[dict[str, Any]] = list(message.reply)
         if message.status == InboundStatus.RECEIVED:
-            bodies = await self._take_turn(message)
+            bodies, menu = await self._take_turn(message, menu)
         for index, body in enumerate(bodies):
             await self._send(wa_id, body)
-            async with self.db.transaction() as session:
-                await inbound.still_to_send(session, message.id, bodies[index + 1 :])
+            if index < len(bodies) - 1:
+                async with self.db.transaction() as session:
+                    await inbound.still_to_send(session, message.id, bodies[index + 1 :])
         async with self.db.transaction() as session:
             await inbound.done(session, message.id)
+        return menu
 
-    async def _take_turn(self, message: InboundMessage) -> list[dict[str, Any]]:
+    async def _take_turn(self, message: InboundMessage, menu: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         wa_id = message.chat_id
-        async with self.db.transaction() as session:
-            chat = await whatsapp_chats.get(session, wa_id)
-        item = await to_inbound(message.payload, wa_id, list(chat.menu) if chat else [], self.graph)
+        item = await to_inbound(message.payload, wa_id, menu, self.graph)
         kept: list[dict[str, Any]] = []
+        shown = menu
 
         async def keep(session: AsyncSession, contact: Contact, reply: Reply) -> None:
-            kept.extend(await self._keep_reply(session, message, contact.language, reply))
+            nonlocal shown
+            bodies, shown = self._rendered(wa_id, contact.language, reply)
+            if shown != menu:
+                await whatsapp_chats.set_menu(session, wa_id, shown)
+            await inbound.answered(session, message.id, bodies)
+            kept[:] = bodies  # a retried turn keeps only its last reply
 
         reply = await self.conversations.handle(CHANNEL, wa_id, item, within=keep)
         if not kept and reply.messages:  # the turn failed: its apology was not kept with it
             kept = self._rendered(wa_id, self.conversations.default_language, reply)[0]
-        return kept
-
-    async def _keep_reply(
-        self, session: AsyncSession, message: InboundMessage, language: str, reply: Reply
-    ) -> list[dict[str, Any]]:
-        bodies, menu = self._rendered(message.chat_id, language, reply)
-        await whatsapp_chats.set_menu(session, message.chat_id, menu)
-        await inbound.answered(session, message.id, bodies)
-        return bodies
+            shown = menu
+        return kept, shown
 
     def _rendered(self, wa_id: str, language: str, reply: Reply) -> tuple[list[dict[str, Any]], list[str]]:
         words = Words(self.templates, language)

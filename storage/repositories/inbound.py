@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,9 +54,16 @@ async def store(session: AsyncSession, messages: Sequence[NewInbound], now: date
 
 
 async def claim(
-    session: AsyncSession, channel: str, *, worker: str, now: datetime, lease: timedelta, limit: int = 100
+    session: AsyncSession,
+    channel: str,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 100,
+    chats: Collection[str] | None = None,
 ) -> list[InboundMessage]:
-    """Take the open messages of chats nobody else is working on, oldest first.
+    """Take the open messages of chats nobody else is working on (of `chats` only, when given), oldest first.
 
     A chat with a message under someone's live claim is left out whole, so one chat's messages
     are answered in the order they were sent even with several workers.
@@ -76,6 +83,8 @@ async def claim(
         .order_by(InboundMessage.sent_at, InboundMessage.id)
         .limit(limit)
     )
+    if chats is not None:
+        candidates = candidates.where(InboundMessage.chat_id.in_(chats))
     if session.bind.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(await session.scalars(candidates))
