@@ -14,8 +14,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import socket
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -39,7 +42,7 @@ from outreach.budget import SendBudget
 from outreach.errors import AccountRefused, RateLimited, RetryLater, SendError, TransientSendError
 from storage.db import Database
 from storage.models import Contact, InboundMessage, InboundStatus
-from storage.repositories import inbound, whatsapp_chats
+from storage.repositories import early_statuses, inbound, whatsapp_chats
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,10 @@ CHANNEL = "whatsapp"
 BODY_MAX = 1024 * 1024
 """A webhook document is a few kilobytes; anything this large is not Meta."""
 SEND_ATTEMPTS = 3
+SETTLE_EVERY = 1.0
+"""Seconds between looks for early status callbacks whose message id has been written since."""
+REPLY_IDS_KEPT = 20_000
+"""Replies remembered so their status callbacks are skipped: a few minutes' worth at full speed."""
 
 
 Claimed = tuple[list[InboundMessage], list[str]]
@@ -85,6 +92,11 @@ class WhatsAppChannel:
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._running = False
+        self._early = True
+        """Status callbacks may wait for their message id (statuses.settle); True at start for a restart's."""
+        self._settled_at = -math.inf
+        self._reply_ids: OrderedDict[str, None] = OrderedDict()
+        """Message ids of the replies sent lately: their status callbacks concern no outbox row."""
         self._busy: dict[str, asyncio.Task[None]] = {}
         """Chats this process is answering now (run() claims the next chats meanwhile)."""
         self._queued: dict[str, list[InboundMessage]] = {}
@@ -143,8 +155,9 @@ class WhatsAppChannel:
                 [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
                 now,
             )
-            if delivery.statuses:
-                await statuses.record(session, delivery.statuses, now)
+            ours = [s for s in delivery.statuses if s.message_id not in self._reply_ids]
+            if ours and (await statuses.record(session, ours, now))[1]:
+                self._early = True
             if new and self._running:
                 claimed = await self._claim_in(session, chats={m.wa_id for m in delivery.messages})
         if claimed:
@@ -168,6 +181,8 @@ class WhatsAppChannel:
         try:
             while not stop.is_set():
                 self._wake.clear()
+                if self._early and time.monotonic() - self._settled_at > SETTLE_EVERY:
+                    await self.settle()
                 if not self._dispatch(await self._claim()):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
@@ -183,7 +198,16 @@ class WhatsAppChannel:
         total = 0
         while handled := await self.cycle():
             total += handled
+        await self.settle()
         return total
+
+    async def settle(self) -> int:
+        """Apply the status callbacks that came before their message id was written (statuses.settle)."""
+        self._settled_at = time.monotonic()
+        async with self.db.transaction() as session:
+            changed = await statuses.settle(session, self.clock())
+            self._early = await early_statuses.any_kept(session, CHANNEL)
+        return changed
 
     async def cycle(self) -> int:
         """One claim, answered before it returns."""
@@ -297,7 +321,7 @@ class WhatsAppChannel:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             await self.budget.reply()
             try:
-                await self.graph.send(wa_id, body)
+                self._note_reply(await self.graph.send(wa_id, body))
                 return
             except (RateLimited, AccountRefused) as limited:
                 self.budget.limited(limited.retry_after)  # the delivery loop's pushes wait too
@@ -315,6 +339,11 @@ class WhatsAppChannel:
                 # Refused for good (a closed window, a blocked number): the turn stands, the reply is dropped.
                 log.warning("WhatsApp refused a reply to a chat: %s", refused)
                 return
+
+    def _note_reply(self, wamid: str) -> None:
+        self._reply_ids[wamid] = None
+        while len(self._reply_ids) > REPLY_IDS_KEPT:
+            self._reply_ids.popitem(last=False)
 
 
 def _opt_in_via(message: WaMessage) -> str:
