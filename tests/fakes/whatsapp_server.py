@@ -82,6 +82,8 @@ class Hold:
     `drop` ends it unrecorded (its sender was killed meanwhile)."""
 
     to: str | None
+    wamid: str = ""
+    """The id Meta will answer with, known from arrival on (a status callback may beat the answer)."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _go: asyncio.Event = field(default_factory=asyncio.Event)
     _deliver: bool = True
@@ -252,9 +254,11 @@ class FakeWhatsAppServer:
         if problem:
             return _error(400, 100, problem)
         to = str(body["to"])
+        wamid = ""
         for hold in self.holds:
             if hold.to in (None, to):
                 self.holds.remove(hold)
+                wamid = hold.wamid = f"wamid.OUT{next(self._ids)}"
                 hold.arrived.set()
                 await hold._go.wait()
                 if not hold._deliver:
@@ -264,7 +268,7 @@ class FakeWhatsAppServer:
             if fault.to in (None, to):
                 self.faults.remove(fault)
                 return _error(fault.status, fault.code, fault.message, fault.headers)
-        wamid = f"wamid.OUT{next(self._ids)}"
+        wamid = wamid or f"wamid.OUT{next(self._ids)}"
         content = {k: v for k, v in body.items() if k not in ("messaging_product", "recipient_type", "to")}
         self.sent.append(Sent(to, content, wamid))
         self._changed.set()
