@@ -101,6 +101,8 @@ class WhatsAppChannel:
         """Chats this process is answering now (run() claims the next chats meanwhile)."""
         self._queued: dict[str, list[InboundMessage]] = {}
         """Messages claimed for a chat in _busy, answered by its task after its current ones."""
+        self._waiting: set[str] = set()
+        """Chats with a message stored but not claimed, as the chat was busy: claimed after its task."""
         self._in_hand: set[int] = set()
         """Inbound ids handed to a task and not answered yet: a claim again after a lease ran out
         while one was still being answered here does not answer it twice."""
@@ -160,10 +162,13 @@ class WhatsAppChannel:
                 self._early = True
             if new and self._running:
                 claimed = await self._claim_in(session, chats={m.wa_id for m in delivery.messages})
-        if claimed:
-            self._dispatch(claimed)
-        elif new:
-            self._wake.set()
+        self._dispatch(claimed)
+        if new:
+            for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:
+                # Busy (here or in another worker): claimable once that is done. A task here ending
+                # wakes the claim loop for it; the loop looks now too, and at each idle poll.
+                self._waiting.add(chat_id)
+                self._wake.set()
         return len(new)
 
     # -- the worker ----------------------------------------------------------------------------
@@ -184,6 +189,7 @@ class WhatsAppChannel:
                 if self._early and time.monotonic() - self._settled_at > SETTLE_EVERY:
                     await self.settle()
                 if not self._dispatch(await self._claim()):
+                    self._waiting &= self._busy.keys()  # the others are another worker's, or answered
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
         finally:
@@ -251,7 +257,9 @@ class WhatsAppChannel:
             for message in messages + self._queued.pop(chat_id, []):
                 self._in_hand.discard(message.id)
             del self._busy[chat_id]
-            self._wake.set()
+            if chat_id in self._waiting:
+                self._waiting.discard(chat_id)
+                self._wake.set()
 
     async def _chat(self, messages: list[InboundMessage], menu: list[str]) -> tuple[list[str], bool]:
         """Answer one chat's messages in order; stops at a reply that could not be sent yet, as the
