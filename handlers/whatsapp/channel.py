@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -149,9 +149,11 @@ class WhatsAppChannel:
         same transaction and handed to it directly: no claim of their own, no wait for a poll."""
         now = self.clock()
         claimed: list[Claimed] = []
+        menus: dict[str, list[str]] = {}
         async with self.db.transaction() as session:
             for message in sorted(delivery.messages, key=lambda m: m.sent_at):
-                await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
+                chat = await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
+                menus[chat.wa_id] = list(chat.menu or [])
             new = await inbound.store(
                 session,
                 [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
@@ -161,7 +163,8 @@ class WhatsAppChannel:
             if ours and (await statuses.record(session, ours, now))[1]:
                 self._early = True
             if new and self._running:
-                claimed = await self._claim_in(session, chats={m.wa_id for m in delivery.messages})
+                rows = await inbound.claim_new(session, CHANNEL, new, worker=self.worker, now=now, lease=self.lease)
+                claimed = [(list(group), menus[chat_id]) for chat_id, group in _by_chat(rows)]
         self._dispatch(claimed)
         if new:
             for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:
@@ -222,19 +225,11 @@ class WhatsAppChannel:
         return sum(len(messages) for messages, _ in chats)
 
     async def _claim(self) -> list[Claimed]:
-        async with self.db.transaction() as session:
-            return await self._claim_in(session)
-
-    async def _claim_in(self, session: AsyncSession, chats: Collection[str] | None = None) -> list[Claimed]:
         """The open messages of chats nobody answers now, per chat, with the chat's last menu."""
-        rows = await inbound.claim(
-            session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease, chats=chats
-        )
-        menus = await whatsapp_chats.menus(session, {row.chat_id for row in rows})
-        return [
-            (list(group), menus.get(chat_id, []))
-            for chat_id, group in groupby(sorted(rows, key=lambda r: r.chat_id), key=lambda r: r.chat_id)
-        ]
+        async with self.db.transaction() as session:
+            rows = await inbound.claim(session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease)
+            menus = await whatsapp_chats.menus(session, {row.chat_id for row in rows})
+        return [(list(group), menus.get(chat_id, [])) for chat_id, group in _by_chat(rows)]
 
     def _dispatch(self, chats: list[Claimed]) -> int:
         """Start a task per chat; a chat already answered here gets the messages after its current ones."""
@@ -352,6 +347,10 @@ class WhatsAppChannel:
         self._reply_ids[wamid] = None
         while len(self._reply_ids) > REPLY_IDS_KEPT:
             self._reply_ids.popitem(last=False)
+
+
+def _by_chat(rows: list[InboundMessage]) -> groupby[str, InboundMessage]:
+    return groupby(sorted(rows, key=lambda r: (r.chat_id, r.sent_at, r.id)), key=lambda r: r.chat_id)
 
 
 def _opt_in_via(message: WaMessage) -> str:

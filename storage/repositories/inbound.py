@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,9 +61,8 @@ async def claim(
     now: datetime,
     lease: timedelta,
     limit: int = 100,
-    chats: Collection[str] | None = None,
 ) -> list[InboundMessage]:
-    """Take the open messages of chats nobody else is working on (of `chats` only, when given), oldest first.
+    """Take the open messages of chats nobody else is working on, oldest first.
 
     A chat with a message under someone's live claim is left out whole, so one chat's messages
     are answered in the order they were sent even with several workers.
@@ -83,8 +82,6 @@ async def claim(
         .order_by(InboundMessage.sent_at, InboundMessage.id)
         .limit(limit)
     )
-    if chats is not None:
-        candidates = candidates.where(InboundMessage.chat_id.in_(chats))
     if session.bind.dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(await session.scalars(candidates))
@@ -103,6 +100,26 @@ async def claim(
         .execution_options(populate_existing=True)
     )
     return list(rows)
+
+
+async def claim_new(
+    session: AsyncSession, channel: str, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta
+) -> list[InboundMessage]:
+    """Take messages just stored in this transaction, in one statement, unless their chat has any
+    other open message (answered now, or waiting for its turn): `claim` takes those in order later."""
+    if not ids:
+        return []
+    others = select(InboundMessage.chat_id).where(
+        InboundMessage.channel == channel, InboundMessage.status.in_(OPEN), InboundMessage.id.not_in(ids)
+    )
+    rows = await session.scalars(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(ids), InboundMessage.chat_id.not_in(others))
+        .values(claimed_by=worker, claimed_until=now + lease, attempts=InboundMessage.attempts + 1)
+        .returning(InboundMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(rows, key=lambda m: (m.sent_at, m.id))
 
 
 async def answered(session: AsyncSession, message_id: int, reply: list[Any]) -> None:
