@@ -336,6 +336,12 @@ class Result:
     applications: int | None = None
     lost: int = 0
     duplicates: int = 0
+    cpu: float = 0.0
+    """CPU seconds this (the bot's) process used during the load: the figure other load disturbs least."""
+
+    @property
+    def cpu_ms_per_turn(self) -> float:
+        return self.cpu * 1000 / self.turns if self.turns else math.nan
 
     @property
     def turns_per_s(self) -> float:
@@ -388,7 +394,9 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
                 problem = await driver.call("warm-up", spec)
                 if problem:
                     raise RuntimeError(f"warm-up failed: {problem}")
+                cpu = time.process_time()
                 raw = await driver.call("run", spec)
+                result.cpu = time.process_time() - cpu
             finally:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -430,7 +438,7 @@ def plan(args: argparse.Namespace) -> list[Phase]:
 def print_table(results: list[Result]) -> None:
     head = (
         f"{'phase':<22}{'residents':>10}{'turns':>7}{'turns/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'late':>6}{'errors':>8}{'applications':>14}"
+        f"{'late':>6}{'errors':>8}{'applications':>14}{'cpu ms/turn':>13}"
     )
     print(head)
     print("-" * len(head))
@@ -438,11 +446,12 @@ def print_table(results: list[Result]) -> None:
         apps = "-" if r.applications is None else str(r.applications)
         print(
             f"{r.phase.name:<22}{r.phase.residents:>10}{r.turns:>7}{r.turns_per_s:>9.1f}{r.ms(50):>9.1f}"
-            f"{r.ms(95):>9.1f}{r.ms(99):>9.1f}{r.late:>6}{r.errors:>8}{apps:>14}"
+            f"{r.ms(95):>9.1f}{r.ms(99):>9.1f}{r.late:>6}{r.errors:>8}{apps:>14}{r.cpu_ms_per_turn:>13.2f}"
         )
     print(
         "latency: just before the signed webhook POST -> the turn-ending message accepted by the fake Graph API.\n"
-        "late: paced answers that had to wait for the previous reply."
+        "late: paced answers that had to wait for the previous reply.\n"
+        "cpu ms/turn: CPU time of the bot's process (webhook, worker, database driver) per turn."
     )
     for r in results:
         for sample in r.samples:
@@ -474,6 +483,9 @@ def summary_json(results: list[Result], args: argparse.Namespace, database: str)
         "echo_turns_per_s": figure(echo.turns_per_s) if echo else None,
         "echo_p95_ms": figure(echo.ms(95)) if echo else None,
         "echo_paced_p95_ms": figure(echo_paced.ms(95)) if echo_paced else None,
+        "cpu_ms_per_turn": figure(closed.cpu_ms_per_turn),
+        "paced_cpu_ms_per_turn": figure(paced.cpu_ms_per_turn),
+        "echo_cpu_ms_per_turn": figure(echo.cpu_ms_per_turn) if echo else None,
         "ratio_to_echo": round(closed.turns_per_s / echo.turns_per_s, 3) if echo and echo.turns_per_s else None,
         "applications": [closed.applications, paced.applications],
         "lost": closed.lost + paced.lost,

@@ -508,6 +508,23 @@ class WhatsAppChat(Base):
     """The option ids of the last numbered menu sent, so a typed "3" reads as the third."""
 
 
+class EarlyStatus(Base):
+    """A status callback (sent, delivered, read, failed) for a platform message id no outbox row
+    holds yet: Meta can report on a message before the sender has written down the id it got back.
+    Applied and deleted once the id is written; a reply's statuses (no outbox row ever) age out."""
+
+    __tablename__ = "early_statuses"
+    __table_args__ = (Index("ix_early_statuses_message", "channel", "platform_message_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_message_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_title: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime]
+
+
 class DecisionKind(StrEnum):
     """What a selection decision was about; `SelectionDecision.outcome` says how it went."""
 

@@ -14,8 +14,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import socket
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -39,7 +42,7 @@ from outreach.budget import SendBudget
 from outreach.errors import AccountRefused, RateLimited, RetryLater, SendError, TransientSendError
 from storage.db import Database
 from storage.models import Contact, InboundMessage, InboundStatus
-from storage.repositories import inbound, whatsapp_chats
+from storage.repositories import early_statuses, inbound, whatsapp_chats
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,14 @@ CHANNEL = "whatsapp"
 BODY_MAX = 1024 * 1024
 """A webhook document is a few kilobytes; anything this large is not Meta."""
 SEND_ATTEMPTS = 3
+SETTLE_EVERY = 1.0
+"""Seconds between looks for early status callbacks whose message id has been written since."""
+REPLY_IDS_KEPT = 20_000
+"""Replies remembered so their status callbacks are skipped: a few minutes' worth at full speed."""
+
+
+Claimed = tuple[list[InboundMessage], list[str]]
+"""One chat's claimed messages, oldest first, and its last numbered menu."""
 
 
 def utc_now() -> datetime:
@@ -80,6 +91,21 @@ class WhatsAppChannel:
         self.idle_poll = idle_poll
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
+        self._running = False
+        self._early = True
+        """Status callbacks may wait for their message id (statuses.settle); True at start for a restart's."""
+        self._settled_at = -math.inf
+        self._reply_ids: OrderedDict[str, None] = OrderedDict()
+        """Message ids of the replies sent lately: their status callbacks concern no outbox row."""
+        self._busy: dict[str, asyncio.Task[None]] = {}
+        """Chats this process is answering now (run() claims the next chats meanwhile)."""
+        self._queued: dict[str, list[InboundMessage]] = {}
+        """Messages claimed for a chat in _busy, answered by its task after its current ones."""
+        self._waiting: set[str] = set()
+        """Chats with a message stored but not claimed, as the chat was busy: claimed after its task."""
+        self._in_hand: set[int] = set()
+        """Inbound ids handed to a task and not answered yet: a claim again after a lease ran out
+        while one was still being answered here does not answer it twice."""
         self.budget = budget or SendBudget(rate=80.0)
         """WhatsApp's budget, shared with the delivery loop's pushes: replies go first."""
 
@@ -117,20 +143,35 @@ class WhatsAppChannel:
 
     async def store(self, delivery: Delivery) -> int:
         """Keep what people sent (once per message id), when they last wrote, and what became of
-        our pushed messages (status callbacks), all in one transaction; returns how many messages were new."""
+        our pushed messages (status callbacks), all in one transaction; returns how many messages were new.
+
+        While the worker runs, the new messages of chats nobody is answering are claimed in the
+        same transaction and handed to it directly: no claim of their own, no wait for a poll."""
         now = self.clock()
+        claimed: list[Claimed] = []
+        menus: dict[str, list[str]] = {}
         async with self.db.transaction() as session:
             for message in sorted(delivery.messages, key=lambda m: m.sent_at):
-                await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
+                chat = await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
+                menus[chat.wa_id] = list(chat.menu or [])
             new = await inbound.store(
                 session,
                 [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
                 now,
             )
-            if delivery.statuses:
-                await statuses.record(session, delivery.statuses, now)
+            ours = [s for s in delivery.statuses if s.message_id not in self._reply_ids]
+            if ours and (await statuses.record(session, ours, now))[1]:
+                self._early = True
+            if new and self._running:
+                rows = await inbound.claim_new(session, CHANNEL, new, worker=self.worker, now=now, lease=self.lease)
+                claimed = [(list(group), menus[chat_id]) for chat_id, group in _by_chat(rows)]
+        self._dispatch(claimed)
         if new:
-            self._wake.set()
+            for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:
+                # Busy (here or in another worker): claimable once that is done. A task here ending
+                # wakes the claim loop for it; the loop looks now too, and at each idle poll.
+                self._waiting.add(chat_id)
+                self._wake.set()
         return len(new)
 
     # -- the worker ----------------------------------------------------------------------------
@@ -139,78 +180,139 @@ class WhatsAppChannel:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Claim, hand each chat to its own task, and claim again at once: a new message does not
+        wait for the slowest chat of the last batch. A chat's task ending wakes the loop, as its
+        next message may be open now."""
         async with self.db.transaction() as session:
             await inbound.release(session, worker=self.worker)  # a restart under the same name
-        while not stop.is_set():
-            if await self.cycle() == 0:
+        self._running = True
+        try:
+            while not stop.is_set():
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
-        async with self.db.transaction() as session:
-            await inbound.release(session, worker=self.worker)
+                if self._early and time.monotonic() - self._settled_at > SETTLE_EVERY:
+                    await self.settle()
+                if not self._dispatch(await self._claim()):
+                    self._waiting &= self._busy.keys()  # the others are another worker's, or answered
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(_first(self._wake, stop), self.idle_poll)
+        finally:
+            self._running = False
+            if self._busy:
+                await asyncio.wait(list(self._busy.values()))
+            async with self.db.transaction() as session:
+                await inbound.release(session, worker=self.worker)
 
     async def drain(self) -> int:
         """Answer everything open now (tests, and a one-shot catch-up)."""
         total = 0
         while handled := await self.cycle():
             total += handled
+        await self.settle()
         return total
 
+    async def settle(self) -> int:
+        """Apply the status callbacks that came before their message id was written (statuses.settle)."""
+        self._settled_at = time.monotonic()
+        async with self.db.transaction() as session:
+            changed = await statuses.settle(session, self.clock())
+            self._early = await early_statuses.any_kept(session, CHANNEL)
+        return changed
+
     async def cycle(self) -> int:
+        """One claim, answered before it returns."""
+        chats = await self._claim()
+        await asyncio.gather(*(self._chat(messages, menu) for messages, menu in chats))
+        return sum(len(messages) for messages, _ in chats)
+
+    async def _claim(self) -> list[Claimed]:
+        """The open messages of chats nobody answers now, per chat, with the chat's last menu."""
         async with self.db.transaction() as session:
             rows = await inbound.claim(session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease)
-        chats = [list(group) for _, group in groupby(sorted(rows, key=lambda r: r.chat_id), key=lambda r: r.chat_id)]
-        await asyncio.gather(*(self._chat(messages) for messages in chats))
-        return len(rows)
+            menus = await whatsapp_chats.menus(session, {row.chat_id for row in rows})
+        return [(list(group), menus.get(chat_id, [])) for chat_id, group in _by_chat(rows)]
 
-    async def _chat(self, messages: list[InboundMessage]) -> None:
+    def _dispatch(self, chats: list[Claimed]) -> int:
+        """Start a task per chat; a chat already answered here gets the messages after its current ones."""
+        for messages, menu in chats:
+            chat_id = messages[0].chat_id
+            fresh = [m for m in messages if m.id not in self._in_hand]
+            self._in_hand.update(m.id for m in fresh)
+            if chat_id in self._busy:
+                self._queued.setdefault(chat_id, []).extend(fresh)
+            elif fresh:
+                self._busy[chat_id] = asyncio.create_task(self._serve(chat_id, fresh, menu))
+        return len(chats)
+
+    async def _serve(self, chat_id: str, messages: list[InboundMessage], menu: list[str]) -> None:
+        try:
+            while messages:
+                menu, went_on = await self._chat(messages, menu)
+                messages = self._queued.pop(chat_id, []) if went_on else []
+        finally:  # no await from the last look at the queue to here: nothing is queued to a task gone
+            for message in messages + self._queued.pop(chat_id, []):
+                self._in_hand.discard(message.id)
+            del self._busy[chat_id]
+            if chat_id in self._waiting:
+                self._waiting.discard(chat_id)
+                self._wake.set()
+
+    async def _chat(self, messages: list[InboundMessage], menu: list[str]) -> tuple[list[str], bool]:
+        """Answer one chat's messages in order; stops at a reply that could not be sent yet, as the
+        later ones must wait for it. Returns the chat's menu, and whether all were answered."""
         async with self._slots:
             for message in sorted(messages, key=lambda m: (m.sent_at, m.id)):
                 try:
-                    await self._answer(message)
+                    menu = await self._answer(message, menu)
                 except TransientSendError as problem:
                     # Left open; its lease runs out and it is tried again (with the turn already taken).
                     log.warning("WhatsApp reply to inbound %s not sent yet: %s", message.id, problem)
-                    return
+                    for later in messages:
+                        self._in_hand.discard(later.id)
+                    return menu, False
                 except Exception:
                     log.exception("WhatsApp inbound %s could not be answered", message.id)
                     async with self.db.transaction() as session:
                         await inbound.failed(session, message.id, "could not be answered (see the log)")
+                finally:
+                    self._in_hand.discard(message.id)
+        return menu, True
 
-    async def _answer(self, message: InboundMessage) -> None:
+    async def _answer(self, message: InboundMessage, menu: list[str]) -> list[str]:
+        """Take the turn (unless taken before a crash), send its reply, and mark it done with the
+        last message's send: one transaction after the turn's for the usual one-message reply.
+        Returns the chat's menu now."""
         wa_id = message.chat_id
         bodies: list[dict[str, Any]] = list(message.reply)
         if message.status == InboundStatus.RECEIVED:
-            bodies = await self._take_turn(message)
+            bodies, menu = await self._take_turn(message, menu)
         for index, body in enumerate(bodies):
             await self._send(wa_id, body)
-            async with self.db.transaction() as session:
-                await inbound.still_to_send(session, message.id, bodies[index + 1 :])
+            if index < len(bodies) - 1:
+                async with self.db.transaction() as session:
+                    await inbound.still_to_send(session, message.id, bodies[index + 1 :])
         async with self.db.transaction() as session:
             await inbound.done(session, message.id)
+        return menu
 
-    async def _take_turn(self, message: InboundMessage) -> list[dict[str, Any]]:
+    async def _take_turn(self, message: InboundMessage, menu: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         wa_id = message.chat_id
-        async with self.db.transaction() as session:
-            chat = await whatsapp_chats.get(session, wa_id)
-        item = await to_inbound(message.payload, wa_id, list(chat.menu) if chat else [], self.graph)
+        item = await to_inbound(message.payload, wa_id, menu, self.graph)
         kept: list[dict[str, Any]] = []
+        shown = menu
 
         async def keep(session: AsyncSession, contact: Contact, reply: Reply) -> None:
-            kept.extend(await self._keep_reply(session, message, contact.language, reply))
+            nonlocal shown
+            bodies, shown = self._rendered(wa_id, contact.language, reply)
+            if shown != menu:
+                await whatsapp_chats.set_menu(session, wa_id, shown)
+            await inbound.answered(session, message.id, bodies)
+            kept[:] = bodies  # a retried turn keeps only its last reply
 
         reply = await self.conversations.handle(CHANNEL, wa_id, item, within=keep)
         if not kept and reply.messages:  # the turn failed: its apology was not kept with it
             kept = self._rendered(wa_id, self.conversations.default_language, reply)[0]
-        return kept
-
-    async def _keep_reply(
-        self, session: AsyncSession, message: InboundMessage, language: str, reply: Reply
-    ) -> list[dict[str, Any]]:
-        bodies, menu = self._rendered(message.chat_id, language, reply)
-        await whatsapp_chats.set_menu(session, message.chat_id, menu)
-        await inbound.answered(session, message.id, bodies)
-        return bodies
+            shown = menu
+        return kept, shown
 
     def _rendered(self, wa_id: str, language: str, reply: Reply) -> tuple[list[dict[str, Any]], list[str]]:
         words = Words(self.templates, language)
@@ -222,7 +324,7 @@ class WhatsAppChannel:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             await self.budget.reply()
             try:
-                await self.graph.send(wa_id, body)
+                self._note_reply(await self.graph.send(wa_id, body))
                 return
             except (RateLimited, AccountRefused) as limited:
                 self.budget.limited(limited.retry_after)  # the delivery loop's pushes wait too
@@ -240,6 +342,15 @@ class WhatsAppChannel:
                 # Refused for good (a closed window, a blocked number): the turn stands, the reply is dropped.
                 log.warning("WhatsApp refused a reply to a chat: %s", refused)
                 return
+
+    def _note_reply(self, wamid: str) -> None:
+        self._reply_ids[wamid] = None
+        while len(self._reply_ids) > REPLY_IDS_KEPT:
+            self._reply_ids.popitem(last=False)
+
+
+def _by_chat(rows: list[InboundMessage]) -> groupby[str, InboundMessage]:
+    return groupby(sorted(rows, key=lambda r: (r.chat_id, r.sent_at, r.id)), key=lambda r: r.chat_id)
 
 
 def _opt_in_via(message: WaMessage) -> str:

@@ -54,7 +54,13 @@ async def store(session: AsyncSession, messages: Sequence[NewInbound], now: date
 
 
 async def claim(
-    session: AsyncSession, channel: str, *, worker: str, now: datetime, lease: timedelta, limit: int = 100
+    session: AsyncSession,
+    channel: str,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 100,
 ) -> list[InboundMessage]:
     """Take the open messages of chats nobody else is working on, oldest first.
 
@@ -94,6 +100,26 @@ async def claim(
         .execution_options(populate_existing=True)
     )
     return list(rows)
+
+
+async def claim_new(
+    session: AsyncSession, channel: str, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta
+) -> list[InboundMessage]:
+    """Take messages just stored in this transaction, in one statement, unless their chat has any
+    other open message (answered now, or waiting for its turn): `claim` takes those in order later."""
+    if not ids:
+        return []
+    others = select(InboundMessage.chat_id).where(
+        InboundMessage.channel == channel, InboundMessage.status.in_(OPEN), InboundMessage.id.not_in(ids)
+    )
+    rows = await session.scalars(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(ids), InboundMessage.chat_id.not_in(others))
+        .values(claimed_by=worker, claimed_until=now + lease, attempts=InboundMessage.attempts + 1)
+        .returning(InboundMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return sorted(rows, key=lambda m: (m.sent_at, m.id))
 
 
 async def answered(session: AsyncSession, message_id: int, reply: list[Any]) -> None:

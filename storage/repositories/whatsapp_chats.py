@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,11 +45,21 @@ async def _locked(session: AsyncSession, wa_id: str) -> WhatsAppChat | None:
     )
 
 
+async def menus(session: AsyncSession, wa_ids: Collection[str]) -> dict[str, list[Any]]:
+    """The last numbered menu of each chat (a typed number is read against it)."""
+    if not wa_ids:
+        return {}
+    rows = await session.execute(select(WhatsAppChat.wa_id, WhatsAppChat.menu).where(WhatsAppChat.wa_id.in_(wa_ids)))
+    return {wa_id: list(menu or []) for wa_id, menu in rows}
+
+
 async def set_menu(session: AsyncSession, wa_id: str, menu: list[Any]) -> None:
-    chat = await get(session, wa_id)
-    if chat is not None and chat.menu != menu:
-        chat.menu = menu
-        await session.flush()
+    await session.execute(
+        update(WhatsAppChat)
+        .where(WhatsAppChat.wa_id == wa_id)
+        .values(menu=menu)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def forget_origin(session: AsyncSession, wa_id: str) -> None:

@@ -75,6 +75,27 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Hold:
+    """The next message to `to` is held unanswered: the bot is between its call and Meta's answer.
+    `arrived` is set when it came; `answer` lets it through (recorded and answered as usual),
+    `drop` ends it unrecorded (its sender was killed meanwhile)."""
+
+    to: str | None
+    wamid: str = ""
+    """The id Meta will answer with, known from arrival on (a status callback may beat the answer)."""
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _go: asyncio.Event = field(default_factory=asyncio.Event)
+    _deliver: bool = True
+
+    def answer(self) -> None:
+        self._go.set()
+
+    def drop(self) -> None:
+        self._deliver = False
+        self._go.set()
+
+
 class FakeWhatsAppServer:
     def __init__(
         self,
@@ -90,6 +111,7 @@ class FakeWhatsAppServer:
         self.templates = templates
         self.sent: list[Sent] = []
         self.faults: list[Fault] = []
+        self.holds: list[Hold] = []
         self.media: dict[str, tuple[bytes, str]] = {}
         self.webhook_url: str | None = None
         self._ids = itertools.count(1)
@@ -149,6 +171,11 @@ class FakeWhatsAppServer:
         self, status: int, code: int, message: str = "error", *, to: str | None = None, **headers: str
     ) -> None:
         self.faults.append(Fault(status, code, message, to, headers))
+
+    def hold_next(self, to: str | None = None) -> Hold:
+        hold = Hold(to)
+        self.holds.append(hold)
+        return hold
 
     def add_media(self, content: bytes, mime_type: str) -> str:
         media_id = str(9000000000000000 + next(self._ids))
@@ -227,11 +254,21 @@ class FakeWhatsAppServer:
         if problem:
             return _error(400, 100, problem)
         to = str(body["to"])
+        wamid = ""
+        for hold in self.holds:
+            if hold.to in (None, to):
+                self.holds.remove(hold)
+                wamid = hold.wamid = f"wamid.OUT{next(self._ids)}"
+                hold.arrived.set()
+                await hold._go.wait()
+                if not hold._deliver:
+                    return _error(500, 1, "dropped by the test")
+                break
         for fault in self.faults:
             if fault.to in (None, to):
                 self.faults.remove(fault)
                 return _error(fault.status, fault.code, fault.message, fault.headers)
-        wamid = f"wamid.OUT{next(self._ids)}"
+        wamid = wamid or f"wamid.OUT{next(self._ids)}"
         content = {k: v for k, v in body.items() if k not in ("messaging_product", "recipient_type", "to")}
         self.sent.append(Sent(to, content, wamid))
         self._changed.set()

@@ -3,6 +3,7 @@ status callbacks, through the delivery loop and the fake Cloud API."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -345,6 +346,35 @@ async def test_a_window_closed_status_sends_the_row_again_as_a_template(whatsapp
     await whatsapp.server.status(again.wamid, SITI, "failed", error=(131047, "Re-engagement message"))
     [row] = await rows(whatsapp)
     assert row.status == DeliveryStatus.FAILED  # a template refused for the window is not tried again
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "ends"),
+    [
+        ("delivered", None, (DeliveryStatus.SENT, "delivered")),
+        ("failed", (131026, "Message undeliverable"), (DeliveryStatus.FAILED, "failed")),
+    ],
+)
+async def test_a_status_that_comes_before_the_message_id_is_written_still_reaches_its_row(
+    status: str,
+    error: tuple[int, str] | None,
+    ends: tuple[DeliveryStatus, str],
+    whatsapp: WhatsApp,
+    budget: SendBudget,
+) -> None:
+    siti = await resident(whatsapp)
+    await push(whatsapp, siti)
+    hold = whatsapp.server.hold_next(SITI)  # Meta has the message; its answer with the id is on its way
+    sending = asyncio.create_task(delivery(whatsapp, budget).drain())
+    await asyncio.wait_for(hold.arrived.wait(), 10)
+
+    assert (await whatsapp.server.status(hold.wamid, SITI, status, error=error)).status_code == 200
+    hold.answer()
+    await asyncio.wait_for(sending, 10)
+    await whatsapp.channel.drain()  # the webhook worker's next round
+
+    [row] = await rows(whatsapp)
+    assert (row.platform_message_id, (row.status, row.receipt)) == (hold.wamid, ends)
 
 
 def test_template_kinds_cover_every_message_kind() -> None:
