@@ -1,6 +1,6 @@
 """early_statuses: WhatsApp status callbacks that came before the send's message id was written
 
-Revision ID: 0021
+Revision ID: 0018
 Revises: 0017
 """
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
