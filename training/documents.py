@@ -22,7 +22,7 @@ from storage.files import FileStore
 from storage.models import Application, Contact, Document, Programme
 from storage.repositories import applications, documents
 from training.errors import BlkbotError, InvalidAnswer
-from training.permissions import Actor, Permission, require, require_programme
+from training.permissions import Actor, Permission, require_programme
 from training.validators import clean_text
 
 

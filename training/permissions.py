@@ -115,7 +115,9 @@ class OutsideVenue(NotAllowed):
     """The actor's role carries the permission, but not for this programme's venue."""
 
     def __init__(self, actor: Actor, permission: Permission, programme: str) -> None:
-        BlkbotError.__init__(self, f"{actor.label} ({actor.role} of {actor.venue or 'no venue'}) may not act on {programme}")
+        BlkbotError.__init__(
+            self, f"{actor.label} ({actor.role} of {actor.venue or 'no venue'}) may not act on {programme}"
+        )
         self.actor = actor
         self.permission = permission
         self.programme = programme

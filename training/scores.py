@@ -145,7 +145,9 @@ async def _plan(
     first: dict[str, int] = {}
     for row in rows:
         application = found.get(row.number)
-        problem = _row_problem(row, application, first) or (beyond(actor, application.programme) if application else None)
+        problem = _row_problem(row, application, first) or (
+            beyond(actor, application.programme) if application else None
+        )
         if problem or application is None:
             problems.append(Problem(row.line, problem or f"no application {row.number}"))
             continue
