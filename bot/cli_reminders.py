@@ -126,8 +126,8 @@ async def events_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def events_list(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.commands import staff_transaction
     from bot.cli_outreach import acting
+    from bot.commands import staff_transaction
     from outreach import schedule
 
     async with staff_transaction(settings) as session:
