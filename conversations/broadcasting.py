@@ -51,7 +51,7 @@ async def value_options(ctx: Context) -> list[tuple[str, str]]:
         return [(c.code, local(c.name, ctx.lang)) for c in clusters]
     if target == "programme":
         actor = await ctx.staff_actor()
-        mine = within(actor, ctx.catalog.programmes, lambda p: p.venue) if actor else []
+        mine = within(actor, ctx.catalog.programmes, lambda p: p.venue_code) if actor else []
         return [(p.code, f"{p.code} – {local(p.name, ctx.lang)}") for p in mine]
     if target == "stage":
         return [(s.value, ctx.label(f"stages/{s.value}")) for s in Stage if s != Stage.WITHDRAWN]
