@@ -133,6 +133,8 @@ async def acting(session: AsyncSession, settings: Settings, args: argparse.Names
     named = getattr(args, "acting_as", None)
     if not named:
         return cli_actor(getattr(args, "by", None))
+    if ":" not in named:
+        raise BlkbotError(f"--as {named}: expected CHANNEL:ID, e.g. telegram:42")
     channel, user_id = account(named)
     actor = await current_actor(session, channel, user_id, settings.staff_roles())
     if actor is None:
