@@ -138,3 +138,15 @@ def test_an_unknown_account_after_as_is_a_clear_error(cli_db: str, capsys: pytes
     assert "blkbot: --as telegram:99: not a staff account (see `blkbot staff list`)" in capsys.readouterr().err
     assert main(["stats", "--as", "nochannel"]) == 1
     assert "expected CHANNEL:ID" in capsys.readouterr().err
+
+
+def test_the_settings_list_no_venue_staff() -> None:
+    """BLKBOT_STAFF has no place for a venue: a venue role there would cover nothing, so it is refused."""
+    from bot.settings import Settings
+
+    with pytest.raises(ValueError, match="blkbot staff add --venue"):
+        Settings(staff="telegram:5:venue").staff_roles()
+    assert Settings(staff="telegram:5:admin,telegram:6").staff_roles() == {
+        ("telegram", "5"): "admin",
+        ("telegram", "6"): "operator",
+    }
