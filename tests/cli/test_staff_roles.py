@@ -150,3 +150,14 @@ def test_the_settings_list_no_venue_staff() -> None:
         ("telegram", "5"): "admin",
         ("telegram", "6"): "operator",
     }
+
+
+async def test_venue_staff_post_a_city_wide_vacancy(intake: Database) -> None:
+    """Vacancies belong to no venue: venue staff post one for any cluster, like an operator."""
+    from storage.models import Vacancy
+    from tests.cli.test_vacancies_cli import post_args
+
+    assert await blkbot(intake, [*SARI, *post_args("--yes")]) == 0
+    async with intake.transaction() as session:
+        [vacancy] = await session.scalars(select(Vacancy))
+    assert vacancy.clusters == ["LAS", "MOTOR"]
