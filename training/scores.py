@@ -145,9 +145,9 @@ async def _plan(
     first: dict[str, int] = {}
     for row in rows:
         application = found.get(row.number)
-        problem = _row_problem(row, application, first) or (
-            beyond(actor, application.programme) if application else None
-        )
+        problem = _row_problem(row, application, first)
+        outside = beyond(actor, application.programme) if application is not None else None
+        problem = f"{row.number}: {outside}" if outside else problem
         if problem or application is None:
             problems.append(Problem(row.line, problem or f"no application {row.number}"))
             continue

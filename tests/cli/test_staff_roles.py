@@ -161,3 +161,34 @@ async def test_venue_staff_post_a_city_wide_vacancy(intake: Database) -> None:
     async with intake.transaction() as session:
         [vacancy] = await session.scalars(select(Vacancy))
     assert vacancy.clusters == ["LAS", "MOTOR"]
+
+
+async def test_venue_staff_imports_and_training_stop_at_another_venue(
+    intake: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scores = tmp_path / "nilai.csv"
+    scores.write_text(f"nomor,nama,tes_tertulis,wawancara\n{WELDER},Peserta 1,80,70\n", encoding="utf-8")
+    results = tmp_path / "lsp.csv"
+    results.write_text(
+        f"nomor,hasil,lsp,skema,nomor_sertifikat,tanggal\n{WELDER},BK,LSP Las,SMAW 3G,,2027-03-20\n", encoding="utf-8"
+    )
+    before = await stored(intake)
+
+    assert await blkbot(intake, [*SARI, "selection", "import-scores", str(scores), "--yes"]) == 1
+    assert await blkbot(intake, [*SARI, "certification", "import", str(results), "--yes"]) == 1
+    out = capsys.readouterr().out
+    assert f"nilai.csv row 2: {WELDER}: LAS1 is not a programme of LPKS-RASA" in out
+    assert f"lsp.csv line 2: {WELDER}: LAS1 is not a programme of LPKS-RASA" in out
+    for argv in (
+        ["training", "show", "--programme", "LAS1"],
+        ["training", "complete", "--programme", "LAS1"],
+        ["selection", "sheet", "--programme", "LAS1", "--out", str(tmp_path / "cek.xlsx")],
+        ["selection", "show", WELDER],
+        ["documents", "list", WELDER],
+    ):
+        with pytest.raises(OutsideVenue):
+            await blkbot(intake, [*SARI, *argv])
+    with pytest.raises(NotAllowed):  # ranking a programme and handing out its seats stays with admins
+        await blkbot(intake, [*SARI, "selection", "run", "--programme", "BOGA1", "--yes"])
+    assert await stored(intake) == before
+    assert await blkbot(intake, [*SARI, "training", "show", "--programme", "BOGA1"]) == 0
