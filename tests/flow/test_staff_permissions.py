@@ -422,6 +422,11 @@ async def test_venue_staff_jadwal_lists_their_venues_events(
                 stages=(Stage.REGISTERED,),
                 now=NOW,
             )
+        [las, _] = await session.scalars(select(Event).order_by(Event.id))
+        with pytest.raises(OutsideVenue):
+            await schedule.change_event(session, templates, RASA, las.id, now=NOW, place="Aula")
+        with pytest.raises(OutsideVenue):
+            await schedule.cancel_event(session, templates, RASA, las.id, NOW)
     sari, boss = Resident(conversations, "rasa"), Resident(conversations, "kepala")
     await sari.type("/jadwal")
     assert "Ruang BOGA1" in sari.text and "Ruang LAS1" not in sari.text
