@@ -47,7 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from bot import commands
 
-    parser = argparse.ArgumentParser(prog="blkbot", description="Vocational-training registration bot.")
+    parser = argparse.ArgumentParser(
+        prog="blkbot",
+        description="Vocational-training registration bot. Staff commands run as the terminal's admin: whoever "
+        "holds the database file is the office. `--as CHANNEL:ID` (before or after the command) runs them as "
+        "that staff account instead, with its role and venue: venue staff see and change their venue's "
+        "programmes only.",
+    )
+    parser.add_argument("--as", dest="acting_as", metavar="CHANNEL:ID", help=AS_HELP)
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser(
@@ -137,7 +144,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster").set_defaults(
         handler=commands.stats
     )
+    _offer_as(sub)
     return parser
+
+
+AS_HELP = "act as this staff account (e.g. telegram:42), with its role and venue; default: the terminal's admin"
+NOT_STAFF = frozenset({"start", "run", "chat", "db", "catalog", "deliver", "whatsapp", "participants"})
+"""Commands that act as no staff account: `--as` is not offered on them."""
+
+
+def _offer_as(sub: argparse._SubParsersAction, top: bool = True) -> None:  # type: ignore[type-arg]
+    """Add `--as` to every staff command once, so it may also follow the command's name; SUPPRESS keeps a
+    subcommand from overwriting the value given before it."""
+    for name, command in sub.choices.items():
+        if top and name in NOT_STAFF:
+            continue
+        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _offer_as(nested[0], top=False)
+        else:
+            command.add_argument(
+                "--as", dest="acting_as", metavar="CHANNEL:ID", default=argparse.SUPPRESS, help=AS_HELP
+            )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli_outreach import cli_actor
+from bot.cli_outreach import acting
 from bot.settings import Settings
 
 
@@ -30,7 +30,7 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> int:
     from training.documents import list_for
 
     async with staff_transaction(settings) as session:
-        listing = await list_for(session, cli_actor(args.by), args.number)
+        listing = await list_for(session, await acting(session, settings, args), args.number)
     print(f"{listing.application.number}  {listing.application.full_name or '(anonymised)'}")
     for document in listing.received:
         print(
@@ -47,7 +47,7 @@ async def get_command(settings: Settings, args: argparse.Namespace) -> int:
 
     async with staff_transaction(settings) as session:
         document, content = await open_document(
-            session, file_store(settings), cli_actor(args.by), args.number, args.kind
+            session, file_store(settings), await acting(session, settings, args), args.number, args.kind
         )
     args.out.write_bytes(content)
     print(f"{args.out}: {document.kind}, {document.mime_type}, {len(content)} bytes")

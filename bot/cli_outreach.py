@@ -1,7 +1,8 @@
 """`blkbot broadcast`, `blkbot deliver`, `blkbot applications stage|import-results`, `blkbot staff`.
 
-Whoever runs the CLI holds the database itself, so the CLI acts as an admin (`cli_actor`); the
-services still check and record it like any other staff action."""
+Whoever runs the CLI holds the database itself, so the CLI acts as an admin (`cli_actor`) unless
+`--as CHANNEL:ID` names a staff account (`acting`): then its role and venue are read like a chat
+step reads them. The services check and record it like any other staff action."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from storage.errors import BlkbotError
 from training.stages import NAMES, STEP, parse_stage, stage_name
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from outreach.result_import import ResultPlan
     from training.permissions import Actor
 
@@ -79,14 +82,21 @@ def register(sub: argparse._SubParsersAction, applications: argparse._SubParsers
     results.set_defaults(handler=import_results)
 
     staff = sub.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
-    add = staff.add_parser("add", help="allow an account to use staff commands")
-    add.add_argument("user_id", help="the Telegram user id (a number; @userinfobot tells it)")
-    add.add_argument("name")
-    add.add_argument("--role", choices=("admin", "operator"), default="operator")
+    add = staff.add_parser(
+        "add",
+        help="allow an account to use staff commands",
+        description="e.g. `blkbot staff add telegram:42 --name 'Bu Rina' --role venue --venue BLK-PKL`: "
+        "venue staff see and act on the programmes of that one venue only.",
+    )
+    add.add_argument("user_id", help="CHANNEL:ID, or the Telegram user id (a number; @userinfobot tells it)")
+    add.add_argument("name", nargs="?", help="the person's name (or --name)")
+    add.add_argument("--name", dest="name_option", metavar="NAME")
+    add.add_argument("--role", choices=("admin", "operator", "venue"), default="operator")
+    add.add_argument("--venue", metavar="CODE", help="the venue a venue role is limited to (a catalog venue code)")
     add.add_argument("--channel", default="telegram")
     add.set_defaults(handler=staff_add)
     remove = staff.add_parser("remove", help="take an account's staff access away (its next staff step is refused)")
-    remove.add_argument("user_id")
+    remove.add_argument("user_id", help="CHANNEL:ID, or the Telegram user id")
     remove.add_argument("--channel", default="telegram")
     remove.set_defaults(handler=staff_remove)
     staff.add_parser("list", help="staff accounts in the database").set_defaults(handler=staff_list)
@@ -105,6 +115,31 @@ def cli_actor(by: str | None = None) -> Actor:
         except (KeyError, OSError):  # no user name in a bare container
             by = "cli"
     return Actor("cli", by[:60], by[:60], StaffRole.ADMIN)
+
+
+def account(text: str, channel: str = "telegram") -> tuple[str, str]:
+    """ "telegram:42" (or a bare "42" on `channel`) as (channel, user id)."""
+    found, sep, user_id = text.strip().rpartition(":")
+    if sep and not (found and user_id):
+        raise BlkbotError(f"{text!r}: expected CHANNEL:ID, e.g. telegram:42")
+    return (found, user_id) if sep else (channel, text.strip())
+
+
+async def acting(session: AsyncSession, settings: Settings, args: argparse.Namespace) -> Actor:
+    """Who a staff command acts as: the account `--as CHANNEL:ID` names, with its role and venue read
+    now from the settings or the staff table (as a chat step reads them); else the terminal's admin."""
+    from training.staff import current_actor
+
+    named = getattr(args, "acting_as", None)
+    if not named:
+        return cli_actor(getattr(args, "by", None))
+    if ":" not in named:
+        raise BlkbotError(f"--as {named}: expected CHANNEL:ID, e.g. telegram:42")
+    channel, user_id = account(named)
+    actor = await current_actor(session, channel, user_id, settings.staff_roles())
+    if actor is None:
+        raise BlkbotError(f"--as {named}: not a staff account (see `blkbot staff list`)")
+    return actor
 
 
 def _confirm(question: str) -> bool:
@@ -143,6 +178,8 @@ async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int
     buttons = [broadcasts.LinkButton.parse(b) for b in args.button]
     templates = Templates()
     async with staff_transaction(settings) as session:
+        actor = await acting(session, settings, args)
+        await broadcasts.require_reach(session, actor, segment)
         count = await segment.count(session)
     print(f"Segment: {segment.describe()} — {count} recipients")
     print(f"Kind: {segment.describe_kind()}")
@@ -159,7 +196,7 @@ async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int
         return 1
     async with staff_transaction(settings) as session:
         broadcast = await broadcasts.send(
-            session, templates, cli_actor(args.by), text=text, segment=segment, now=now_utc(), buttons=buttons
+            session, templates, actor, text=text, segment=segment, now=now_utc(), buttons=buttons
         )
     print(f"Broadcast {broadcast.id}: {broadcast.recipients} messages queued.")
     if args.deliver:
@@ -251,18 +288,12 @@ async def stage_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
-    from outreach.results import change_stage
-    from storage.repositories import applications
+    from outreach.results import move
 
     stage = parse_stage(args.to)
     async with staff_transaction(settings) as session:
-        found = []
-        for number in args.numbers:
-            application = await applications.by_number(session, number.strip().upper())
-            if application is None:
-                raise BlkbotError(f"no application {number}")
-            found.append(application)
-        report = await change_stage(session, Templates(), found, stage, now_utc(), args.reason)
+        actor = await acting(session, settings, args)
+        report = await move(session, Templates(), actor, args.numbers, stage, now_utc(), args.reason)
     print(f"{report.changed} moved to {stage_name(stage)} ({stage.value}); {report.announced} applicants will be told.")
     return 0
 
@@ -274,7 +305,8 @@ async def import_results(settings: Settings, args: argparse.Namespace) -> int:
     from outreach.result_import import apply_results, plan_results
 
     async with staff_transaction(settings) as session:
-        plan = await plan_results(session, args.file, allow_backward=args.allow_backward)
+        actor = await acting(session, settings, args)
+        plan = await plan_results(session, args.file, allow_backward=args.allow_backward, actor=actor)
     _print_plan(plan)
     if plan.problems:
         print("Nothing changed: fix the rows above and import the file again.")
@@ -289,7 +321,7 @@ async def import_results(settings: Settings, args: argparse.Namespace) -> int:
         print("Nothing changed.")
         return 1
     async with staff_transaction(settings) as session:
-        report = await apply_results(session, Templates(), plan, now_utc())
+        report = await apply_results(session, Templates(), actor, plan, now_utc())
     print(f"{report.changed} applications changed; {report.announced} applicants will be told.")
     return 0
 
@@ -318,17 +350,23 @@ async def staff_add(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import now_utc
     from training import staff
 
+    channel, user_id = account(args.user_id, args.channel)
+    name = args.name_option or args.name
+    if not name:
+        raise BlkbotError("give the person's name (--name)")
     async with staff_transaction(settings) as session:
         member = await staff.add(
             session,
-            cli_actor(),
-            channel=args.channel,
-            user_id=args.user_id,
-            name=args.name,
+            await acting(session, settings, args),
+            channel=channel,
+            user_id=user_id,
+            name=name,
             role=args.role,
+            venue=args.venue,
             now=now_utc(),
         )
-    print(f"{member.name} ({member.channel}:{member.user_id}) is {member.role}")
+    scope = f" of {member.venue}" if member.venue else ""
+    print(f"{member.name} ({member.channel}:{member.user_id}) is {member.role}{scope}")
     return 0
 
 
@@ -338,14 +376,16 @@ async def staff_remove(settings: Settings, args: argparse.Namespace) -> int:
     from training import staff
 
     configured = settings.staff_roles()
+    channel, user_id = account(args.user_id, args.channel)
     try:
         async with staff_transaction(settings) as session:
+            actor = await acting(session, settings, args)
             member = await staff.remove(
-                session, cli_actor(), channel=args.channel, user_id=args.user_id, configured=configured, now=now_utc()
+                session, actor, channel=channel, user_id=user_id, configured=configured, now=now_utc()
             )
     except staff.ConfiguredStaff:
         raise BlkbotError(
-            f"{args.channel}:{args.user_id} is listed in BLKBOT_STAFF; remove it from that setting "
+            f"{channel}:{user_id} is listed in BLKBOT_STAFF; remove it from that setting "
             "(environment or .env) and restart the bot"
         ) from None
     print(f"{member.name} ({member.channel}:{member.user_id}) is no longer staff; their next staff step is refused")
@@ -358,7 +398,7 @@ async def staff_list(settings: Settings, args: argparse.Namespace) -> int:
 
     async with staff_transaction(settings) as session:
         for member in await staff.members(session):
-            print(f"{member.channel}:{member.user_id}\t{member.role}\t{member.name}")
+            print(f"{member.channel}:{member.user_id}\t{member.role}\t{member.venue or 'all venues'}\t{member.name}")
     for (channel, user), role in settings.staff_roles().items():
-        print(f"{channel}:{user}\t{role}\t(from BLKBOT_STAFF)")
+        print(f"{channel}:{user}\t{role}\tall venues\t(from BLKBOT_STAFF)")
     return 0

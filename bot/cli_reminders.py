@@ -93,7 +93,7 @@ def parse_local_time(text: str) -> datetime:
 
 
 async def events_add(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli_outreach import cli_actor
+    from bot.cli_outreach import acting
     from bot.commands import staff_transaction
     from messages.render import Templates
     from outreach import reminders, schedule
@@ -104,7 +104,7 @@ async def events_add(settings: Settings, args: argparse.Namespace) -> int:
         added = await schedule.add_event(
             session,
             Templates(),
-            cli_actor(args.by),
+            await acting(session, settings, args),
             programme_code=args.programme,
             kind=args.kind,
             starts_local=starts,
@@ -126,6 +126,7 @@ async def events_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def events_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import acting
     from bot.commands import staff_transaction
     from outreach import schedule
 
@@ -137,13 +138,14 @@ async def events_list(settings: Settings, args: argparse.Namespace) -> int:
             include_past=args.all,
             include_cancelled=args.all,
             with_people=True,
+            actor=await acting(session, settings, args),
         )
     print(render_events(views))
     return 0
 
 
 async def events_change(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli_outreach import cli_actor
+    from bot.cli_outreach import acting
     from bot.commands import staff_transaction
     from messages.render import Templates
     from outreach import reminders, schedule
@@ -153,7 +155,7 @@ async def events_change(settings: Settings, args: argparse.Namespace) -> int:
         changed = await schedule.change_event(
             session,
             Templates(),
-            cli_actor(args.by),
+            await acting(session, settings, args),
             args.id,
             now=_now(),
             starts_local=starts,
@@ -170,13 +172,15 @@ async def events_change(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def events_cancel(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.cli_outreach import cli_actor
+    from bot.cli_outreach import acting
     from bot.commands import staff_transaction
     from messages.render import Templates
     from outreach import schedule
 
     async with staff_transaction(settings) as session:
-        cancelled = await schedule.cancel_event(session, Templates(), cli_actor(args.by), args.id, _now())
+        cancelled = await schedule.cancel_event(
+            session, Templates(), await acting(session, settings, args), args.id, _now()
+        )
     print(f"event {cancelled.event.id} cancelled; {_told(cancelled)}")
     return 0
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli_outreach import _confirm, cli_actor, go_ahead
+from bot.cli_outreach import _confirm, acting, go_ahead
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -71,7 +71,9 @@ async def check_command(settings: Settings, args: argparse.Namespace) -> int:
 
     verdict = selection.Verdict.of(bool(args.passed), args.fail, args.note)
     async with staff_transaction(settings) as session:
-        checked = await selection.check(session, Templates(), cli_actor(args.by), args.number, verdict, now_utc())
+        checked = await selection.check(
+            session, Templates(), await acting(session, settings, args), args.number, verdict, now_utc()
+        )
     what = "passed" if verdict.passed else f"failed ({verdict.stage_reason})"
     done = "the applicant will be told" if checked.changed else "it was so already; nothing changed"
     print(f"{checked.application.number}: {what}; {done}.")
@@ -86,7 +88,9 @@ async def sheet_command(settings: Settings, args: argparse.Namespace) -> int:
     from training.admin_sheet import write_sheet
 
     async with staff_transaction(settings) as session:
-        count = await write_sheet(session, cli_actor(), args.programme, args.out, await local_zone(session))
+        count = await write_sheet(
+            session, await acting(session, settings, args), args.programme, args.out, await local_zone(session)
+        )
     print(f"{args.out}: {count} applicants; fill in 'keputusan' (lolos/gagal) and 'alasan', then")
     print(f"  blkbot selection import-check {args.out}")
     return 0
@@ -99,13 +103,13 @@ async def import_check(settings: Settings, args: argparse.Namespace) -> int:
     from training.admin_sheet import apply_check, plan_check
 
     async with staff_transaction(settings) as session:
-        plan = await plan_check(session, args.file)
+        plan = await plan_check(session, args.file, await acting(session, settings, args))
     _print_check(plan)
     stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="decisions", again="sheet")
     if stop is not None:
         return stop
     async with staff_transaction(settings) as session:
-        changed = await apply_check(session, Templates(), cli_actor(args.by), plan, now_utc())
+        changed = await apply_check(session, Templates(), await acting(session, settings, args), plan, now_utc())
     print(f"{changed} applications decided; each applicant will be told.")
     return 0
 
@@ -125,13 +129,13 @@ async def import_scores(settings: Settings, args: argparse.Namespace) -> int:
     from training.scores import apply_scores, plan_scores
 
     async with staff_transaction(settings) as session:
-        plan = await plan_scores(session, args.file)
+        plan = await plan_scores(session, args.file, await acting(session, settings, args))
     _print_scores(plan)
     stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="scores", again="sheet")
     if stop is not None:
         return stop
     async with staff_transaction(settings) as session:
-        changed = await apply_scores(session, cli_actor(args.by), plan, now_utc())
+        changed = await apply_scores(session, await acting(session, settings, args), plan, now_utc())
     print(f"{changed} scores stored.")
     return 0
 
@@ -155,8 +159,8 @@ async def run_command(settings: Settings, args: argparse.Namespace) -> int:
     from messages.render import Templates
     from training.ranking import apply_proposal, rank
 
-    actor = cli_actor(args.by)
     async with staff_transaction(settings) as session:
+        actor = await acting(session, settings, args)
         proposal = await rank(session, actor, args.programme, waitlist=args.waitlist)
     _print_proposal(proposal)
     if not proposal.changes:
@@ -206,7 +210,7 @@ async def show_command(settings: Settings, args: argparse.Namespace) -> int:
     from training import selection
 
     async with staff_transaction(settings) as session:
-        application, decisions = await selection.history(session, cli_actor(), args.number)
+        application, decisions = await selection.history(session, await acting(session, settings, args), args.number)
         flags = await selection.flags(session, application)
     print(f"{application.number}  {application.full_name or '(anonymised)'}  stage {application.stage}")
     for flag in flags:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli_outreach import cli_actor, go_ahead
+from bot.cli_outreach import acting, go_ahead
 from bot.settings import Settings
 
 
@@ -63,7 +63,9 @@ async def attend_command(settings: Settings, args: argparse.Namespace) -> int:
     from training import attendance
 
     async with staff_transaction(settings) as session:
-        report = await attendance.mark(session, cli_actor(args.by), args.event, args.numbers, args.present, now_utc())
+        report = await attendance.mark(
+            session, await acting(session, settings, args), args.event, args.numbers, args.present, now_utc()
+        )
     print(f"{report.marked} marked {'present' if args.present else 'absent'} on training day {args.event}.")
     for number in report.flagged:
         print(f"  flagged: {number} reached the programme's absence limit")
@@ -75,7 +77,7 @@ async def show_command(settings: Settings, args: argparse.Namespace) -> int:
     from training import attendance
 
     async with staff_transaction(settings) as session:
-        view = await attendance.show(session, cli_actor(), args.programme)
+        view = await attendance.show(session, await acting(session, settings, args), args.programme)
     print(f"{view.programme.code}: {view.days} training days; flagged after {view.absence_limit} absences")
     print(f"  {'number':<18} {'present':>7} {'absent':>6}  {'said yes/no':>11}  stage")
     for p in view.participants:
@@ -95,7 +97,7 @@ async def drop_command(settings: Settings, args: argparse.Namespace) -> int:
 
     async with staff_transaction(settings) as session:
         application = await attendance.drop(
-            session, Templates(), cli_actor(args.by), args.number, args.reason, now_utc()
+            session, Templates(), await acting(session, settings, args), args.number, args.reason, now_utc()
         )
     print(f"{application.number}: withdrawn from the training ({application.stage_reason}).")
     return 0
@@ -107,7 +109,7 @@ async def complete_command(settings: Settings, args: argparse.Namespace) -> int:
     from training import attendance
 
     async with staff_transaction(settings) as session:
-        count = await attendance.complete(session, cli_actor(args.by), args.programme, now_utc())
+        count = await attendance.complete(session, await acting(session, settings, args), args.programme, now_utc())
     print(f"{count} participants completed the training; import the competency results with")
     print("  blkbot certification import FILE")
     return 0
@@ -121,7 +123,7 @@ async def certification_import(settings: Settings, args: argparse.Namespace) -> 
     from training.certification import apply_certifications, plan_certifications
 
     async with staff_transaction(settings) as session:
-        plan = await plan_certifications(session, args.file)
+        plan = await plan_certifications(session, args.file, await acting(session, settings, args))
     print(
         f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
         f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
@@ -132,7 +134,9 @@ async def certification_import(settings: Settings, args: argparse.Namespace) -> 
     if stop is not None:
         return stop
     async with staff_transaction(settings) as session:
-        report = await apply_certifications(session, Templates(), cli_actor(args.by), plan, now_utc())
+        report = await apply_certifications(
+            session, Templates(), await acting(session, settings, args), plan, now_utc()
+        )
     print(f"{report.changed} results stored; {report.announced} participants will be told.")
     return 0
 

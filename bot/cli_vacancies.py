@@ -88,6 +88,7 @@ def _confirm(prompt: str) -> bool:
 async def post_vacancy(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from bot.cli_outreach import acting
     from bot.commands import staff_transaction
     from bot.runtime import office_timezone, prepare_database
     from messages.markup import html_to_plain
@@ -133,7 +134,10 @@ async def post_vacancy(settings: Settings, args: argparse.Namespace) -> int:
         print("Not posted: nothing was stored or sent.")
         return 1
     async with staff_transaction(settings) as session:
-        vacancy, queued = await vacancies.post_vacancy(session, templates, draft, now=now, timezone=timezone)
+        actor = await acting(session, settings, args)
+        vacancy, queued = await vacancies.post_vacancy(
+            session, templates, draft, now=now, timezone=timezone, actor=actor
+        )
     print(f"vacancy {vacancy.id} posted: {queued} messages queued for delivery")
     return 0
 
@@ -172,6 +176,7 @@ async def list_vacancies(settings: Settings, args: argparse.Namespace) -> int:
 async def close_vacancy(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    from bot.cli_outreach import acting
     from bot.commands import staff_transaction
     from bot.runtime import office_zone
     from messages.dates import format_stamp
@@ -179,7 +184,7 @@ async def close_vacancy(settings: Settings, args: argparse.Namespace) -> int:
 
     now = datetime.now(UTC)
     async with staff_transaction(settings) as session:
-        vacancy, cancelled = await vacancies.close_vacancy(session, args.id, now)
+        vacancy, cancelled = await vacancies.close_vacancy(session, args.id, now, await acting(session, settings, args))
         zone = await office_zone(settings, session)
     if vacancy.closed_at != now:
         print(f"vacancy {vacancy.id} was already closed on {format_stamp(vacancy.closed_at, zone)}")

@@ -287,14 +287,19 @@ async def participants_import(settings: Settings, args: argparse.Namespace) -> i
 
 
 async def applications_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import acting
+
     async with staff_transaction(settings) as session:
         fmt = args.format or ("csv" if args.out.suffix.lower() == ".csv" else "xlsx")
-        count = await export_applications(session, args.programme, fmt, args.out, codes=args.codes)
+        actor = await acting(session, settings, args)
+        count = await export_applications(session, args.programme, fmt, args.out, codes=args.codes, actor=actor)
     print(f"{args.out}: {count} applications")
     return 0
 
 
 async def stats(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import acting
+
     async with staff_transaction(settings) as session:
-        print(render_stats(await funnel(session)))
+        print(render_stats(await funnel(session, await acting(session, settings, args))))
     return 0

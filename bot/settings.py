@@ -125,6 +125,8 @@ class Settings(BaseSettings):
             if len(parts) not in (2, 3) or not all(parts):
                 raise ValueError(f"BLKBOT_STAFF entry {entry!r}: expected channel:user_id or channel:user_id:role")
             role = parts[2] if len(parts) == 3 else StaffRole.OPERATOR
+            if role == StaffRole.VENUE:
+                raise ValueError(f"BLKBOT_STAFF entry {entry!r}: add venue staff with `blkbot staff add --venue`")
             if role not in set(StaffRole):
                 raise ValueError(f"BLKBOT_STAFF entry {entry!r}: unknown role {role!r}; roles: admin, operator")
             roles[(parts[0], parts[1])] = role

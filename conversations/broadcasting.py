@@ -18,7 +18,7 @@ from outreach import broadcasts
 from outreach.segments import Segment
 from storage.models import Stage
 from training.errors import InvalidAnswer
-from training.permissions import Permission
+from training.permissions import NotAllowed, Permission, within
 from training.text import local
 
 TARGETS = ("all", "cluster", "programme", "stage", "district", "graduates")
@@ -36,10 +36,12 @@ async def text_params(ctx: Context) -> dict[str, Any]:
 
 
 async def target_options(ctx: Context) -> list[tuple[str, str]]:
-    """Every kind of recipient the person's role may reach ("all" is for admins)."""
+    """Every kind of recipient the person's role may reach ("all" is for admins; venue staff reach the
+    applicants of one of their venue's programmes, nothing wider)."""
     actor = await ctx.staff_actor()
     everyone = actor is not None and actor.may(Permission.BROADCAST_ALL)
-    return [(t, ctx.label(f"broadcasts/target_{t}")) for t in TARGETS if t != "all" or everyone]
+    targets = ("programme",) if actor is not None and actor.scoped else TARGETS
+    return [(t, ctx.label(f"broadcasts/target_{t}")) for t in targets if t != "all" or everyone]
 
 
 async def value_options(ctx: Context) -> list[tuple[str, str]]:
@@ -48,7 +50,9 @@ async def value_options(ctx: Context) -> list[tuple[str, str]]:
         clusters = ctx.catalog.clusters
         return [(c.code, local(c.name, ctx.lang)) for c in clusters]
     if target == "programme":
-        return [(p.code, f"{p.code} – {local(p.name, ctx.lang)}") for p in ctx.catalog.programmes]
+        actor = await ctx.staff_actor()
+        mine = within(actor, ctx.catalog.programmes, lambda p: p.venue_code) if actor else []
+        return [(p.code, f"{p.code} – {local(p.name, ctx.lang)}") for p in mine]
     if target == "stage":
         return [(s.value, ctx.label(f"stages/{s.value}")) for s in Stage if s != Stage.WITHDRAWN]
     if target == "district":
@@ -101,9 +105,12 @@ async def send(ctx: Context) -> list[Outbound]:
     segment = segment_of(ctx.answers)
     if await segment.count(ctx.session) == 0:
         return [ctx.say("broadcasts/nobody")]
-    sent = await broadcasts.send(
-        ctx.session, ctx.services.templates, actor, text=ctx.answers["siaran_text"], segment=segment, now=ctx.now()
-    )
+    try:
+        sent = await broadcasts.send(
+            ctx.session, ctx.services.templates, actor, text=ctx.answers["siaran_text"], segment=segment, now=ctx.now()
+        )
+    except NotAllowed:  # a venue changed between the choice and "Kirim"
+        return [ctx.say("staff/not_allowed", role=actor.role)]
     progress = await broadcasts.progress(ctx.session, sent.id)
     message = ctx.say("broadcasts/progress", id=sent.id, progress=progress)
     return [Outbound(message.text, track=f"broadcast:{sent.id}")]

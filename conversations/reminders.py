@@ -87,7 +87,7 @@ async def my_schedule(engine: Engine, ctx: Context, state: State, _: str | None)
 
 async def staff_schedule(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     """Shows staff the coming events with how many said they come, cannot come, or have not answered."""
-    views = await schedule.schedule(ctx.session, ctx.now(), limit=SCHEDULE_LIMIT)
+    views = await schedule.schedule(ctx.session, ctx.now(), limit=SCHEDULE_LIMIT, actor=await ctx.staff_actor())
     items = [
         {
             "id": v.event.id,

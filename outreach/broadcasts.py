@@ -15,9 +15,9 @@ from outreach.outbox import Push, enqueue
 from outreach.segments import Segment
 from storage.errors import BlkbotError
 from storage.models import Broadcast, Contact, DeliveryStatus, Origin, StaffActionKind
-from storage.repositories import broadcasts, outbox
+from storage.repositories import broadcasts, catalog, outbox
 from training import staff
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, OutsideVenue, Permission, require, require_programme
 from training.validators import clean_text
 
 MAX_TEXT = 3500
@@ -83,6 +83,19 @@ def permission_for(segment: Segment) -> Permission:
     return Permission.BROADCAST_ALL if segment == Segment() else Permission.BROADCAST_SEGMENT
 
 
+async def require_reach(session: AsyncSession, actor: Actor, segment: Segment) -> None:
+    """The actor may send to this segment: its role's permission, and for venue staff a segment inside
+    one programme of their venue (a cluster, district, stage or everyone reaches other venues' people)."""
+    permission = permission_for(segment)
+    require(actor, permission)
+    if not actor.scoped:
+        return
+    programme = await catalog.programme(session, segment.programme) if segment.programme else None
+    if programme is None:
+        raise OutsideVenue(actor, permission, segment.describe())
+    require_programme(actor, permission, programme)
+
+
 async def send(
     session: AsyncSession,
     templates: Templates,
@@ -94,7 +107,7 @@ async def send(
     buttons: Sequence[LinkButton] = (),
 ) -> Broadcast:
     """Store the broadcast and enqueue it for every recipient of the segment, in one transaction."""
-    require(actor, permission_for(segment))
+    await require_reach(session, actor, segment)
     text = check_text(text)
     recipients: list[Contact] = await segment.contacts(session)
     rows = [[{"label": b.label, "url": b.url}] for b in buttons]

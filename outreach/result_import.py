@@ -26,6 +26,7 @@ from storage.errors import BlkbotError
 from storage.models import Application, Stage
 from storage.repositories import applications
 from training.errors import Problem
+from training.permissions import Actor, Permission, beyond, require
 from training.reports import HEADERS
 from training.staff_files import ImportProblem, cell, read_table
 from training.stages import Direction, UnknownStage, direction, parse_stage
@@ -124,14 +125,22 @@ def read_results(path: Path) -> tuple[str, list[ResultRow], list[Problem]]:
     return table.source, rows, problems
 
 
-async def plan_results(session: AsyncSession, path: Path, *, allow_backward: bool = False) -> ResultPlan:
-    """What importing the file would do to the stored applications; changes nothing."""
+async def plan_results(
+    session: AsyncSession, path: Path, *, allow_backward: bool = False, actor: Actor | None = None
+) -> ResultPlan:
+    """What importing the file would do to the stored applications; changes nothing. Rows of programmes
+    outside the actor's venue are problems (None: the office's whole view)."""
     source, rows, problems = read_results(path)
-    return await _plan(session, source, rows, problems, allow_backward)
+    return await _plan(session, source, rows, problems, allow_backward, actor)
 
 
 async def _plan(
-    session: AsyncSession, source: str, rows: Sequence[ResultRow], problems: Sequence[Problem], allow_backward: bool
+    session: AsyncSession,
+    source: str,
+    rows: Sequence[ResultRow],
+    problems: Sequence[Problem],
+    allow_backward: bool,
+    actor: Actor | None = None,
 ) -> ResultPlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)
@@ -145,6 +154,9 @@ async def _plan(
         first_line[row.number] = row.line
         if application is None:
             problems.append(Problem(row.line, f"no application {row.number}"))
+            continue
+        if outside := beyond(actor, application.programme):
+            problems.append(Problem(row.line, f"{row.number}: {outside}"))
             continue
         move = _move(row, application)
         problem = _problem(move, application)
@@ -180,15 +192,18 @@ def _problem(move: Move, application: Application) -> str | None:
     return None
 
 
-async def apply_results(session: AsyncSession, templates: Templates, plan: ResultPlan, now: datetime) -> StageReport:
+async def apply_results(
+    session: AsyncSession, templates: Templates, actor: Actor, plan: ResultPlan, now: datetime
+) -> StageReport:
     """Make the plan's changes and tell each moved applicant once, in the caller's transaction.
 
     The plan is made again first: if another staff member or the bot changed an application
     since the preview, nothing is applied and StalePlan says so.
     """
+    require(actor, Permission.CHANGE_STAGES)
     if not plan.applicable:
         raise StalePlan("this import has problems or refused backward moves; nothing was applied")
-    fresh = await _plan(session, plan.source, plan.rows, (), plan.allow_backward)
+    fresh = await _plan(session, plan.source, plan.rows, (), plan.allow_backward, actor)
     if fresh != plan:
         raise StalePlan("the applications changed since the preview; nothing was applied, run the import again")
     found = await applications.by_numbers(session, [m.number for m in plan.changes])

@@ -14,6 +14,7 @@ from outreach.outbox import Push, enqueue
 from storage.errors import BlkbotError
 from storage.models import Application, Contact, Origin, Stage
 from storage.repositories import applications
+from training.permissions import Actor, Permission, require, require_programme
 
 ANNOUNCED = frozenset(
     {
@@ -41,6 +42,28 @@ class StageReport:
     """Applications whose stage (or reason) actually changed."""
     announced: int
     """Messages newly queued: an applicant already told about this stage is not told again."""
+
+
+async def move(
+    session: AsyncSession,
+    templates: Templates,
+    actor: Actor,
+    numbers: Sequence[str],
+    stage: Stage,
+    now: datetime,
+    reason: str | None = None,
+) -> StageReport:
+    """Staff move applications by number (`blkbot applications stage`, later the console): every one
+    must exist and be of a programme the actor covers, or none moves."""
+    require(actor, Permission.CHANGE_STAGES)
+    found: list[Application] = []
+    for number in numbers:
+        application = await applications.by_number(session, number.strip().upper())
+        if application is None:
+            raise StageError(f"no application {number}")
+        require_programme(actor, Permission.CHANGE_STAGES, application.programme)
+        found.append(application)
+    return await change_stage(session, templates, found, stage, now, reason)
 
 
 async def change_stage(

@@ -24,7 +24,7 @@ from storage.models import Event, EventKind, Origin, Programme, StaffActionKind,
 from storage.repositories import catalog, events
 from storage.repositories.events import AttendanceCounts, PersonAnswer
 from training import staff
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, require, require_programme, within
 from training.stages import UnknownStage, parse_stage
 from training.validators import clean_text
 
@@ -96,8 +96,8 @@ async def add_event(
 ) -> EventChange:
     """Add an event of a programme at `starts_local` (a wall-clock time in the catalog city) and
     invite its applicants now, with "Hadir / Tidak bisa hadir" buttons."""
-    require(actor, Permission.MANAGE_EVENTS)
     programme = await _programme(session, programme_code)
+    require_programme(actor, Permission.MANAGE_EVENTS, programme)
     try:
         kind = EventKind(kind).value
     except ValueError:
@@ -145,6 +145,7 @@ async def change_event(
     """
     require(actor, Permission.MANAGE_EVENTS)
     event = await _coming(session, event_id, now)
+    require_programme(actor, Permission.MANAGE_EVENTS, event.programme)
     zone = await local_zone(session)
     before = {"when": event.starts_at.astimezone(zone), "place": event.place}
     starts_at = _start(starts_local, zone, now) if starts_local is not None else event.starts_at
@@ -174,6 +175,7 @@ async def cancel_event(
     event = await events.get(session, event_id)
     if event is None:
         raise ScheduleError(f"no event {event_id}")
+    require_programme(actor, Permission.MANAGE_EVENTS, event.programme)
     if event.cancelled_at is not None:
         raise ScheduleError(f"event {event_id} was already cancelled")
     stopped = await events.cancel(session, event, now)
@@ -194,16 +196,23 @@ async def schedule(
     include_cancelled: bool = False,
     limit: int | None = None,
     with_people: bool = False,
+    actor: Actor | None = None,
 ) -> list[EventView]:
-    """The events staff look at, with the attendance answers so far (and, `with_people`, who gave them)."""
-    programme_id = (await _programme(session, programme_code)).id if programme_code is not None else None
+    """The events staff look at, with the attendance answers so far (and, `with_people`, who gave them);
+    an actor of one venue sees its programmes' events only (None: the office's whole view)."""
+    programme = await _programme(session, programme_code) if programme_code is not None else None
+    if actor is not None and programme is not None:
+        require_programme(actor, Permission.MANAGE_EVENTS, programme)
+    scoped = actor is not None and actor.scoped
     rows = await events.listing(
         session,
         after=None if include_past else now,
-        programme_id=programme_id,
+        programme_id=programme.id if programme is not None else None,
         include_cancelled=include_cancelled,
-        limit=limit,
+        limit=None if scoped else limit,
     )
+    if actor is not None:
+        rows = within(actor, rows, lambda e: e.programme.venue_code)[:limit]
     zone = await local_zone(session)
     counts = await events.attendance_counts(session, rows)
     return [

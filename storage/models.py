@@ -444,6 +444,8 @@ class StaffRole(StrEnum):
 
     ADMIN = "admin"
     OPERATOR = "operator"
+    VENUE = "venue"
+    """An operator of one venue's programmes (StaffMember.venue)."""
 
 
 class StaffMember(Base):
@@ -456,6 +458,9 @@ class StaffMember(Base):
     user_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.OPERATOR)
+    venue: Mapped[str | None] = mapped_column(String(16))
+    """The venue code a venue staff member is limited to; None for admins and operators. No foreign key:
+    a catalog reload may drop a venue, and the account then covers nothing rather than blocking the load."""
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Stage
 from storage.repositories import applications, catalog
 from training.errors import Problem
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, beyond, require, require_programme
 from training.selection import (
     CHECKABLE,
     REASON_WORDS,
@@ -95,6 +95,7 @@ async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path,
     programme = await catalog.programme(session, code.strip().upper())
     if programme is None:
         raise SelectionError(f"no programme {code}")
+    require_programme(actor, Permission.VIEW_APPLICANTS, programme)
     found = [
         a
         for a in await applications.for_programme(session, programme.id)
@@ -178,14 +179,20 @@ def read_check(path: Path) -> tuple[str, list[CheckRow], int, list[Problem]]:
     return table.source, rows, undecided, problems
 
 
-async def plan_check(session: AsyncSession, path: Path) -> CheckPlan:
-    """What importing the sheet would do; changes nothing."""
+async def plan_check(session: AsyncSession, path: Path, actor: Actor | None = None) -> CheckPlan:
+    """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
+    are problems (None: the office's whole view)."""
     source, rows, undecided, problems = read_check(path)
-    return await _plan(session, source, rows, undecided, problems)
+    return await _plan(session, source, rows, undecided, problems, actor)
 
 
 async def _plan(
-    session: AsyncSession, source: str, rows: Sequence[CheckRow], undecided: int, problems: Sequence[Problem]
+    session: AsyncSession,
+    source: str,
+    rows: Sequence[CheckRow],
+    undecided: int,
+    problems: Sequence[Problem],
+    actor: Actor | None = None,
 ) -> CheckPlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)
@@ -200,6 +207,8 @@ async def _plan(
         first[row.number] = row.line
         if application is None:
             problems.append(Problem(row.line, f"no application {row.number}"))
+        elif outside := beyond(actor, application.programme):
+            problems.append(Problem(row.line, f"{row.number}: {outside}"))
         elif application.anonymised_at is not None:
             problems.append(Problem(row.line, f"{row.number} was anonymised at the applicant's request"))
         elif Stage(application.stage) not in CHECKABLE:
@@ -231,7 +240,7 @@ async def apply_check(session: AsyncSession, templates: Templates, actor: Actor,
     require(actor, Permission.CHECK_APPLICATIONS)
     if not plan.applicable:
         raise StaleCheck("this sheet has problems; nothing was applied")
-    fresh = await _plan(session, plan.source, plan.rows, plan.undecided, ())
+    fresh = await _plan(session, plan.source, plan.rows, plan.undecided, (), actor)
     if fresh != plan:
         raise StaleCheck("the applications changed since the preview; nothing was applied, import the sheet again")
     found = await applications.by_numbers(session, [r.number for r in plan.changes])

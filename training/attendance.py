@@ -26,7 +26,7 @@ from storage.repositories import applications, catalog, events
 from storage.repositories import training as records
 from training import staff
 from training.errors import BlkbotError
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, require, require_programme
 from training.validators import clean_text
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ async def mark(
         raise TrainingError(f"no training day with id {event_id} (see blkbot events list)")
     if event.cancelled_at is not None:
         raise TrainingError(f"training day {event_id} was cancelled")
+    require_programme(actor, Permission.MANAGE_TRAINING, event.programme)
     wanted = [clean_text(n).upper() for n in numbers]
     found = await applications.by_numbers(session, wanted)
     problems = [n for n in wanted if n not in found or found[n].programme_id != event.programme_id]
@@ -139,8 +140,8 @@ async def _absences(session: AsyncSession, programme_id: int) -> dict[int, int]:
 
 async def show(session: AsyncSession, actor: Actor, programme_code: str) -> TrainingView:
     """The programme's participants with their days present and absent, and their own RSVP answers."""
-    require(actor, Permission.MANAGE_TRAINING)
     programme = await _programme(session, programme_code)
+    require_programme(actor, Permission.MANAGE_TRAINING, programme)
     days = await records.training_days(session, programme.id)
     day_ids = {d.id for d in days}
     marks = await records.marks(session, list(day_ids))
@@ -186,6 +187,7 @@ async def drop(
     application = await applications.by_number(session, clean_text(number).upper())
     if application is None:
         raise TrainingError(f"no application {number}")
+    require_programme(actor, Permission.MANAGE_TRAINING, application.programme)
     if Stage(application.stage) not in PARTICIPATING:
         raise TrainingError(f"{application.number} is not in training (stage {application.stage})")
     await change_stage(session, templates, [application], Stage.WITHDRAWN, now, reason)
@@ -195,8 +197,8 @@ async def drop(
 
 async def complete(session: AsyncSession, actor: Actor, programme_code: str, now: datetime) -> int:
     """Every participant still in training completes it now; returns how many (0 when done before)."""
-    require(actor, Permission.MANAGE_TRAINING)
     programme = await _programme(session, programme_code)
+    require_programme(actor, Permission.MANAGE_TRAINING, programme)
     done = [
         a
         for a in await applications.for_programme(session, programme.id)

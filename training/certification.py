@@ -25,7 +25,7 @@ from storage.repositories import applications
 from storage.repositories import training as records
 from training import staff
 from training.errors import BlkbotError, InvalidAnswer, Problem
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, beyond, require
 from training.staff_files import ImportProblem, cell, read_table
 from training.stages import UnknownStage, parse_stage
 from training.validators import parse_date_dmy
@@ -140,13 +140,20 @@ def _date(text: str) -> date | None:
         return None
 
 
-async def plan_certifications(session: AsyncSession, path: Path) -> CertPlan:
-    """What importing the sheet would do; changes nothing."""
+async def plan_certifications(session: AsyncSession, path: Path, actor: Actor | None = None) -> CertPlan:
+    """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
+    are problems (None: the office's whole view)."""
     source, rows, problems = read_certifications(path)
-    return await _plan(session, source, rows, problems)
+    return await _plan(session, source, rows, problems, actor)
 
 
-async def _plan(session: AsyncSession, source: str, rows: Sequence[CertRow], problems: Sequence[Problem]) -> CertPlan:
+async def _plan(
+    session: AsyncSession,
+    source: str,
+    rows: Sequence[CertRow],
+    problems: Sequence[Problem],
+    actor: Actor | None = None,
+) -> CertPlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     stored = await records.certifications(session, [a.id for a in found.values()])
     problems = list(problems)
@@ -160,6 +167,8 @@ async def _plan(session: AsyncSession, source: str, rows: Sequence[CertRow], pro
         first_line[row.number] = row.line
         if application is None:
             problems.append(Problem(row.line, f"no application {row.number}"))
+        elif outside := beyond(actor, application.programme):
+            problems.append(Problem(row.line, f"{row.number}: {outside}"))
         elif application.anonymised_at is not None:
             problems.append(Problem(row.line, f"{row.number} was anonymised at the applicant's request"))
         elif Stage(application.stage) not in CERTIFIABLE:
@@ -186,7 +195,7 @@ async def apply_certifications(
     require(actor, Permission.IMPORT_CERTIFICATION)
     if not plan.applicable:
         raise StalePlan("this import has problems; nothing was applied")
-    if await _plan(session, plan.source, plan.rows, ()) != plan:
+    if await _plan(session, plan.source, plan.rows, (), actor) != plan:
         raise StalePlan("the applications changed since the preview; nothing was applied, run the import again")
     found = await applications.by_numbers(session, [r.number for r in plan.changes])
     groups: dict[Stage, list[Application]] = defaultdict(list)

@@ -22,7 +22,7 @@ from storage.files import FileStore
 from storage.models import Application, Contact, Document, Programme
 from storage.repositories import applications, documents
 from training.errors import BlkbotError, InvalidAnswer
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, require_programme
 from training.validators import clean_text
 
 
@@ -158,8 +158,8 @@ class Listing:
 
 async def list_for(session: AsyncSession, actor: Actor, number: str) -> Listing:
     """An application's documents, and those it still lacks."""
-    require(actor, Permission.VIEW_APPLICANTS)
     application = await _application(session, number)
+    require_programme(actor, Permission.VIEW_APPLICANTS, application.programme)
     received = await documents.of_application(session, application.id)
     have = {d.kind for d in received}
     return Listing(application, received, [k for k in required(application.programme) if k.value not in have])
@@ -169,8 +169,8 @@ async def open_document(
     session: AsyncSession, files: FileStore, actor: Actor, number: str, kind: str
 ) -> tuple[Document, bytes]:
     """The latest file of this kind for the application, with its content."""
-    require(actor, Permission.VIEW_APPLICANTS)
     application = await _application(session, number)
+    require_programme(actor, Permission.VIEW_APPLICANTS, application.programme)
     matching = [d for d in await documents.of_application(session, application.id) if d.kind == kind.lower()]
     if not matching:
         raise DocumentError(f"{application.number} has no {kind} document")

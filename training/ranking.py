@@ -22,7 +22,7 @@ from outreach.results import change_stage
 from storage.models import DecisionKind, Stage
 from storage.repositories import applications, catalog
 from storage.repositories import selection as records
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, require, require_programme
 from training.scores import weights_of
 from training.seats import offer_seat
 from training.selection import SelectionError
@@ -74,6 +74,7 @@ async def rank(session: AsyncSession, actor: Actor, code: str, *, waitlist: int 
     programme = await catalog.programme(session, code.strip().upper())
     if programme is None:
         raise SelectionError(f"no programme {code}")
+    require_programme(actor, Permission.RUN_SELECTION, programme)
     if waitlist is not None and waitlist < 0:
         raise SelectionError("the waitlist cannot be shorter than 0")
     everyone = await applications.for_programme(session, programme.id)

@@ -34,6 +34,7 @@ from storage.repositories import reports as reports_repo
 from training.applications import NIK_CLAIMED_ELSEWHERE, PAST_PARTICIPANT
 from training.eligibility import age_on, answer_key, parse_rules, questions
 from training.errors import BlkbotError
+from training.permissions import Actor, Permission, require, require_programme, within
 from training.stages import STEP, stage_name
 
 ALL: Final = "ALL"
@@ -146,14 +147,25 @@ class UnknownProgramme(ReportError):
 
 
 async def export_applications(
-    session: AsyncSession, programme_code: str, fmt: str, out: Path, *, codes: bool = False
+    session: AsyncSession,
+    programme_code: str,
+    fmt: str,
+    out: Path,
+    *,
+    codes: bool = False,
+    actor: Actor | None = None,
 ) -> int:
     """Write one row per application of a programme (or ALL) to `out`; return the row count.
-    `codes`: English column keys, stored codes and ISO times in a comma-separated CSV, for scripts."""
+    `codes`: English column keys, stored codes and ISO times in a comma-separated CSV, for scripts.
+    An actor of one venue exports its programmes only: ALL means all of theirs (None: the office)."""
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    programme_id = await _programme_id(session, programme_code)
+    if actor is not None:
+        require(actor, Permission.VIEW_APPLICANTS)
+    programme_id = await _programme_id(session, programme_code, actor)
     found = await reports_repo.applications_for_export(session, programme_id)
+    if actor is not None:
+        found = within(actor, found, lambda a: a.programme.venue_code)
     districts = await reports_repo.district_names(session)
     zone = ZoneInfo(await _timezone(session))
     columns = [*BASE_COLUMNS, *answer_keys(found), "flags"]
@@ -193,14 +205,17 @@ def in_words(column: str, value: Value) -> Value:
     return value
 
 
-async def _programme_id(session: AsyncSession, code: str) -> int | None:
+async def _programme_id(session: AsyncSession, code: str, actor: Actor | None = None) -> int | None:
     """None for ALL; staff may type the code in lower case."""
     wanted = code.strip().upper()
     if wanted == ALL:
         return None
     programme = await catalog_repo.programme(session, wanted)
     if programme is None:
-        raise UnknownProgramme(code, [p.code for p in await catalog_repo.programmes(session)])
+        known = await catalog_repo.programmes(session)
+        raise UnknownProgramme(code, [p.code for p in known if actor is None or actor.covers(p.venue_code)])
+    if actor is not None:
+        require_programme(actor, Permission.VIEW_APPLICANTS, programme)
     return programme.id
 
 
@@ -453,8 +468,11 @@ class Funnel:
     total: Counts
 
 
-async def funnel(session: AsyncSession) -> Funnel:
-    """Every active programme (and any retired one that still has figures), then its cluster's sums."""
+async def funnel(session: AsyncSession, actor: Actor | None = None) -> Funnel:
+    """Every active programme (and any retired one that still has figures), then its cluster's sums;
+    an actor of one venue sees its programmes only (None: the office's whole city)."""
+    if actor is not None:
+        require(actor, Permission.VIEW_APPLICANTS)
     stages: dict[int, Counter[str]] = {}
     for programme_id, stage, n in await applications_repo.stage_counts(session):
         stages.setdefault(programme_id, Counter())[stage] += n
@@ -462,6 +480,8 @@ async def funnel(session: AsyncSession) -> Funnel:
     for programme_id, eligible, rule, n in await applications_repo.screening_counts(session):
         screenings.setdefault(programme_id, []).append((eligible, rule, n))
     programmes = [p for p in await catalog_repo.programmes(session) if p.active or p.id in stages or p.id in screenings]
+    if actor is not None:
+        programmes = within(actor, programmes, lambda p: p.venue_code)
     rows = tuple(
         ProgrammeFigures(
             p.code,

@@ -23,7 +23,7 @@ from storage.models import Application, DecisionKind, Programme, Stage
 from storage.repositories import applications, catalog
 from storage.repositories import selection as records
 from training.errors import Problem
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, beyond, require
 from training.selection import SelectionError
 from training.staff_files import ImportProblem, cell, read_table
 
@@ -123,13 +123,20 @@ async def read_scores(session: AsyncSession, path: Path) -> tuple[str, list[Scor
     return table.source, rows, problems
 
 
-async def plan_scores(session: AsyncSession, path: Path) -> ScorePlan:
-    """What importing the sheet would change; changes nothing."""
+async def plan_scores(session: AsyncSession, path: Path, actor: Actor | None = None) -> ScorePlan:
+    """What importing the sheet would change; changes nothing. Rows of programmes outside the actor's
+    venue are problems (None: the office's whole view)."""
     source, rows, problems = await read_scores(session, path)
-    return await _plan(session, source, rows, problems)
+    return await _plan(session, source, rows, problems, actor)
 
 
-async def _plan(session: AsyncSession, source: str, rows: Sequence[ScoreRow], problems: Sequence[Problem]) -> ScorePlan:
+async def _plan(
+    session: AsyncSession,
+    source: str,
+    rows: Sequence[ScoreRow],
+    problems: Sequence[Problem],
+    actor: Actor | None = None,
+) -> ScorePlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     stored = await records.scores(session, [a.id for a in found.values()])
     problems = list(problems)
@@ -139,6 +146,8 @@ async def _plan(session: AsyncSession, source: str, rows: Sequence[ScoreRow], pr
     for row in rows:
         application = found.get(row.number)
         problem = _row_problem(row, application, first)
+        outside = beyond(actor, application.programme) if application is not None else None
+        problem = f"{row.number}: {outside}" if outside else problem
         if problem or application is None:
             problems.append(Problem(row.line, problem or f"no application {row.number}"))
             continue
@@ -179,7 +188,7 @@ async def apply_scores(session: AsyncSession, actor: Actor, plan: ScorePlan, now
     require(actor, Permission.CHECK_APPLICATIONS)
     if not plan.applicable:
         raise StaleScores("this sheet has problems; nothing was applied")
-    if await _plan(session, plan.source, plan.rows, ()) != plan:
+    if await _plan(session, plan.source, plan.rows, (), actor) != plan:
         raise StaleScores("the scores changed since the preview; nothing was applied, import the sheet again")
     found = await applications.by_numbers(session, [c.number for c in plan.changes])
     await records.set_scores(session, [(found[c.number].id, c.component, c.new) for c in plan.changes], now)

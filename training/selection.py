@@ -27,7 +27,7 @@ from storage.repositories import applications, participants
 from storage.repositories import selection as records
 from training.applications import NIK_CLAIMED_ELSEWHERE
 from training.errors import BlkbotError
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, require, require_programme
 from training.validators import clean_text
 
 if TYPE_CHECKING:
@@ -176,6 +176,7 @@ async def check(
     application = await applications.by_number(session, clean_text(number).upper())
     if application is None:
         raise SelectionError(f"no application {number}")
+    require_programme(actor, Permission.CHECK_APPLICATIONS, application.programme)
     if application.anonymised_at is not None:
         raise SelectionError(f"{application.number} was anonymised at the applicant's request")
     if Stage(application.stage) not in CHECKABLE:
@@ -230,6 +231,7 @@ async def history(session: AsyncSession, actor: Actor, number: str) -> tuple[App
     application = await applications.by_number(session, clean_text(number).upper())
     if application is None:
         raise SelectionError(f"no application {number}")
+    require_programme(actor, Permission.VIEW_APPLICANTS, application.programme)
     return application, await records.decisions(session, application.id)
 
 

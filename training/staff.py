@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import BlkbotError
-from storage.models import StaffActionKind, StaffMember
+from storage.models import StaffActionKind, StaffMember, StaffRole, Venue
 from storage.repositories import staff
-from training.permissions import ROLE_PERMISSIONS, Actor, Permission, require
+from training.permissions import ROLE_PERMISSIONS, SCOPED_ROLES, Actor, Permission, require
 
 Configured = Mapping[tuple[str, str], str]
 """(channel, user id) -> role, from the settings."""
@@ -43,18 +44,37 @@ async def current_actor(session: AsyncSession, channel: str, user_id: str, confi
     if role is not None:
         return Actor(channel, user_id, "", role)
     member = await staff.get(session, channel, user_id)
-    return Actor(channel, user_id, member.name, member.role) if member is not None else None
+    return Actor(channel, user_id, member.name, member.role, member.venue) if member is not None else None
 
 
 async def add(
-    session: AsyncSession, actor: Actor, *, channel: str, user_id: str, name: str, role: str, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    channel: str,
+    user_id: str,
+    name: str,
+    role: str,
+    now: datetime,
+    venue: str | None = None,
 ) -> StaffMember:
-    """Add an account (or change its name and role)."""
+    """Add an account (or change its name, role and venue). A venue role needs a venue of the loaded
+    catalog; other roles cover every venue and take none."""
     require(actor, Permission.MANAGE_STAFF)
     if role not in ROLE_PERMISSIONS:
         raise StaffError(f"unknown role {role!r}; roles: {', '.join(ROLE_PERMISSIONS)}")
-    member = await staff.add(session, channel, user_id, name, role)
-    await record(session, actor, StaffActionKind.STAFF_ADDED, f"{channel}:{user_id} as {role}", now)
+    if role in SCOPED_ROLES:
+        if not venue:
+            raise StaffError(f"the {role} role needs --venue CODE: the venue whose programmes it sees")
+        known = await session.scalar(select(Venue.code).where(Venue.code == venue))
+        if known is None:
+            codes = ", ".join(await session.scalars(select(Venue.code).order_by(Venue.code)))
+            raise StaffError(f"no venue {venue!r} in the loaded catalog; venues: {codes or 'none'}")
+    elif venue:
+        raise StaffError(f"a {role} covers every venue; --venue is for the {StaffRole.VENUE} role")
+    member = await staff.add(session, channel, user_id, name, role, venue if role in SCOPED_ROLES else None)
+    scope = f" of {venue}" if role in SCOPED_ROLES else ""
+    await record(session, actor, StaffActionKind.STAFF_ADDED, f"{channel}:{user_id} as {role}{scope}", now)
     return member
 
 

@@ -10,13 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import StaffAction, StaffMember
 
 
-async def add(session: AsyncSession, channel: str, user_id: str, name: str, role: str) -> StaffMember:
+async def add(
+    session: AsyncSession, channel: str, user_id: str, name: str, role: str, venue: str | None = None
+) -> StaffMember:
     member = await get(session, channel, user_id)
     if member is None:
-        member = StaffMember(channel=channel, user_id=user_id, name=name, role=role)
+        member = StaffMember(channel=channel, user_id=user_id, name=name, role=role, venue=venue)
         session.add(member)
     else:
-        member.name, member.role = name, role
+        member.name, member.role, member.venue = name, role, venue
     await session.flush()
     return member
 

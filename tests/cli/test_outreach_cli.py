@@ -208,8 +208,8 @@ def test_staff_add_and_list(cli_db: str, capsys: pytest.CaptureFixture[str], mon
     assert main(["staff", "add", "777", "Bu Rina", "--role", "operator"]) == 0
     assert main(["staff", "list"]) == 0
     out = capsys.readouterr().out
-    assert "telegram:777\toperator\tBu Rina" in out
-    assert "telegram:42\tadmin\t(from BLKBOT_STAFF)" in out
+    assert "telegram:777\toperator\tall venues\tBu Rina" in out
+    assert "telegram:42\tadmin\tall venues\t(from BLKBOT_STAFF)" in out
 
 
 def staff_actions(url: str) -> list[tuple[str, str, str, str]]:

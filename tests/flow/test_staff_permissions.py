@@ -7,6 +7,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -17,13 +19,17 @@ from conversations.engine import Engine, StaffButton, State
 from conversations.io import Inbound, Reply
 from conversations.runner import Conversations
 from messages.render import Templates
+from outreach import broadcasts, result_import, results, schedule
+from outreach.segments import Segment
 from storage.db import Database
-from storage.models import Broadcast, OutboxMessage, StaffRole
+from storage.models import Application, Broadcast, Event, OutboxMessage, StaffRole, Stage
 from storage.repositories import contacts, staff
 from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import CHANNEL, SITI, Resident, Words, contact_of, conversation_of, male_nik
+from training import attendance, documents, selection
 from training import staff as staff_service
-from training.permissions import Actor, Permission
+from training.permissions import Actor, NotAllowed, OutsideVenue, Permission
+from training.reports import export_applications, funnel
 
 BOSS = Actor("cli", "kepala", "kepala", StaffRole.ADMIN)
 """Who removes or demotes staff in these tests, as `blkbot staff remove|add` does."""
@@ -254,3 +260,212 @@ async def test_a_staff_button_runs_for_staff_only_and_stops_once_access_is_gone(
 
     assert pressed == ["12"]
     assert petugas.text == words("staff/access_gone")
+
+
+# -- venue staff: one venue's programmes, nothing of the others ----------------------------------
+
+RASA = Actor(CHANNEL, "rasa", "Bu Sari", StaffRole.VENUE, "LPKS-RASA")
+"""Staff of LPKS Rasa Nusantara (BOGA1, BRST1); LAS1 is held at BLK-PKL, another venue."""
+
+
+async def cook(conversations: Conversations) -> None:
+    """A resident registered for BOGA1 (LPKS-RASA) on Telegram, subscribed."""
+    resident = Resident(conversations, "9002", channel="telegram")
+    await resident.walk_to_summary("BOGA1", "BOGA")
+    await resident.submit()
+
+
+async def two_venues(conversations: Conversations, db: Database) -> dict[str, str]:
+    """A welder (LAS1 at BLK-PKL) and a cook (BOGA1 at LPKS-RASA): programme code -> application number;
+    and Bu Sari as venue staff of LPKS-RASA in the staff table."""
+    async with db.transaction() as session:  # before any turn fills the staff directory's cache
+        await staff.add(session, CHANNEL, "rasa", "Bu Sari", StaffRole.VENUE, "LPKS-RASA")
+        await staff.add(session, CHANNEL, "kepala", "Pak Budi", StaffRole.ADMIN)
+    await welder(conversations)
+    await cook(conversations)
+    async with db.transaction() as session:
+        found = await session.scalars(select(Application))
+        return {a.programme.code: a.number for a in found}
+
+
+async def stages_and_outbox(db: Database) -> tuple[dict[str, str], int]:
+    async with db.transaction() as session:
+        stages = {a.programme.code: a.stage for a in await session.scalars(select(Application))}
+        return stages, len(list(await session.scalars(select(OutboxMessage))))
+
+
+async def test_venue_staff_move_their_venues_applications_only(
+    conversations: Conversations, db: Database, templates: Templates
+) -> None:
+    numbers = await two_venues(conversations, db)
+    before = await stages_and_outbox(db)
+
+    async with db.transaction() as session:
+        with pytest.raises(OutsideVenue, match="may not act on LAS1"):
+            await results.move(session, templates, RASA, [numbers["BOGA1"], numbers["LAS1"]], Stage.ADMIN_PASSED, NOW)
+    assert await stages_and_outbox(db) == before  # not even the cook moved: all of them or none
+
+    async with db.transaction() as session:
+        await results.move(session, templates, RASA, [numbers["BOGA1"]], Stage.ADMIN_PASSED, NOW)
+        await results.move(session, templates, BOSS, [numbers["LAS1"]], Stage.ADMIN_PASSED, NOW)  # the admin: any venue
+    stages, queued = await stages_and_outbox(db)
+    assert stages == {"BOGA1": Stage.ADMIN_PASSED, "LAS1": Stage.ADMIN_PASSED}
+    assert queued == before[1] + 2
+
+
+async def test_venue_staff_check_view_and_schedule_their_venue_only(
+    conversations: Conversations, db: Database, templates: Templates, tmp_path: Path
+) -> None:
+    numbers = await two_venues(conversations, db)
+    async with db.transaction() as session:
+        with pytest.raises(OutsideVenue):
+            await selection.check(session, templates, RASA, numbers["LAS1"], selection.Verdict.of(True), NOW)
+        with pytest.raises(OutsideVenue):
+            await selection.history(session, RASA, numbers["LAS1"])
+        with pytest.raises(OutsideVenue):
+            await documents.list_for(session, RASA, numbers["LAS1"])
+        with pytest.raises(OutsideVenue):
+            await attendance.show(session, RASA, "LAS1")
+        with pytest.raises(OutsideVenue):
+            await export_applications(session, "LAS1", "csv", tmp_path / "las.csv", codes=True, actor=RASA)
+        with pytest.raises(OutsideVenue):
+            await schedule.add_event(
+                session,
+                templates,
+                RASA,
+                programme_code="LAS1",
+                kind="written_test",
+                starts_local=datetime(2027, 1, 20, 8),
+                place="Ruang 2",
+                stages=(Stage.REGISTERED,),
+                now=NOW,
+            )
+        assert list(await session.scalars(select(Event))) == []
+        assert (await documents.list_for(session, RASA, numbers["BOGA1"])).application.number == numbers["BOGA1"]
+
+        mine = await export_applications(session, "ALL", "csv", tmp_path / "all.csv", codes=True, actor=RASA)
+        everyone = await export_applications(session, "ALL", "csv", tmp_path / "office.csv", codes=True, actor=BOSS)
+        figures = await funnel(session, RASA)
+    assert (mine, everyone) == (1, 2)
+    exported = (tmp_path / "all.csv").read_text(encoding="utf-8")
+    assert numbers["BOGA1"] in exported and numbers["LAS1"] not in exported
+    assert {p.code for p in figures.programmes} == {"BOGA1", "BRST1"}  # LPKS-RASA's programmes
+    assert figures.total.stages == {Stage.REGISTERED: 1}
+
+
+async def test_venue_staff_broadcast_inside_one_of_their_programmes_only(
+    conversations: Conversations, db: Database, templates: Templates
+) -> None:
+    await two_venues(conversations, db)
+    async with db.transaction() as session:
+        for wider in (Segment(programme="LAS1"), Segment(cluster="BOGA"), Segment(district="33.75.01")):
+            with pytest.raises(OutsideVenue):
+                await broadcasts.send(session, templates, RASA, text="Tes", segment=wider, now=NOW)
+        with pytest.raises(NotAllowed):
+            await broadcasts.send(session, templates, RASA, text="Tes", segment=Segment(), now=NOW)
+    assert await sent(db) == ([], [])
+
+    async with db.transaction() as session:
+        await broadcasts.send(session, templates, RASA, text="Tes", segment=Segment(programme="BOGA1"), now=NOW)
+    [broadcast], outbox = await sent(db)
+    assert (broadcast.segment, broadcast.recipients, len(outbox)) == ({"programme": "BOGA1"}, 1, 1)
+
+
+async def test_venue_staff_compose_a_broadcast_from_their_programmes(
+    conversations: Conversations, db: Database, words: Words
+) -> None:
+    await two_venues(conversations, db)
+    sari = Resident(conversations, "rasa")
+    await sari.type("/siaran")
+    await sari.type("Praktik memasak hari Senin")
+    assert [o.data for o in sari.options] == ["siaran_target|programme", "siaran_target|^"]  # and "back"
+    await sari.choose("siaran_target", "programme")
+    assert [o.data for o in sari.options] == ["siaran_value|BOGA1", "siaran_value|BRST1", "siaran_value|^"]
+
+    await sari.send(Inbound(choice="siaran_value|LAS1"))  # a forged button for another venue's programme
+    assert words("common/option_gone") in sari.text
+    assert await sent(db) == ([], [])
+    await sari.choose("siaran_value", "BOGA1")
+    await sari.choose("siaran_confirm", "ok")
+    [broadcast], _ = await sent(db)
+    assert broadcast.segment == {"programme": "BOGA1"}
+
+
+async def test_venue_staff_cek_another_venues_application_is_refused(
+    conversations: Conversations, db: Database
+) -> None:
+    numbers = await two_venues(conversations, db)
+    before = await stages_and_outbox(db)
+    sari = Resident(conversations, "rasa")
+    await sari.type(f"/cek {numbers['LAS1']} lolos")
+    assert "may not act on LAS1" in sari.text
+    assert await stages_and_outbox(db) == before
+
+    await sari.type(f"/cek {numbers['BOGA1']} lolos")
+    assert (await stages_and_outbox(db))[0]["BOGA1"] == Stage.ADMIN_PASSED
+
+
+async def test_venue_staff_jadwal_lists_their_venues_events(
+    conversations: Conversations, db: Database, templates: Templates
+) -> None:
+    await two_venues(conversations, db)
+    async with db.transaction() as session:
+        for code in ("LAS1", "BOGA1"):
+            await schedule.add_event(
+                session,
+                templates,
+                BOSS,
+                programme_code=code,
+                kind="written_test",
+                starts_local=datetime(2027, 1, 20, 8),
+                place=f"Ruang {code}",
+                stages=(Stage.REGISTERED,),
+                now=NOW,
+            )
+        [las, _] = await session.scalars(select(Event).order_by(Event.id))
+        with pytest.raises(OutsideVenue):
+            await schedule.change_event(session, templates, RASA, las.id, now=NOW, place="Aula")
+        with pytest.raises(OutsideVenue):
+            await schedule.cancel_event(session, templates, RASA, las.id, NOW)
+    sari, boss = Resident(conversations, "rasa"), Resident(conversations, "kepala")
+    await sari.type("/jadwal")
+    assert "Ruang BOGA1" in sari.text and "Ruang LAS1" not in sari.text
+    await boss.type("/jadwal")
+    assert "Ruang BOGA1" in boss.text and "Ruang LAS1" in boss.text
+
+
+async def test_a_results_import_with_another_venues_row_imports_nothing(
+    conversations: Conversations, db: Database, templates: Templates, tmp_path: Path
+) -> None:
+    numbers = await two_venues(conversations, db)
+    before = await stages_and_outbox(db)
+    sheet = tmp_path / "hasil.csv"
+    sheet.write_text(f"number,stage\n{numbers['BOGA1']},admin_passed\n{numbers['LAS1']},admin_passed\n")
+
+    async with db.transaction() as session:
+        plan = await result_import.plan_results(session, sheet, actor=RASA)
+        assert [(p.line, p.text) for p in plan.problems] == [
+            (3, f"{numbers['LAS1']}: LAS1 is not a programme of LPKS-RASA")
+        ]
+        with pytest.raises(result_import.StalePlan):
+            await result_import.apply_results(session, templates, RASA, plan, NOW)
+    assert await stages_and_outbox(db) == before
+
+
+async def test_a_venue_role_needs_a_venue_of_the_catalog(db: Database) -> None:
+    async with db.transaction() as session:
+        with pytest.raises(staff_service.StaffError, match="needs --venue"):
+            await staff_service.add(session, BOSS, channel=CHANNEL, user_id="x", name="X", role="venue", now=NOW)
+        with pytest.raises(staff_service.StaffError, match="no venue 'NOWHERE'"):
+            await staff_service.add(
+                session, BOSS, channel=CHANNEL, user_id="x", name="X", role="venue", venue="NOWHERE", now=NOW
+            )
+        with pytest.raises(staff_service.StaffError, match="covers every venue"):
+            await staff_service.add(
+                session, BOSS, channel=CHANNEL, user_id="x", name="X", role="operator", venue="BLK-PKL", now=NOW
+            )
+        member = await staff_service.add(
+            session, BOSS, channel=CHANNEL, user_id="x", name="X", role="venue", venue="BLK-PKL", now=NOW
+        )
+        actor = await staff_service.current_actor(session, CHANNEL, "x", {})
+    assert (member.venue, actor) == ("BLK-PKL", Actor(CHANNEL, "x", "X", "venue", "BLK-PKL"))
