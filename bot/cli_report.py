@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
-from bot.cli_outreach import cli_actor
+from bot.cli_outreach import acting
 from bot.settings import Settings
 from training.figures import Figures, Filters, Table
 
@@ -43,7 +43,7 @@ async def report_command(settings: Settings, args: argparse.Namespace) -> int:
 
     filters = Filters(args.programme, args.cluster, args.year)
     async with staff_transaction(settings) as session:
-        figures = await report(session, cli_actor(), filters)
+        figures = await report(session, await acting(session, settings, args), filters)
         today = now_utc().astimezone(await local_zone(session)).date()
     print(f"Laporan: {filters.describe()}")
     if figures.empty:

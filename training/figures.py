@@ -38,7 +38,7 @@ from storage.repositories import reports as reports_repo
 from training.eligibility import age_on
 from training.errors import BlkbotError
 from training.nik import parse_nik
-from training.permissions import Actor, Permission, require
+from training.permissions import Actor, Permission, require, require_programme, within
 from training.reports import SEX, local_time
 
 Cell: TypeAlias = str | int
@@ -130,9 +130,14 @@ class _Path:
 
 
 async def report(session: AsyncSession, actor: Actor, filters: Filters) -> Figures:
-    """Every table of the report, counted within the filters."""
+    """Every table of the report, counted within the filters and the actor's venue (venue staff see
+    their own programmes' figures; naming another venue's programme is refused)."""
     require(actor, Permission.VIEW_APPLICANTS)
     programmes = await _programmes(session, filters)
+    if filters.programme:
+        for programme in programmes:
+            require_programme(actor, Permission.VIEW_APPLICANTS, programme)
+    programmes = within(actor, programmes, lambda p: p.venue_code)
     ids = {p.id for p in programmes}
     zone = await local_zone(session)
     passed = await figures_repo.passed_check(session)

@@ -91,6 +91,19 @@ async def test_an_account_without_view_applicants_is_refused(intake: Database) -
     assert row(operator, "funnel", "BOGA1")[1] == 6
 
 
+async def test_venue_staff_see_only_their_own_venues_figures(intake: Database) -> None:
+    rasa = Actor("telegram", "7", "Dewi", StaffRole.VENUE, venue="LPKS-RASA")  # BOGA1's venue
+    own = await figures(intake, actor=rasa)
+    assert [r[0] for r in own.table("funnel").rows][:1] == ["BOGA1"]
+    assert row(own, "funnel", "BOGA1")[1] == 6
+    other = Actor("telegram", "6", "Joko", StaffRole.VENUE, venue="BLK-PKL")
+    shown = await figures(intake, actor=other)
+    assert "BOGA1" not in [r[0] for r in shown.table("funnel").rows]
+    assert shown.empty
+    with pytest.raises(NotAllowed, match="BOGA1"):
+        await figures(intake, Filters(programme="BOGA1"), actor=other)
+
+
 async def test_an_empty_database_has_nothing_to_report(db: Database) -> None:
     found = await figures(db)
     assert found.empty
