@@ -22,7 +22,9 @@ def test_a_superscript_two_at_a_menu_gets_the_reprompt_and_exits_cleanly(cli_db:
     assert after.lstrip().startswith(reprompt)
 
 
-REGISTER = "1\n1\n1\nya\nya\ntidak\ntidak\n4\nSiti Nur Aini\n3375015203950002\n1\nJl. Merdeka 5\n1\n081234567890\n1\n"
+REGISTER = (
+    "1\n1\n1\n1\nya\nya\ntidak\ntidak\n4\nSiti Nur Aini\n3375015203950002\n1\nJl. Merdeka 5\n1\n081234567890\n1\n"
+)
 """The README's scripted registration: Siti for BOGA1."""
 
 
