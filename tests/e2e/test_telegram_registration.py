@@ -132,8 +132,8 @@ async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_m
     server.release_hangs()
     await server.wait_for_call("answerCallbackQuery")
     await server.wait_for_call("editMessageText", resident.chat_id)
-    await resident.press("Tata Boga")  # the chat goes on
-    assert "Olahan Kue dan Roti" in resident.last.plain_text
+    await resident.press("Olahan Kue dan Roti")  # the chat goes on
+    assert "Punya KTP Kota Pekalongan" in resident.last.plain_text
 
 
 async def test_two_quick_messages_get_their_replies_in_order_even_when_the_first_send_is_retried(
@@ -147,7 +147,7 @@ async def test_two_quick_messages_get_their_replies_in_order_even_when_the_first
     await server.wait_for_message(resident.chat_id, predicate=lambda m: "belum punya pendaftaran" in m.plain_text)
 
     texts = [m.plain_text for m in server.messages(resident.chat_id)]
-    helped = next(i for i, t in enumerate(texts) if "persetujuan Anda sebelum menyimpan" in t)
+    helped = next(i for i, t in enumerate(texts) if "Jawab pertanyaan terakhir" in t)
     status = next(i for i, t in enumerate(texts) if "belum punya pendaftaran" in t)
     assert helped < status
 
