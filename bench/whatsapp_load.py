@@ -420,7 +420,7 @@ def plan(args: argparse.Namespace) -> list[Phase]:
         Phase("blkbot paced", "blkbot", "paced", args.residents, args.rate),
     ]
     if not args.skip_echo:
-        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / 14)))
+        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / 15)))
         phases += [
             Phase("echo closed loop", "echo", "closed", args.residents),
             Phase("echo paced", "echo", "paced", echo_paced, args.rate),
