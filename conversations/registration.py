@@ -135,6 +135,19 @@ async def card_options(ctx: Context) -> list[tuple[str, str]]:
     return [(APPLY, ctx.label("buttons/apply"))]
 
 
+async def check_apply(ctx: Context, _: str) -> Finish | None:
+    """ "Daftar" from browsing (/pelatihan) with an application still running: one application at a
+    time is said now, not after the NIK; /daftar then offers to keep it or replace it."""
+    if ctx.data.get(REPLACES) is not None:
+        return None
+    active = await applications.active_of_contact(ctx.session, ctx.contact)
+    if not active:
+        return None
+    message = already_registered(ctx, active[-1])
+    replace = Option("/daftar", ctx.label("buttons/other_programme"))
+    return Finish([Outbound(message.text, (replace, *message.options))])
+
+
 async def card_applies(ctx: Context) -> bool:
     """The card comes between the programme and the consent. A conversation saved before the card
     existed (consent first, or a question already answered) goes on without it."""
@@ -375,7 +388,7 @@ async def steps(ctx: Context) -> list[Step]:
             params=programme_params,
             resets=("card", "q_*", "education", "reuse"),
         ),
-        Choice("card", "registration/card", card_options, params=card_params, when=card_applies),
+        Choice("card", "registration/card", card_options, params=card_params, check=check_apply, when=card_applies),
         YesNo(
             "consent",
             "registration/consent",

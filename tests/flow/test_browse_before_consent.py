@@ -19,6 +19,7 @@ from tests.flow.helpers import (
     conversation_of,
     screenings,
 )
+from tests.flow.test_second_registration import registered_before
 
 BACK = "⬅️ Kembali"
 
@@ -117,9 +118,8 @@ async def test_declined_consent_leaves_browsing_usable(siti: Resident, db: Datab
     assert await all_applications(db) == []
 
 
-async def test_a_resident_who_consented_is_not_asked_again(siti: Resident) -> None:
-    await siti.walk_to_summary()
-    await siti.submit()
+async def test_a_resident_who_consented_is_not_asked_again(siti: Resident, db: Database) -> None:
+    await registered_before(siti, db)  # one application, closed by the office
     await siti.type("/pelatihan")
     await siti.choose("cluster", "BARISTA")
     await siti.choose("programme", "BRST1")
@@ -162,3 +162,16 @@ async def test_a_conversation_saved_in_the_old_order_goes_on_without_the_card(
     await old.submit()
     [application] = await all_applications(db)
     assert application.number == "BOGA1-2027-0001"
+
+
+async def test_daftar_on_a_card_with_an_application_running_says_so_at_once(siti: Resident, db: Database) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/pelatihan")
+    await siti.choose("cluster", "BARISTA")
+    await siti.choose("programme", "BRST1")
+    await siti.press("✅ Daftar")
+    assert "BOGA1-2027-0001" in siti.text and "satu pendaftaran" in siti.text
+    await siti.press("Pilih pelatihan lain")
+    assert "Apakah Anda ingin menarik pendaftaran itu" in siti.text
+    assert len(await all_applications(db)) == 1
