@@ -87,9 +87,6 @@ def describe(programme: Programme, lang: str, registered: int) -> dict[str, Any]
     }
 
 
-BROWSING = ("cluster", "programme", "card")
-"""The steps anyone may answer without consent: nothing in them is personal data."""
-
 APPLY = "apply"
 """The card's "Daftar" button."""
 
