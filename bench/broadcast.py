@@ -53,7 +53,7 @@ What runs where
              and the delivery loop in THIS process, sharing ONE SendBudget (a member of the bot's
              budget, role bot) and one Database, as
              `blkbot run` wires them; residents keep chatting first with no broadcast (a quiet
-             window of --quiet-seconds, after each resident's /start and consent), then while the
+             window of --quiet-seconds, after each resident's /start), then while the
              broadcast goes out. A resident presses a cluster, a programme, the back button, types
              /kembali, and round again, thinking 2-6 s between turns. Latency is taken in the server
              process: update delivered to the bot -> the turn's keyboard message received.
@@ -158,9 +158,9 @@ CLUSTERS = (  # (cluster button, programme button): open programmes of the demo 
     ("Menjahit", "Menjahit Busana Muslim"),
 )
 BACK = "⬅️ Kembali"
-WARMUP_STEPS = ("start", "consent")
-"""A resident's first two turns (the first /start answers with two messages, and makes the contact):
-left out of the latency figures."""
+WARMUP_STEPS = ("start",)
+"""A resident's first turn (the first /start answers with two messages, and makes the contact): left
+out of the latency figures. Browsing asks no consent, so the talkers never give it."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -215,9 +215,8 @@ class Action:
 
 
 def talker_script(index: int) -> Iterator[tuple[str, Action]]:
-    """/start and consent, then round and round: a cluster, a programme, the back button, /kembali."""
+    """/start, then round and round: a cluster, a programme (its card), the back button, /kembali."""
     yield "start", Action("text", "/start")
-    yield "consent", Action("press", "✅ Setuju")
     k = index
     while True:
         cluster, programme = CLUSTERS[k % len(CLUSTERS)]
@@ -1024,7 +1023,7 @@ async def run_talkers(
     try:
         await server.call("talk-start", {"talkers": args.talkers, "think": THINK, "seed": args.seed})
         if not await server.call("talk-warm", 120):
-            print("warning: not every resident got past /start and consent within 120 s", file=sys.stderr)
+            print("warning: not every resident got past /start within 120 s", file=sys.stderr)
         quiet_start = time.monotonic()
         await asyncio.sleep(args.quiet_seconds)
         broadcast_id, expected, enqueue_s = await enqueue_broadcast(db, marker)
@@ -1243,7 +1242,7 @@ def print_report(
             print("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)))
         print(
             "latency: update delivered to the bot (getUpdates answer written) -> the turn's keyboard message received; "
-            "e2e: update injected -> that message.\nEach resident's first /start and consent are a warm-up before "
+            "e2e: update injected -> that message.\nEach resident's first /start is a warm-up before "
             "the quiet window (left out). reply 429s: 429s on sendMessage to residents in the window."
         )
         if talk["warmup_429"]:

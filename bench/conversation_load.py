@@ -22,7 +22,7 @@ What runs where
 
 What a turn is and how it is timed
 ----------------------------------
-A resident does the whole registration, 16 turns: /start, consent, cluster, programme, 4 yes/no answers,
+A resident does the whole registration, 17 turns: /start, cluster, programme, "Daftar" on its card, consent, 4 yes/no answers,
 education, name, NIK, birth date "Benar", address, district, shared phone, "Kirim pendaftaran".
 Residents are spread over four open programmes whose rules are the usual four yes/no questions.
 Every blkbot turn ends with a message that carries a keyboard (the next question's buttons, a back
@@ -128,9 +128,10 @@ FIRST_NAMES = ("Siti", "Dewi", "Agus", "Budi", "Rina", "Joko", "Wati", "Eko", "S
 LAST_NAMES = ("Aini", "Lestari", "Santoso", "Rahayu", "Wibowo", "Hidayat", "Saputra", "Kurniawan", "Pratama")
 STEP_NAMES = (
     "start",
-    "consent",
     "cluster",
     "programme",
+    "card",
+    "consent",
     "q_ktp",
     "q_healthy",
     "q_not_working",
@@ -144,7 +145,7 @@ STEP_NAMES = (
     "phone",
     "submit",
 )
-WARMUP_TURNS = 15  # everything but the submission
+WARMUP_TURNS = 16  # everything but the submission
 NUMBER_RE = re.compile(r"\b([A-Z0-9]+-\d{4}-\d{4})\b")
 CHAT_BASE = 100_000
 WARMUP_CHAT = 999_999
@@ -183,9 +184,10 @@ def registration_script(index: int) -> list[Action]:
     name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]}"
     return [
         Action("text", "/start"),
-        Action("press", "✅ Setuju"),
         Action("press", cluster),
         Action("press", programme),
+        Action("press", "✅ Daftar"),
+        Action("press", "✅ Setuju"),
         *[Action("press", answer) for answer in ("Ya", "Ya", "Tidak", "Tidak")],
         Action("press", "SMA / SMK / sederajat"),
         Action("text", name),

@@ -13,8 +13,8 @@ What runs where
   signing and posting webhooks and parsing the bot's Graph API calls do not come out of the bot's core.
 
 A resident plays the registration of tests/whatsapp/test_channel.py: the click-to-chat text
-"DAFTAR <code>__bench", consent, four yes/no answers, education, name, NIK, "Benar", address,
-district, "Pakai nomor ini" (its own WhatsApp number), "Kirim pendaftaran": 14 turns (plus "Nanti saja"
+"DAFTAR <code>__bench", "Daftar" on the programme's card, consent, four yes/no answers, education, name,
+NIK, "Benar", address, district, "Pakai nomor ini" (its own WhatsApp number), "Kirim pendaftaran": 15 turns (plus "Nanti saja"
 for each document JAHIT1 asks for), buttons and list rows pressed by their ids, the rest typed.
 Residents are spread over the four programmes of the Telegram bench. Replies go out on the number's
 budget (--whatsapp-rate, default Meta's 80 msg/s): in closed loop that limit, not blkbot, can be what
@@ -86,7 +86,7 @@ APP_SECRET = "wa-bench-secret"
 VERIFY_TOKEN = "wa-bench-verify"
 WARMUP_WA = "6281999999999"
 DOCUMENTS = {"JAHIT1": 4}
-"""Programmes of the demo catalog that ask for documents (by code: how many); the others take 14 turns."""
+"""Programmes of the demo catalog that ask for documents (by code: how many); the others take 15 turns."""
 WARMUP_TURNS = 13  # the first programme's script but the submission: caches warm, no application left
 TURN_TIMEOUT = 60.0
 ECHO_PACED_SECONDS = 8.0
@@ -108,6 +108,7 @@ def registration_script(index: int) -> list[tuple[str, str]]:
     name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index // len(FIRST_NAMES) % len(LAST_NAMES)]}"
     return [
         ("text", f"DAFTAR {code}__bench"),
+        ("press", "✅ Daftar"),
         ("press", "✅ Setuju"),
         *[("press", answer) for answer in ("Ya", "Ya", "Tidak", "Tidak")],
         ("press", "SMA"),
@@ -427,7 +428,7 @@ def plan(args: argparse.Namespace) -> list[Phase]:
         Phase("blkbot paced", "blkbot", "paced", args.residents, args.rate),
     ]
     if not args.skip_echo:
-        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / 14)))
+        echo_paced = min(args.residents, max(1, math.ceil(ECHO_PACED_SECONDS * args.rate / 15)))
         phases += [
             Phase("echo closed loop", "echo", "closed", args.residents),
             Phase("echo paced", "echo", "paced", echo_paced, args.rate),
@@ -507,7 +508,7 @@ async def main_async(args: argparse.Namespace) -> int:
         await driver.close()
     print()
     print(
-        f"blkbot conversation load over WhatsApp: {args.residents} residents x 14 turns (18 for {', '.join(DOCUMENTS)}: documents later), "
+        f"blkbot conversation load over WhatsApp: {args.residents} residents x 15 turns (19 for {', '.join(DOCUMENTS)}: documents later), "
         f"database {database}, number's rate {args.whatsapp_rate:g} msg/s"
     )
     print_table(results)

@@ -20,6 +20,7 @@ from training.text import LANGUAGES
 
 def _menu_options(ctx: Context) -> list[Option]:
     return [
+        Option("/pelatihan", ctx.label("buttons/browse")),
         Option("/daftar", ctx.label("buttons/register")),
         Option("/status", ctx.label("buttons/status")),
         Option("/bantuan", ctx.label("buttons/help")),
@@ -67,6 +68,16 @@ async def register(engine: Engine, ctx: Context, state: State, argument: str | N
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
     answers = await prefill(ctx, argument, ctx.today())
     return Reply(await _begin_registration(engine, ctx, state, answers, {"source": argument[:64]} if argument else {}))
+
+
+async def browse(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+    """/pelatihan: clusters, programmes and their cards, for anyone: the registration's first steps,
+    which ask for no consent and keep nothing personal. "Daftar" on a card goes on to register."""
+    if state.flow is not None:
+        return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
+    if not ctx.catalog.clusters_with_open_programmes(ctx.today()):
+        return Reply([ctx.say("registration/none_open", options=[notify_option(ctx)])])
+    return Reply(await engine.start_flow(ctx, state, REGISTRATION.name))
 
 
 async def _begin_registration(
@@ -151,6 +162,8 @@ async def erase(engine: Engine, ctx: Context, state: State, _: str | None) -> Re
 COMMANDS: dict[str, Command] = {
     "start": start,
     "daftar": register,
+    "pelatihan": browse,
+    "programmes": browse,
     "register": register,
     "batal": cancel,
     "cancel": cancel,

@@ -1,8 +1,10 @@
 """The registration dialogue, step by step, as the resident meets it.
 
-Order matters: consent, then the programme, then the questions that can turn a person away
-without personal data (the programme's yes/no rules and schooling), and only then name, NIK,
-address and phone. The steps a programme brings come from its catalog rules.
+Order matters: the cluster, the programme and its card (what it asks of a resident) come first
+and need no consent, so anyone may browse; "Daftar" on the card brings the privacy question, just
+before the first answer that is personal data; then the questions that can turn a person away (the
+programme's yes/no rules and schooling), and only then name, NIK, address and phone. The steps a
+programme brings come from its catalog rules.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from training import documents as document_rules
 from training.applications import AlreadyRegistered, RegistrationClosed, Submission
 from training.catalog import training_days
 from training.education import Education
-from training.eligibility import Declaration, Failure, KtpRegion
+from training.eligibility import Declaration, Failure, KtpRegion, MaxAge, MinAge, MinEducation
 from training.errors import InvalidAnswer
 from training.nik import parse_nik
 from training.text import local
@@ -85,6 +87,71 @@ def describe(programme: Programme, lang: str, registered: int) -> dict[str, Any]
     }
 
 
+APPLY = "apply"
+"""The card's "Daftar" button."""
+
+
+async def card_params(ctx: Context) -> dict[str, Any]:
+    programme = chosen_programme(ctx)
+    assert programme is not None
+    counts = await catalog.registered_counts(ctx.session, [programme.id])
+    return {"programme": describe(programme, ctx.lang, counts.get(programme.id, 0)), **requirements(ctx, programme)}
+
+
+def requirements(ctx: Context, programme: Programme) -> dict[str, Any]:
+    """The programme's rules and documents in the card's words, read from the catalog, so that a
+    resident sees what is asked before giving any personal data."""
+    rules = rules_of(programme)
+    regions = ctx.catalog.regions
+    return {
+        "min_age": next((r.years for r in rules if isinstance(r, MinAge)), None),
+        "max_age": next((r.years for r in rules if isinstance(r, MaxAge)), None),
+        "education": next(
+            (ctx.label(f"education/{r.level.value}") for r in rules if isinstance(r, MinEducation)), None
+        ),
+        "regions": [regions.get(code, code) for r in rules if isinstance(r, KtpRegion) for code in r.regions],
+        "declarations": [line for r in rules if isinstance(r, Declaration) and (line := declaration_line(ctx, r))],
+        "documents": [ctx.label(f"documents/kinds/{kind.value}") for kind in document_rules.required(programme)],
+    }
+
+
+def declaration_line(ctx: Context, rule: Declaration) -> str | None:
+    """A built-in declaration in the card's own words; a catalog's own, its reason (or question)."""
+    if rule.key in eligibility.KNOWN_DECLARATIONS:
+        # Turned round (`expect = false`), a built-in rule has no plain sentence: it is asked, not listed.
+        return (
+            ctx.render(f"registration/card_{rule.key}", disability_welcome=rule.disability_welcome)
+            if rule.expect
+            else None
+        )
+    text = rule.reason or rule.question
+    return local(text, ctx.lang) if text else None
+
+
+async def card_options(ctx: Context) -> list[tuple[str, str]]:
+    return [(APPLY, ctx.label("buttons/apply"))]
+
+
+async def check_apply(ctx: Context, _: str) -> Finish | None:
+    """ "Daftar" from browsing (/pelatihan) with an application still running: one application at a
+    time is said now, not after the NIK; /daftar then offers to keep it or replace it."""
+    if ctx.data.get(REPLACES) is not None:
+        return None
+    active = await applications.active_of_contact(ctx.session, ctx.contact)
+    if not active:
+        return None
+    message = already_registered(ctx, active[-1])
+    replace = Option("/daftar", ctx.label("buttons/other_programme"))
+    return Finish([Outbound(message.text, (replace, *message.options))])
+
+
+async def card_applies(ctx: Context) -> bool:
+    """The card comes between the programme and the consent. A conversation saved before the card
+    existed (consent first, or a question already answered) goes on without it."""
+    past = [name for name in ctx.data.get("history", []) if name not in ("cluster", "programme")]
+    return not past or past[0] == "card"
+
+
 # -- checks ------------------------------------------------------------------------------------
 
 
@@ -95,7 +162,7 @@ async def not_consented(ctx: Context) -> bool:
 async def check_consent(ctx: Context, agreed: bool) -> Finish | None:
     if not agreed:
         return Finish(
-            [ctx.say("registration/consent_declined", options=[Option("/daftar", ctx.label("buttons/register_again"))])]
+            [ctx.say("registration/consent_declined", options=[Option("/pelatihan", ctx.label("buttons/browse"))])]
         )
     await contacts.give_consent(ctx.session, ctx.contact, ctx.now())
     return None
@@ -310,6 +377,15 @@ async def steps(ctx: Context) -> list[Step]:
     programme = chosen_programme(ctx)
     rules = rules_of(programme)
     return [
+        Choice("cluster", "registration/ask_cluster", cluster_options, resets=("programme",)),
+        Choice(
+            "programme",
+            "registration/ask_programme",
+            programme_options,
+            params=programme_params,
+            resets=("card", "q_*", "education", "reuse"),
+        ),
+        Choice("card", "registration/card", card_options, params=card_params, check=check_apply, when=card_applies),
         YesNo(
             "consent",
             "registration/consent",
@@ -318,14 +394,6 @@ async def steps(ctx: Context) -> list[Step]:
             when=not_consented,
             yes="buttons/agree",
             no="buttons/disagree",
-        ),
-        Choice("cluster", "registration/ask_cluster", cluster_options, resets=("programme",)),
-        Choice(
-            "programme",
-            "registration/ask_programme",
-            programme_options,
-            params=programme_params,
-            resets=("q_*", "education", "reuse"),
         ),
         YesNo(
             "reuse",

@@ -50,6 +50,7 @@ CHANNEL = "telegram"
 SEND_ATTEMPTS = 3
 MENU_COMMANDS = (
     "start",
+    "pelatihan",
     "daftar",
     "status",
     "jadwal",

@@ -28,5 +28,5 @@ def test_three_residents_register_over_whatsapp_and_the_echo_ceiling_runs() -> N
     assert (summary["channel"], summary["residents"]) == ("whatsapp", 3)
     assert summary["applications"] == [3, 3]  # the closed-loop and the paced database
     assert (summary["lost"], summary["duplicates"], summary["errors"]) == (0, 0, 0)
-    assert summary["turns"] == 3 * 14
+    assert summary["turns"] == 3 * 15
     assert summary["echo_turns_per_s"] is not None  # the echo part ran too

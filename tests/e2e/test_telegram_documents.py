@@ -38,9 +38,10 @@ async def resident(server: FakeTelegramServer, db: Database, templates, clock: C
 
 async def walk_to_documents(resident: Resident) -> None:
     await resident.start()
-    await resident.press("✅ Setuju")
     await resident.press("Menjahit")
     await resident.press("Menjahit Busana Muslim")
+    await resident.press("✅ Daftar")
+    await resident.press("✅ Setuju")
     for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
         await resident.press(answer)
     await resident.press("SMA / SMK / sederajat")

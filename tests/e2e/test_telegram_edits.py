@@ -40,9 +40,10 @@ async def test_editing_the_name_while_the_nik_is_asked_keeps_the_stored_name(
     resident: Resident, server: FakeTelegramServer, db: Database
 ) -> None:
     await resident.start()
-    await resident.press("✅ Setuju")
     await resident.press("Tata Boga")
     await resident.press("Olahan Kue dan Roti")
+    await resident.press("✅ Daftar")
+    await resident.press("✅ Setuju")
     for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
         await resident.press(answer)
     await resident.press("SMA / SMK / sederajat")

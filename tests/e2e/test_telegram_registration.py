@@ -18,12 +18,14 @@ NIK = "3375015203950002"  # a woman born 12 March 1995 in Kota Pekalongan
 async def walk_to_summary(resident: Resident, address: str = "Jl. Merdeka 5 RT 01/RW 02") -> None:
     seen = await resident.start()
     assert "Selamat datang" in seen[0].plain_text
-    assert "Apakah Anda setuju?" in resident.last.plain_text
-    await resident.press("✅ Setuju")
     await resident.press("Tata Boga")
     assert "Olahan Kue dan Roti" in resident.last.plain_text
     assert "Kuota 20 orang" in resident.last.plain_text
     await resident.press("Olahan Kue dan Roti")
+    assert "Punya KTP Kota Pekalongan" in resident.last.plain_text  # the card, before any personal data
+    await resident.press("✅ Daftar")
+    assert "Apakah Anda setuju?" in resident.last.plain_text
+    await resident.press("✅ Setuju")
     for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
         await resident.press(answer)
     await resident.press("SMA / SMK / sederajat")
@@ -101,17 +103,17 @@ async def test_old_keyboard_gets_a_gentle_reply_and_the_current_question(
     resident: Resident, server: FakeTelegramServer
 ) -> None:
     await resident.start()
-    consent = resident.last
-    await resident.press("✅ Setuju")
     clusters = resident.last
     await resident.press("Tata Boga")
-    # A slow phone still shows the consent keyboard and sends its press now.
-    seen = await resident.press_data(consent, "consent|y")
+    programmes = resident.last
+    await resident.press("Olahan Kue dan Roti")
+    # A slow phone still shows the clusters keyboard and sends its press now.
+    seen = await resident.press_data(clusters, "cluster|BOGA")
 
     assert "sudah tidak berlaku" in seen[0].plain_text
-    assert "Pilih pelatihan" in seen[-1].plain_text
-    assert clusters.inline_markup is None  # answered keyboards are removed
-    # The consent message lost its keyboard when answered: nothing is asked of Telegram to remove it again.
+    assert "Daftar" in seen[-1].plain_text
+    assert programmes.inline_markup is None  # answered keyboards are removed
+    # The clusters message lost its keyboard when answered: nothing is asked of Telegram to remove it again.
     assert not [c for c in server.calls_to("editMessageReplyMarkup", resident.chat_id) if not c.ok]
 
 
@@ -119,19 +121,19 @@ async def test_the_next_question_does_not_wait_for_the_press_to_be_answered_or_m
     resident: Resident, server: FakeTelegramServer
 ) -> None:
     await resident.start()
-    consent = resident.last
+    clusters = resident.last
     server.fail_next("answerCallbackQuery", kind="hang")
     server.fail_next("editMessageText", kind="hang")
 
-    seen = await resident._turn(server.press_button(resident.chat_id, consent.message_id, "consent|y"))
+    seen = await resident._turn(server.press_button(resident.chat_id, clusters.message_id, "cluster|BOGA"))
 
-    assert "Pilih bidang pelatihan" in seen[-1].plain_text
+    assert "Pilih pelatihan" in seen[-1].plain_text
     assert not server.calls_to("answerCallbackQuery") and not server.calls_to("editMessageText")  # still held
     server.release_hangs()
     await server.wait_for_call("answerCallbackQuery")
     await server.wait_for_call("editMessageText", resident.chat_id)
-    await resident.press("Tata Boga")  # the chat goes on
-    assert "Olahan Kue dan Roti" in resident.last.plain_text
+    await resident.press("Olahan Kue dan Roti")  # the chat goes on
+    assert "Punya KTP Kota Pekalongan" in resident.last.plain_text
 
 
 async def test_two_quick_messages_get_their_replies_in_order_even_when_the_first_send_is_retried(
@@ -145,7 +147,7 @@ async def test_two_quick_messages_get_their_replies_in_order_even_when_the_first
     await server.wait_for_message(resident.chat_id, predicate=lambda m: "belum punya pendaftaran" in m.plain_text)
 
     texts = [m.plain_text for m in server.messages(resident.chat_id)]
-    helped = next(i for i, t in enumerate(texts) if "persetujuan Anda sebelum menyimpan" in t)
+    helped = next(i for i, t in enumerate(texts) if "Jawab pertanyaan terakhir" in t)
     status = next(i for i, t in enumerate(texts) if "belum punya pendaftaran" in t)
     assert helped < status
 
@@ -165,7 +167,6 @@ async def test_conversation_resumes_after_the_bot_restarts(
     app = await start_bot(conversations, server)
     resident = Resident(server, 7002)
     await resident.start()
-    await resident.press("✅ Setuju")
     await resident.press("Tata Boga")
     await stop_bot(app)
 
@@ -223,12 +224,12 @@ async def test_many_residents_at_once_are_each_answered_in_order(
 ) -> None:
     residents = [Resident(server, 8000 + i) for i in range(20)]
     await asyncio.gather(*(r.start() for r in residents))
-    await asyncio.gather(*(r.press("✅ Setuju") for r in residents))
+    await asyncio.gather(*(r.press("Tata Boga") for r in residents))
 
     for r in residents:
         texts = [m.plain_text for m in server.messages(r.chat_id)]
         assert "Selamat datang" in texts[0]
-        assert "Pilih bidang pelatihan" in texts[-1]
+        assert "Pilih pelatihan" in texts[-1]
 
 
 async def test_a_message_over_telegrams_limit_arrives_in_parts_with_the_buttons_on_the_last(
@@ -244,7 +245,6 @@ async def test_a_message_over_telegrams_limit_arrives_in_parts_with_the_buttons_
             update(Programme).where(Programme.cluster_code == "LAS").values(description={"id": long_text})
         )
     await resident.start()
-    await resident.press("✅ Setuju")
 
     seen = await resident.press("Teknik Las")
 

@@ -138,13 +138,23 @@ class Resident:
         return await self.type("/start" + (f" {argument}" if argument else ""))
 
     async def consent(self) -> Reply:
+        """Agree to the privacy notice, which comes after the programme's card ("Daftar")."""
         return await self.choose("consent", "y")
 
+    async def apply(self, *, consent: bool = True) -> Reply:
+        """ "Daftar" on the programme's card, then agree to the privacy notice if it is asked."""
+        await self.choose("card", "apply")
+        if consent and self.step == "consent":
+            await self.consent()
+        return self.reply
+
     async def pick(self, programme: str, cluster: str, *, reuse: bool = False) -> Reply:
-        """Cluster and programme; to a chat that registered before, "Isi baru" (or, with `reuse`,
-        "Pakai data ini") when the earlier answers are offered."""
+        """Cluster, programme, "Daftar" on its card and consent (if asked); to a chat that
+        registered before, "Isi baru" (or, with `reuse`, "Pakai data ini") when the earlier
+        answers are offered."""
         await self.choose("cluster", cluster)
         await self.choose("programme", programme)
+        await self.apply()
         if self.step == "reuse":
             await self.choose("reuse", "y" if reuse else "n")
         return self.reply
@@ -165,13 +175,9 @@ class Resident:
         await self.choose("district", person.district)
         return await self.type(person.phone)
 
-    async def walk_to_summary(
-        self, programme: str = "BOGA1", cluster: str = "BOGA", person: Person = SITI, *, consent: bool = True
-    ) -> Reply:
-        """/daftar, consent (if asked), programme, yes to every question, details: the summary."""
+    async def walk_to_summary(self, programme: str = "BOGA1", cluster: str = "BOGA", person: Person = SITI) -> Reply:
+        """/daftar, programme, its card, consent (if asked), yes to every question, details: the summary."""
         await self.type("/daftar")
-        if consent:
-            await self.consent()
         await self.pick(programme, cluster)
         await self.answer_questions()
         await self.give_details(person)

@@ -26,7 +26,6 @@ async def half_registered(conversations: Conversations, chat: str) -> Resident:
     """As far as the NIK: name and NIK are in the conversation state."""
     resident = Resident(conversations, chat)
     await resident.type("/daftar")
-    await resident.consent()
     await resident.pick("BOGA1", "BOGA")
     await resident.answer_questions()
     await resident.choose("education", SITI.education)

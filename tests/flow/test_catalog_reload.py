@@ -58,7 +58,6 @@ async def test_a_catalog_loaded_meanwhile_is_shown_once_the_cache_time_has_passe
     siti: Resident, db: Database, demo_catalog: Catalog, ticks: Ticks
 ) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     assert "Tata Boga" in siti.buttons
 
     await load(db, renamed_culinary(demo_catalog))

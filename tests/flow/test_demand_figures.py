@@ -24,8 +24,6 @@ async def boga1(db: Database) -> Counts:
 
 async def turned_away_as_unhealthy(resident: Resident, *, first: bool) -> None:
     await resident.type("/daftar")
-    if first:
-        await resident.consent()
     await resident.pick("BOGA1", "BOGA")
     await resident.choose("q_ktp_region", "y")
     await resident.choose("q_healthy", "n")

@@ -47,7 +47,6 @@ async def contact_of(db: Database, chat_id: str) -> Contact:
 
 async def turned_away_from_boga1(resident: Resident) -> None:
     await resident.type("/daftar")
-    await resident.consent()
     await resident.pick("BOGA1", "BOGA")
     while resident.step != "q_healthy":
         await resident.choose(resident.step or "", "y")

@@ -28,19 +28,20 @@ async def test_odd_characters_at_a_yes_no_a_menu_and_the_nik_step_get_the_reprom
 ) -> None:
     resident = Resident(conversations, "odd")
     await resident.type("/daftar")
-    assert resident.step == "consent"
-    await resident.type(typed)
-    assert resident.messages[0].text == words("common/choose_option", count=2)
-    assert resident.step == "consent"
-
-    await resident.consent()
     assert resident.step == "cluster"
     clusters = len(resident.options)
     await resident.type(typed)
     assert resident.messages[0].text == words("common/choose_option", count=clusters)
     assert resident.step == "cluster"
 
-    await resident.pick("BOGA1", "BOGA")
+    await resident.choose("cluster", "BOGA")
+    await resident.choose("programme", "BOGA1")
+    await resident.choose("card", "apply")
+    assert resident.step == "consent"
+    await resident.type(typed)
+    assert resident.messages[0].text == words("common/choose_option", count=2)
+    assert resident.step == "consent"
+    await resident.consent()
     await resident.answer_questions()
     await resident.choose("education", "sma")
     await resident.type("Siti Nur Aini")
@@ -65,5 +66,4 @@ async def test_a_deep_link_with_a_nul_starts_normally_and_the_next_turn_works(
     assert resident.text == plain.text
     row = await conversation_of(db, "linked")
     assert row is not None and row.data.get("source") == "LAS1x"
-    await resident.consent()
     assert resident.step == "cluster"

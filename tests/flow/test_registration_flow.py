@@ -63,7 +63,6 @@ async def to_nik_step(
     resident: Resident, programme: str = "BOGA1", cluster: str = "BOGA", name: str = "Siti Nur Aini"
 ) -> None:
     await resident.type("/daftar")
-    await resident.consent()
     await resident.pick(programme, cluster)
     await resident.answer_questions()
     await resident.choose("education", "sma")
@@ -91,12 +90,6 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
 ) -> None:
     await siti.start()
     assert siti.messages[0].text == words("common/welcome", subscribed=False)
-    assert siti.step == "consent"
-    assert "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan" in siti.last.text
-    assert siti.buttons == ["✅ Setuju", "Tidak setuju"]
-
-    reply = await siti.press("✅ Setuju")
-    assert reply.chosen == "✅ Setuju"
     assert siti.last.text == words("registration/ask_cluster")
     assert "Tata Boga" in siti.buttons and "Desain Grafis" not in siti.buttons  # DSGN4's window closed
 
@@ -107,6 +100,14 @@ async def test_whole_registration_with_buttons_and_typed_answers_stores_numbered
     assert siti.buttons == ["Olahan Kue dan Roti", BACK]
 
     await siti.press("Olahan Kue dan Roti")
+    assert siti.step == "card" and "Punya KTP Kota Pekalongan" in siti.last.text
+    assert siti.buttons == ["✅ Daftar", BACK]
+    await siti.press("✅ Daftar")
+    assert siti.step == "consent"
+    assert "Dinas Perindustrian dan Tenaga Kerja Kota Pekalongan" in siti.last.text
+    assert siti.buttons == ["✅ Setuju", "Tidak setuju", BACK]
+    reply = await siti.press("✅ Setuju")
+    assert reply.chosen == "✅ Setuju"
     assert siti.last.text == words("eligibility/ktp_region_question", regions=["Kota Pekalongan"])
     await siti.type("ya")
     assert siti.last.text == words("eligibility/healthy_question", disability_welcome=False)
@@ -217,16 +218,23 @@ async def test_phone_shared_with_the_contact_button_is_stored_in_e164(siti: Resi
 
 async def test_declining_consent_stores_nothing_personal(siti: Resident, db: Database, words: Words) -> None:
     await siti.start()
+    await siti.choose("cluster", "BOGA")
+    await siti.choose("programme", "BOGA1")
+    await siti.apply(consent=False)
     await siti.press("Tidak setuju")
     assert siti.text == words("registration/consent_declined")
-    assert siti.buttons == ["📝 Daftar lagi"]
+    assert siti.buttons == ["📚 Lihat pelatihan"]
     contact = await contact_of(db, "siti")
     assert contact.consented_at is None and contact.subscribed is False
     assert await application_count(db) == 0
     assert await screenings(db) == []
     await assert_state_cleared(db, "siti")
 
-    await siti.press("📝 Daftar lagi")  # changed their mind: consent is asked again
+    await siti.press("📚 Lihat pelatihan")  # browsing still works, and consent is asked again at "Daftar"
+    assert siti.step == "cluster"
+    await siti.choose("cluster", "BOGA")
+    await siti.choose("programme", "BOGA1")
+    await siti.apply(consent=False)
     assert siti.step == "consent"
 
 
@@ -350,7 +358,6 @@ async def test_each_failed_rule_is_named_and_recorded_without_an_application(
         async with db.transaction() as session:
             session.add(PastParticipant(nik=male_nik(7), name="Budi Santoso", year=2024))
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick(case.programme, case.cluster)
     await case.walk(siti)
 
@@ -372,7 +379,6 @@ async def test_saya_salah_jawab_asks_the_question_again_with_earlier_answers_kep
     siti: Resident, db: Database, words: Words
 ) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await fail_on("q_not_working")(siti)  # "Ya, saya sedang bekerja": a slip of the thumb
 
@@ -397,7 +403,6 @@ async def test_saya_salah_jawab_asks_the_question_again_with_earlier_answers_kep
 
 async def test_kembali_after_being_turned_away_goes_back_to_that_question(siti: Resident, words: Words) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await fail_on("q_healthy")(siti)
     await siti.type("kembali")
@@ -408,7 +413,6 @@ async def test_kembali_after_being_turned_away_goes_back_to_that_question(siti: 
 
 async def test_saya_salah_jawab_after_starting_again_is_an_old_button(siti: Resident, words: Words) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await fail_on("q_healthy")(siti)
     undo = siti.option("Saya salah jawab")
@@ -420,7 +424,6 @@ async def test_saya_salah_jawab_after_starting_again_is_an_old_button(siti: Resi
 
 async def test_custom_declaration_question_uses_the_catalog_text(siti: Resident) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("LAS-PMI", "LAS")
     while siti.step != "q_pmi_candidate":
         await siti.choose(siti.step or "", qualifying(siti.step or ""))
@@ -429,7 +432,6 @@ async def test_custom_declaration_question_uses_the_catalog_text(siti: Resident)
 
 async def test_refused_resident_can_pick_another_programme_or_ask_for_news(siti: Resident, db: Database) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await fail_on("q_healthy")(siti)
 
@@ -456,7 +458,6 @@ async def test_nik_from_a_region_the_programme_accepts_is_not_flagged(
 ) -> None:
     outsider = replace(SITI, full_name="Budi Santoso", nik=male_nik(3, region="3326"))
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("AC1", "AC")
     regions = ["Kota Pekalongan", "Kabupaten Pekalongan", "Kabupaten Batang"]
     assert siti.last.text == words("eligibility/ktp_region_question", regions=regions)
@@ -501,13 +502,15 @@ async def test_huge_emoji_and_markup_input_is_refused_kindly_or_stored_safely(
 ) -> None:
     huge = "x" * 10_000
     await siti.type("/daftar")
-    await siti.type(huge)  # at the consent question
-    assert siti.messages[0].text == words("common/choose_option", count=2)
-    await siti.consent()
     await siti.type(huge)  # at a menu
     assert siti.messages[0].text == words("common/choose_option", count=len([b for b in siti.buttons if b != BACK]))
     assert siti.step == "cluster"
-    await siti.pick("BOGA1", "BOGA")
+    await siti.choose("cluster", "BOGA")
+    await siti.choose("programme", "BOGA1")
+    await siti.choose("card", "apply")
+    await siti.type(huge)  # at the consent question
+    assert siti.messages[0].text == words("common/choose_option", count=2)
+    await siti.consent()
     await siti.type("😀")  # at a yes/no question
     assert siti.messages[0].text == words("common/choose_option", count=2)
     await siti.answer_questions()
@@ -590,7 +593,7 @@ async def test_back_from_the_summary_asks_the_last_question_again(siti: Resident
 
 async def test_back_after_a_deep_link_reaches_the_programme_and_cluster_choices(siti: Resident, words: Words) -> None:
     await siti.start("BOGA1__poster_kel_podosugih")
-    await siti.consent()
+    assert siti.step == "card"
     await siti.press(BACK)
     assert siti.step == "programme"
     await siti.press(BACK)
@@ -601,7 +604,6 @@ async def test_back_after_a_deep_link_reaches_the_programme_and_cluster_choices(
 
 async def test_first_question_after_consent_offers_no_dead_back_button(siti: Resident, words: Words) -> None:
     await siti.start()
-    await siti.consent()
     assert siti.step == "cluster"
     assert BACK not in siti.buttons
 
@@ -787,9 +789,8 @@ async def test_help_explains_the_current_step_and_asks_it_again(siti: Resident, 
 async def test_help_without_a_specific_text_and_with_nothing_running(siti: Resident, words: Words) -> None:
     await siti.type("/bantuan")
     assert [m.text for m in siti.messages] == [words("help/general"), words("help/commands", **words.office)]
-    assert siti.buttons == ["📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
+    assert siti.buttons == ["📚 Lihat pelatihan", "📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
     await siti.type("/daftar")
-    await siti.consent()
     await siti.type("bantuan")
     assert [m.text for m in siti.messages] == [
         words("help/step"),
@@ -954,6 +955,9 @@ async def test_a_turn_that_fails_half_way_keeps_none_of_its_writes_and_the_next_
     from storage.repositories import conversations as conversation_repo
 
     await siti.type("/daftar")
+    await siti.choose("cluster", "BOGA")
+    await siti.choose("programme", "BOGA1")
+    await siti.choose("card", "apply")
     real_save = conversation_repo.save
 
     async def broken_save(*args: Any, **kwargs: Any) -> int:
@@ -967,13 +971,12 @@ async def test_a_turn_that_fails_half_way_keeps_none_of_its_writes_and_the_next_
     monkeypatch.setattr(conversation_repo, "save", real_save)
     await siti.type("/daftar")  # still at the consent question
     await siti.consent()
-    assert siti.step == "cluster"
+    assert siti.step == "q_ktp_region"
     assert (await contact_of(db, "siti")).consented_at is not None
 
 
 async def test_a_double_tap_advances_once_and_is_answered_with_nothing(siti: Resident, db: Database) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     press = Inbound(choice="cluster|BOGA")
     first = await siti.send(press)
     assert first.chosen == "Tata Boga" and not first.stale
@@ -983,15 +986,16 @@ async def test_a_double_tap_advances_once_and_is_answered_with_nothing(siti: Res
     assert siti.step == "programme"
 
     await siti.choose("programme", "BOGA1")
+    await siti.apply()
     yes = Inbound(choice="q_ktp_region|y")
     await siti.send(yes)
     again = await siti.send(yes)
     assert again.repeated and again.messages == []
     assert siti.step == "q_healthy"
     answers = await answers_of(db, "siti")
-    assert answers == {"consent": True, "cluster": "BOGA", "programme": "BOGA1", "q_ktp_region": True}
+    assert answers == {"cluster": "BOGA", "programme": "BOGA1", "card": "apply", "consent": True, "q_ktp_region": True}
     row = await conversation_of(db, "siti")
-    assert row is not None and row.data["history"] == ["consent", "cluster", "programme", "q_ktp_region"]
+    assert row is not None and row.data["history"] == ["cluster", "programme", "card", "consent", "q_ktp_region"]
 
 
 async def test_submitting_twice_creates_one_application_and_the_second_press_is_quiet(
@@ -1049,7 +1053,6 @@ async def test_an_old_keyboard_gets_a_gentle_reply_and_the_current_question(
 
 async def test_a_button_pressed_again_after_another_turn_is_old_not_a_double_tap(siti: Resident, words: Words) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.choose("cluster", "BOGA")
     await siti.type("/bantuan")  # another turn between: the next press of the cluster button is an old keyboard
     reply = await siti.send(Inbound(choice="cluster|BOGA"))
@@ -1268,8 +1271,8 @@ async def test_deep_link_to_a_programme_skips_the_choices_and_records_the_source
 ) -> None:
     await siti.start("BOGA1__poster_kel_podosugih")
     assert siti.messages[0].text == words("common/welcome", subscribed=False)
-    assert siti.step == "consent"
-    await siti.consent()
+    assert siti.step == "card"
+    await siti.apply()
     assert siti.text == words("eligibility/ktp_region_question", regions=["Kota Pekalongan"])
     await siti.answer_questions()
     await siti.give_details()
@@ -1282,7 +1285,6 @@ async def test_deep_link_to_a_programme_skips_the_choices_and_records_the_source
 
 async def test_deep_link_to_a_cluster_preselects_it(siti: Resident) -> None:
     await siti.start("BOGA")
-    await siti.consent()
     assert siti.step == "programme"
     assert "<b>Tata Boga</b>" in siti.last.text
     assert [o.data for o in siti.options] == ["programme|BOGA1", "programme|^"]
@@ -1290,7 +1292,6 @@ async def test_deep_link_to_a_cluster_preselects_it(siti: Resident) -> None:
 
 async def test_deep_link_to_a_closed_programme_starts_at_the_cluster_choice(siti: Resident, words: Words) -> None:
     await siti.start("DSGN4")
-    await siti.consent()
     assert siti.step == "cluster"
     assert siti.last.text == words("registration/ask_cluster")
     assert "cluster|DESAIN" not in [o.data for o in siti.options]
@@ -1302,9 +1303,6 @@ async def test_unknown_deep_link_behaves_like_plain_start(conversations: Convers
     await linked.start("NOPE42__whatever")
     assert [m.text for m in linked.messages] == [m.text for m in plain.messages]
     assert linked.options == plain.options
-    await plain.consent()
-    await linked.consent()
-    assert linked.last == plain.last
     assert linked.step == "cluster"
 
 
@@ -1334,7 +1332,6 @@ async def test_window_still_open_on_its_last_local_day(siti: Resident, db: Datab
 async def test_programme_list_gives_the_length_in_training_days_and_weeks(siti: Resident) -> None:
     """BOGA1 runs from Monday 25 January to Friday 12 February 2027: 15 days of training, not 19."""
     await siti.type("/daftar")
-    await siti.consent()
     await siti.choose("cluster", "BOGA")
     assert "15 hari pelatihan (3 minggu), Senin–Jumat" in siti.text
     assert "19" not in siti.text.split("Olahan Kue dan Roti")[1].split("Kuota")[0]

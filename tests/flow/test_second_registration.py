@@ -35,6 +35,7 @@ async def test_second_registration_offers_the_earlier_answers_and_asks_only_the_
     await siti.type("/daftar")
     await siti.choose("cluster", "BARISTA")
     await siti.choose("programme", "BRST1")
+    await siti.apply()
     assert siti.step == "reuse"
     assert "Pakai data sebelumnya?" in siti.text
     for shown in ("Siti Nur Aini", SITI.nik, "Jl. Merdeka 5 RT 01", "Pekalongan Barat", "0812-3456-7890", "SMA"):
@@ -96,15 +97,15 @@ async def test_another_chat_and_an_erased_person_are_offered_nothing(
 
     budi = Resident(conversations, "budi")
     await budi.type("/daftar")
-    await budi.consent()
     await budi.choose("cluster", "BARISTA")
     await budi.choose("programme", "BRST1")
+    await budi.apply()
     assert budi.step != "reuse" and "Siti" not in budi.text
 
     await siti.type("/hapusdata")
     await siti.press("Hapus")
     await siti.type("/daftar")
-    await siti.consent()
     await siti.choose("cluster", "BARISTA")
     await siti.choose("programme", "BRST1")
+    await siti.apply()
     assert siti.step != "reuse" and SITI.nik not in siti.text

@@ -73,7 +73,6 @@ async def test_the_seat_answer_works_mid_registration_once(
 
     await siti.type("/daftar")
     await siti.press("Tarik, daftar yang baru")  # the old one is withdrawn only if the new one is sent
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await siti.answer_questions()
     question = siti.last.text

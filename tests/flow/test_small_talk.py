@@ -37,12 +37,11 @@ async def test_help_gives_the_offices_phone_whatsapp_address_and_hours(siti: Res
     await siti.type("/daftar")
     await siti.type("/bantuan")  # within a flow too
     assert shows_office_contact(siti.text)
-    assert siti.step == "consent"
+    assert siti.step == "cluster"
 
 
 async def test_a_turned_away_resident_is_told_how_to_reach_the_office(siti: Resident) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await siti.choose("q_ktp_region", "n")
     assert "belum memenuhi syarat" in siti.text
@@ -55,7 +54,7 @@ async def test_free_text_outside_a_flow_says_how_to_reach_a_person_beside_the_me
     await siti.type("Pak, pelatihan menjahit kapan dibuka lagi?")
     assert [m.text for m in siti.messages] == [words("common/not_understood", **words.office)]
     assert OFFICE_CONTACT.whatsapp in siti.text and OFFICE_CONTACT.phone in siti.text
-    assert siti.buttons == ["📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
+    assert siti.buttons == ["📚 Lihat pelatihan", "📝 Daftar pelatihan", "📋 Status pendaftaran", "❓ Bantuan"]
 
 
 # -- who hears the news ----------------------------------------------------------------------------
@@ -71,17 +70,20 @@ async def test_the_welcome_offers_one_tap_for_announcements_and_a_broadcast_to_a
 ) -> None:
     siti = Resident(conversations, "7001", channel="telegram")
     await siti.start()
-    welcome, consent = siti.messages
+    welcome, _ = siti.messages
     assert "pelatihan baru dan lowongan kerja" in welcome.text
     assert [o.label for o in welcome.options] == ["🔔 Kirimi saya pengumuman"]
+    await siti.choose("cluster", "BOGA")
+    await siti.choose("programme", "BOGA1")
+    await siti.apply(consent=False)
     assert (
-        "menekan <b>Mulai</b> (/start) saja tidak membuat Anda menerima pengumuman" in consent.text
+        "menekan <b>Mulai</b> (/start) saja tidak membuat Anda menerima pengumuman" in siti.last.text
     )  # the privacy notice says so
     assert await reached_by_a_broadcast_to_all(db) == 0  # /start alone puts nobody on a list
 
     reply = await siti.send(Inbound(choice=welcome.options[0].data))
 
-    assert [m.text for m in reply.messages] == [words("common/subscribed")]  # the consent question is not sent again
+    assert [m.text for m in reply.messages] == [words("common/subscribed")]  # the question is not sent again
     assert reply.chosen == "🔔 Kirimi saya pengumuman"
     assert await reached_by_a_broadcast_to_all(db) == 1  # a broadcast to "all" now reaches her
     await siti.type("/start")

@@ -227,7 +227,6 @@ async def test_a_residents_turn_reads_no_staff_and_a_staff_turn_reads_one_row(
     await petugas.type("/siaran")
 
     with staff_queries(db) as resident_reads:
-        await siti.consent()
         await siti.choose("cluster", "LAS")
     with staff_queries(db) as staff_reads:
         await petugas.type("Pengumuman")

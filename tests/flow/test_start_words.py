@@ -42,4 +42,4 @@ async def test_after_erasure_the_mulai_button_starts_again(siti: Resident, words
     assert "🏠 Mulai" in siti.text and "/start" not in siti.text
     await siti.press("🏠 Mulai")
     assert siti.messages[0].text == words("common/welcome", subscribed=False)
-    assert siti.step == "consent"
+    assert siti.step == "cluster"

@@ -204,7 +204,6 @@ async def test_lowongan_mid_registration_then_the_same_question_and_registration
     siti: Resident, db: Database, jobs: dict[str, Vacancy], words: Words
 ) -> None:
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await siti.answer_questions()
     assert siti.step == "education"

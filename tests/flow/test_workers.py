@@ -22,11 +22,11 @@ async def test_two_workers_never_interleave_one_chats_turns(conversations: Conve
     other_worker = Conversations(conversations.db, conversations.services)
     siti = Resident(conversations, "busy")
     await siti.type("/daftar")
-    consent = siti.option("✅ Setuju")
+    press = siti.option("Tata Boga")
 
     first, second = await asyncio.gather(
-        conversations.handle("console", "busy", Inbound(choice=consent.data)),
-        other_worker.handle("console", "busy", Inbound(choice=consent.data)),
+        conversations.handle("console", "busy", Inbound(choice=press.data)),
+        other_worker.handle("console", "busy", Inbound(choice=press.data)),
     )
 
     assert sorted([first.stale, second.stale]) == [False, True]

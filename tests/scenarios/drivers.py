@@ -46,11 +46,13 @@ Step = Type | Press | ShareOwnPhone | Expect
 
 REGISTRATION: list[Step] = [
     Type("/daftar"),
-    Expect("Apakah Anda setuju?"),
-    Press("✅ Setuju"),
     Press("Tata Boga"),
     Expect("Olahan Kue dan Roti"),
     Press("Olahan Kue dan Roti"),
+    Expect("Umur paling sedikit 18 tahun"),  # the card: its requirements, before any personal data
+    Press("✅ Daftar"),
+    Expect("Apakah Anda setuju?"),
+    Press("✅ Setuju"),
     *[Press(answer) for answer in ("Ya", "Ya", "Tidak", "Tidak")],  # KTP, health, working or studying, trained
     Press("SMA"),
     Type("Siti Nur Aini"),
