@@ -298,8 +298,9 @@ class Intake:
     @staticmethod
     async def _register(resident: Resident, who: Person, source: str | None) -> str:
         await resident.start(f"{PROGRAMME}__{source}" if source else None)
-        await resident.consent()
-        if resident.step == "cluster":
+        if resident.step == "card":  # a deep link opens the programme's card
+            await resident.apply()
+        else:
             await resident.pick(PROGRAMME, CLUSTER)
         await resident.answer_questions()
         await resident.give_details(who)

@@ -56,11 +56,10 @@ PEOPLE: Final = (
 async def register(resident: Resident, source: str | None, person: Person) -> None:
     """Through a poster's deep link (BOGA1__<source>) or the menu, answering so as to qualify."""
     if source:
-        await resident.type(f"/daftar BOGA1__{source}")
-        await resident.consent()
+        await resident.type(f"/daftar BOGA1__{source}")  # the programme's card
+        await resident.apply()
     else:
         await resident.type("/daftar")
-        await resident.consent()
         await resident.pick("BOGA1", "BOGA")
     await resident.answer_questions()
     await resident.give_details(person)
@@ -75,7 +74,7 @@ async def build_intake(db: Database, conversations: Conversations, templates: Te
         await register(Resident(conversations, chat), source, person)
     away = Resident(conversations, "fajar")
     await away.type("/daftar BOGA1__poster_b")
-    await away.consent()
+    await away.apply()
     await away.choose("q_ktp_region", "y")
     await away.choose("q_healthy", not_qualifying("q_healthy"))
     await Resident(conversations, "gita").walk_to_summary(person=Person("Gita", male_nik(7)))

@@ -84,7 +84,6 @@ async def test_my_data_lists_the_documents_sent_and_those_still_missing(
     """SETIR1 asks for a KTP and a family card: one sent during the registration, the other put off."""
     siti = Resident(conversations, "siti")
     await siti.type("/daftar")
-    await siti.consent()
     await siti.pick("SETIR1", "MENGEMUDI")
     await siti.answer_questions()
     await siti.give_details(SITI)

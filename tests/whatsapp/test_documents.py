@@ -24,7 +24,8 @@ async def send_media(siti: Phone, whatsapp: WhatsApp, kind: str, content: bytes,
 async def test_a_ktp_photo_and_a_family_card_pdf_sent_on_whatsapp_are_kept_for_the_application(
     siti: Phone, whatsapp: WhatsApp
 ) -> None:
-    await siti.say("DAFTAR SETIR1")
+    await siti.say("DAFTAR SETIR1")  # the programme's card
+    await siti.press("Daftar")
     await siti.press("✅ Setuju")
     for answer in ("Ya", "Ya", "Tidak", "Tidak"):  # KTP, health, working or studying, trained before
         await siti.press(answer)
