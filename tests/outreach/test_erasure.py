@@ -50,8 +50,8 @@ REASON = "Siti Nur Aini: KTP Jl. Merdeka 5 RT 01 buram"
 async def registered(conversations: Conversations, chat: str = CHAT) -> Resident:
     """Siti registers for LAS1 through a poster's deep link, on Telegram so she can be pushed to."""
     resident = Resident(conversations, chat, channel="telegram")
-    await resident.start(SOURCE)
-    await resident.consent()
+    await resident.start(SOURCE)  # the programme's card
+    await resident.apply()
     await resident.answer_questions()
     await resident.give_details(SITI)
     await resident.submit()

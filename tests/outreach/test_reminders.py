@@ -503,7 +503,6 @@ async def test_answering_mid_registration_keeps_the_registration_where_it_was(
     siti = Resident(conversations, "siti")
     await siti.type("/daftar")
     await siti.press("Tarik, daftar yang baru")  # one application at a time: this one replaces it
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     await siti.answer_questions()
     assert siti.step == "education"
@@ -542,7 +541,6 @@ async def test_answering_while_asked_to_confirm_a_cancel_keeps_the_registration(
     siti = Resident(conversations, "siti")
     await siti.type("/daftar")
     await siti.press("Tarik, daftar yang baru")  # one application at a time: this one replaces it
-    await siti.consent()
     await siti.pick("BOGA1", "BOGA")
     question = siti.last.text  # the first yes/no eligibility question
     await siti.type("/batal")
