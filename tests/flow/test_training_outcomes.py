@@ -270,3 +270,23 @@ async def test_a_graduate_who_says_they_work_gets_no_more_vacancies_until_they_s
     clock.now += timedelta(days=62)  # the 3-month round: the business closed
     await answer_round("Belum bekerja")
     assert await reached_by_a_welding_vacancy()
+
+
+async def test_a_participant_marked_present_who_then_presses_the_seat_button_is_told_they_are_in(
+    db: Database, clock: Clock, templates: Templates, conversations: Conversations
+) -> None:
+    from outreach.seats import seat_data
+    from training.seats import offer_seat
+
+    await participant(db, "siti", "LAS1-2027-0001", SITI.nik, Stage.SELECTED)
+    day = await training_day(db, clock, 1)
+    async with db.transaction() as session:
+        siti = await session.scalar(select(Application).where(Application.number == "LAS1-2027-0001"))
+        assert siti is not None
+        offer = await offer_seat(session, templates, siti, clock(), "system")
+        await attendance.mark(session, templates, BOSS, day, ["LAS1-2027-0001"], True, clock())
+    clock.now += timedelta(days=5)  # past the seat deadline too
+    resident = Resident(conversations, "siti")
+    await resident.send(Inbound(choice=seat_data(offer.id, True)))
+    assert "sudah tercatat hadir" in resident.text and "sudah lewat" not in resident.text
+    assert (await application(db, "LAS1-2027-0001")).stage == Stage.IN_TRAINING
