@@ -46,7 +46,7 @@ async def seated(db: Database) -> int:
         return day.id
 
 
-def fill(sheet: Path, marks: dict[str, str]) -> None:
+def mark_sheet(sheet: Path, marks: dict[str, str | None]) -> None:
     """Choose in the 'hadir' column as staff would in Excel."""
     book = load_workbook(sheet)
     rows = book.worksheets[0]
@@ -71,7 +71,7 @@ async def test_the_attendance_sheet_previews_errors_by_line_and_marks_only_when_
     validations = {str(v.sqref): v.formula1 for v in book.worksheets[0].data_validations.dataValidation}
     assert validations["F2:F2000"] == '"Hadir,Tidak hadir"'
 
-    fill(sheet, {"LAS1-2027-0001": "Hadir", "LAS1-2027-0002": "mungkin"})
+    mark_sheet(sheet, {"LAS1-2027-0001": "Hadir", "LAS1-2027-0002": "mungkin"})
     capsys.readouterr()
     assert await blkbot(intake, ["training", "import-attendance", str(sheet), "--yes"]) == 1
     out = capsys.readouterr().out
@@ -79,7 +79,7 @@ async def test_the_attendance_sheet_previews_errors_by_line_and_marks_only_when_
     assert "line 3: LAS1-2027-0002: 'hadir' is 'mungkin'" in out
     assert (await stages(intake))["LAS1-2027-0001"] == Stage.SELECTED  # nothing marked
 
-    fill(sheet, {"LAS1-2027-0002": None})  # type: ignore[dict-item]
+    mark_sheet(sheet, {"LAS1-2027-0002": None})
     assert await blkbot(intake, ["training", "import-attendance", str(sheet), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "1 present, 0 absent, 0 unchanged, 1 blank, 0 rows with errors" in out
