@@ -7,12 +7,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli_outreach import acting, go_ahead
+from bot.cli_outreach import acting, import_with_preview
 from bot.settings import Settings
 from storage.errors import BlkbotError
 
 if TYPE_CHECKING:
-    from training.attendance import MarkReport
+    from outreach.results import StageReport
+    from training.attendance import MarkReport, SheetPlan
+    from training.certification import CertPlan
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -127,26 +129,28 @@ async def sheet_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def import_attendance(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
     from training.attendance import apply_sheet, plan_sheet
 
-    async with staff_transaction(settings) as session:
-        plan = await plan_sheet(session, await acting(session, settings, args), args.file)
-    print(
-        f"{plan.source}: {len(plan.present)} present, {len(plan.absent)} absent, {plan.unchanged} unchanged, "
-        f"{plan.blank} blank, {len(plan.problems)} rows with errors"
+    def preview(plan: SheetPlan) -> None:
+        print(
+            f"{plan.source}: {len(plan.present)} present, {len(plan.absent)} absent, {plan.unchanged} unchanged, "
+            f"{plan.blank} blank, {len(plan.problems)} rows with errors"
+        )
+        for problem in plan.problems:
+            print(problem.render(plan.source))
+
+    return await import_with_preview(
+        settings,
+        args,
+        lambda session, actor: plan_sheet(session, actor, args.file),
+        preview,
+        lambda session, actor, plan: apply_sheet(session, Templates(), actor, plan, now_utc()),
+        lambda plan, reports: _print_marks(plan.event_id or 0, *reports),
+        what="marks",
+        again="sheet",
     )
-    for problem in plan.problems:
-        print(problem.render(plan.source))
-    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="marks", again="sheet")
-    if stop is not None:
-        return stop
-    async with staff_transaction(settings) as session:
-        reports = await apply_sheet(session, Templates(), await acting(session, settings, args), plan, now_utc())
-    _print_marks(plan.event_id or 0, *reports)
-    return 0
 
 
 async def show_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -193,29 +197,31 @@ async def complete_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def certification_import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
     from storage.models import Stage
     from training.certification import apply_certifications, plan_certifications
 
-    async with staff_transaction(settings) as session:
-        plan = await plan_certifications(session, args.file, await acting(session, settings, args))
-    print(
-        f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
-        f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
-    )
-    for problem in plan.problems:
-        print(problem.render(plan.source))
-    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="results", again="file")
-    if stop is not None:
-        return stop
-    async with staff_transaction(settings) as session:
-        report = await apply_certifications(
-            session, Templates(), await acting(session, settings, args), plan, now_utc()
+    def preview(plan: CertPlan) -> None:
+        print(
+            f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
+            f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
         )
-    print(f"{report.changed} results stored; {report.announced} participants will be told.")
-    return 0
+        for problem in plan.problems:
+            print(problem.render(plan.source))
+
+    def done(_: CertPlan, report: StageReport) -> None:
+        print(f"{report.changed} results stored; {report.announced} participants will be told.")
+
+    return await import_with_preview(
+        settings,
+        args,
+        lambda session, actor: plan_certifications(session, args.file, actor),
+        preview,
+        lambda session, actor, plan: apply_certifications(session, Templates(), actor, plan, now_utc()),
+        done,
+        what="results",
+    )
 
 
 async def tracer_run_once(settings: Settings, args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ from training import staff, waitlist
 from training.errors import BlkbotError, Problem
 from training.permissions import Actor, Permission, require, require_programme
 from training.seats import confirm_attending
-from training.staff_files import ImportProblem, cell, read_table
+from training.staff_files import ImportProblem, cell, read_table, write_worksheet
 from training.validators import clean_text
 
 if TYPE_CHECKING:
@@ -290,7 +290,9 @@ SHEET_COLUMNS: Final = {
     "number": ("nomor", "number"),
     "present": ("hadir", "present"),
 }
-PRESENT_WORDS: Final = {"hadir": True, "tidak hadir": False, "present": True, "absent": False}
+PRESENT_CHOICES: Final = {"Hadir": True, "Tidak hadir": False}
+"""The drop-down of the "hadir" column; a blank cell leaves the day's mark as it is."""
+PRESENT_WORDS: Final = {**{w.lower(): p for w, p in PRESENT_CHOICES.items()}, "present": True, "absent": False}
 SHEET_ROWS_MAX: Final = 2_000
 
 
@@ -330,12 +332,6 @@ class SheetPlan:
 async def write_sheet(session: AsyncSession, actor: Actor, event_id: int, out: Path, zone: ZoneInfo) -> int:
     """Write a training day's attendance sheet to `out`, one row per expected participant with
     their own answer beside and a "hadir" drop-down (today's marks filled in); returns the rows."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from training.reports import _write_atomically
-
     event = await training_day(session, actor, event_id)
     people = await expected(session, event)
     marks = {m.application_id: m.present for m in await records.marks(session, [event.id])}
@@ -345,7 +341,7 @@ async def write_sheet(session: AsyncSession, actor: Actor, event_id: int, out: P
         if day.id == event.id
     }
     when = f"{event.starts_at.astimezone(zone):%Y-%m-%d %H:%M}"
-    words: dict[bool | None, str] = {True: "Hadir", False: "Tidak hadir"}
+    words: dict[bool | None, str] = {present: word for word, present in PRESENT_CHOICES.items()}
     answers: dict[bool | None, str] = {True: "akan hadir", False: "tidak bisa hadir"}
     rows = [
         [
@@ -359,26 +355,16 @@ async def write_sheet(session: AsyncSession, actor: Actor, event_id: int, out: P
         for a in people
     ]
 
-    def write(path: Path) -> None:
-        book = Workbook()
-        sheet = book.active
-        sheet.title = f"hadir {event.programme.code} {event.id}"[:31]
-        sheet.append(list(SHEET_HEADER))
-        for header in sheet[1]:
-            header.font = Font(bold=True)
-        for r, values in enumerate(rows, start=2):
-            for c, value in enumerate(values, start=1):
-                target = sheet.cell(row=r, column=c, value=value)
-                target.data_type, target.number_format = "s", "@"  # a name starting "=" stays text
-        choice = DataValidation(type="list", formula1='"Hadir,Tidak hadir"', allow_blank=True)
-        choice.add(f"F2:F{max(len(rows) + 1, SHEET_ROWS_MAX)}")
-        sheet.add_data_validation(choice)
-        sheet.freeze_panes = "D2"
-        for column, width in zip("ABCDEF", (15, 17, 18, 28, 18, 13), strict=True):
-            sheet.column_dimensions[column].width = width
-        book.save(path)
-
-    _write_atomically(out, write)
+    write_worksheet(
+        out,
+        f"hadir {event.programme.code} {event.id}",
+        SHEET_HEADER,
+        rows,
+        choices={"F": list(PRESENT_CHOICES)},
+        widths=(15, 17, 18, 28, 18, 13),
+        freeze="D2",
+        rows_max=SHEET_ROWS_MAX,
+    )
     return len(rows)
 
 
