@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from outreach.result_import import ResultPlan
+    from training.errors import Problem
     from training.permissions import Actor
 
 
@@ -165,7 +166,14 @@ def go_ahead(applicable: bool, changes: int, *, yes: bool, what: str, again: str
 
 
 class Previewed(Protocol):
-    """What an import's plan offers its preview: whether it may be applied, and what would change."""
+    """What an import's plan offers its preview: the file, its problems by line, whether it may be
+    applied, and what would change."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def problems(self) -> Sequence[Problem]: ...
 
     @property
     def applicable(self) -> bool: ...
@@ -182,20 +190,23 @@ async def import_with_preview(
     settings: Settings,
     args: argparse.Namespace,
     plan: Callable[[AsyncSession, Actor], Awaitable[P]],
-    preview: Callable[[P], None],
+    summary: Callable[[P], str],
     apply: Callable[[AsyncSession, Actor, P], Awaitable[R]],
     done: Callable[[P, R], None],
     *,
     what: str,
     again: str = "file",
 ) -> int:
-    """An import's two steps: the plan read in one transaction and printed, then, once confirmed
-    (`--yes` or y), applied in a second (the service checks it still holds)."""
+    """An import's two steps: the plan read in one transaction and shown (its `summary` line, then
+    each problem by line), then, once confirmed (`--yes` or y), applied in a second (the service
+    checks it still holds)."""
     from bot.commands import staff_transaction
 
     async with staff_transaction(settings) as session:
         found = await plan(session, await acting(session, settings, args))
-    preview(found)
+    print(summary(found))
+    for problem in found.problems:
+        print(problem.render(found.source))
     stop = go_ahead(found.applicable, len(found.changes), yes=args.yes, what=what, again=again)
     if stop is not None:
         return stop

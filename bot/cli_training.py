@@ -133,19 +133,17 @@ async def import_attendance(settings: Settings, args: argparse.Namespace) -> int
     from messages.render import Templates
     from training.attendance import apply_sheet, plan_sheet
 
-    def preview(plan: SheetPlan) -> None:
-        print(
+    def summary(plan: SheetPlan) -> str:
+        return (
             f"{plan.source}: {len(plan.present)} present, {len(plan.absent)} absent, {plan.unchanged} unchanged, "
             f"{plan.blank} blank, {len(plan.problems)} rows with errors"
         )
-        for problem in plan.problems:
-            print(problem.render(plan.source))
 
     return await import_with_preview(
         settings,
         args,
         lambda session, actor: plan_sheet(session, actor, args.file),
-        preview,
+        summary,
         lambda session, actor, plan: apply_sheet(session, Templates(), actor, plan, now_utc()),
         lambda plan, reports: _print_marks(plan.event_id or 0, *reports),
         what="marks",
@@ -202,13 +200,11 @@ async def certification_import(settings: Settings, args: argparse.Namespace) -> 
     from storage.models import Stage
     from training.certification import apply_certifications, plan_certifications
 
-    def preview(plan: CertPlan) -> None:
-        print(
+    def summary(plan: CertPlan) -> str:
+        return (
             f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
             f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
         )
-        for problem in plan.problems:
-            print(problem.render(plan.source))
 
     def done(_: CertPlan, report: StageReport) -> None:
         print(f"{report.changed} results stored; {report.announced} participants will be told.")
@@ -217,7 +213,7 @@ async def certification_import(settings: Settings, args: argparse.Namespace) -> 
         settings,
         args,
         lambda session, actor: plan_certifications(session, args.file, actor),
-        preview,
+        summary,
         lambda session, actor, plan: apply_certifications(session, Templates(), actor, plan, now_utc()),
         done,
         what="results",
