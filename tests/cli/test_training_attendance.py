@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from messages.render import Templates
 from storage.db import Database
-from storage.models import Event, EventKind, Interest, Stage
+from storage.models import Event, EventKind, Interest, OutboxMessage, Stage
 from storage.repositories import catalog, contacts
 from tests.cli.conftest import blkbot
 from tests.cli.test_selection import START, intake, keys, offers, pass_all, stages
@@ -112,8 +112,6 @@ async def test_all_present_except_a_few_and_the_waitlist_closes_kindly_once(
     assert [k for k in told if k.endswith(":not_selected")] == [f"result:{n}:not_selected" for n in range(3, 7)]
     async with intake.transaction() as session:
         interests = list(await session.scalars(select(Interest).order_by(Interest.id)))
-        from storage.models import OutboxMessage
-
         text = await session.scalar(
             select(OutboxMessage.text).where(OutboxMessage.dedupe_key == "result:3:not_selected")
         )
@@ -136,10 +134,8 @@ async def test_all_present_except_a_few_and_the_waitlist_closes_kindly_once(
     found = await stages(intake)
     assert found["LAS1-2027-0002"] == Stage.WITHDRAWN
     assert [found[n] for n in WAITING] == [Stage.NOT_SELECTED] * 4
-    assert not any(
-        k.endswith(":selected") and k.startswith("result:") and k != "result:1:selected" and k != "result:2:selected"
-        for k in await keys(intake)
-    )
+    seated_told = [k for k in await keys(intake) if k.startswith("result:") and k.endswith(":selected")]
+    assert seated_told == ["result:1:selected", "result:2:selected"]  # nobody promoted
 
 
 async def test_close_waitlist_by_hand_previews_then_closes(
@@ -173,3 +169,26 @@ async def test_a_seat_button_pressed_after_being_marked_present_says_they_are_in
     assert (await offers(intake))["LAS1-2027-0001"].answer == "confirmed"
     said = templates.render("id", "selection/seat_in_training", number="LAS1-2027-0001", programme="Las")
     assert "sudah tercatat hadir" in said
+
+
+async def test_venue_staff_of_another_venue_cannot_mark_or_close_las1(intake: Database, tmp_path: Path) -> None:
+    from training.permissions import NotAllowed, OutsideVenue
+
+    day = await seated(intake)
+    sheet = tmp_path / "hadir.xlsx"
+    assert await blkbot(intake, ["training", "sheet", "--event", str(day), "--out", str(sheet)]) == 0
+    mark_sheet(sheet, {"LAS1-2027-0001": "Hadir"})
+    argv = ["staff", "add", "telegram:42", "--name", "Bu Sari", "--role", "venue", "--venue", "LPKS-RASA"]
+    assert await blkbot(intake, argv) == 0
+    sari = ["--as", "telegram:42"]
+    before = await stages(intake)
+    for argv in (
+        ["training", "attend", "--event", str(day), "--all-present"],
+        ["training", "sheet", "--event", str(day), "--out", str(tmp_path / "other.xlsx")],
+        ["training", "import-attendance", str(sheet), "--yes"],
+    ):
+        with pytest.raises(OutsideVenue):
+            await blkbot(intake, [*sari, *argv])
+    with pytest.raises(NotAllowed):  # closing a waitlist is the selection's, which stays with admins
+        await blkbot(intake, [*sari, "selection", "close-waitlist", "--programme", "LAS1", "--yes"])
+    assert await stages(intake) == before
