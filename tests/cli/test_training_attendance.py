@@ -143,12 +143,20 @@ async def test_close_waitlist_by_hand_previews_then_closes(
 ) -> None:
     await seated(intake)
     capsys.readouterr()
+    assert await blkbot(intake, ["stats"]) == 0
+    before = capsys.readouterr().out
     assert await blkbot(intake, ["selection", "close-waitlist", "--programme", "LAS1", "--yes", "--by", "rina"]) == 0
     out = capsys.readouterr().out
     assert "LAS1: 4 on the waitlist would be not selected and told" in out
     assert "The waitlist of LAS1 closed: 4 not selected; each will be told." in out
     found = await stages(intake)
     assert [found[n] for n in WAITING] == [Stage.NOT_SELECTED] * 4
+    assert await blkbot(intake, ["stats"]) == 0
+    after = capsys.readouterr().out
+    active = [
+        line.split("|")[3].strip() for text in (before, after) for line in text.splitlines() if line.startswith("LAS1 ")
+    ]
+    assert active == ["6", "2"]  # "Aktif": the four who waited no longer count as in the running
     assert await blkbot(intake, ["selection", "close-waitlist", "--programme", "LAS1", "--yes"]) == 0
     assert "Nothing to change." in capsys.readouterr().out
 
