@@ -24,8 +24,11 @@ What runs, as the office and the residents would do it
               Each selected resident reads the pushed seat offer in the chat (the console shows what
               the outbox holds for it) and presses "Ya, saya ikut"; about 3% press "Tidak bisa", and
               the next on the waitlist is offered the seat in turn and accepts: the quota ends seated.
-6. training   `blkbot events add` three training days, `blkbot training attend` (a few absent on a day;
-              a selected applicant marked present starts training), `blkbot training complete`.
+6. training   `blkbot events add` three training days; day 1 `blkbot training attend --all-present`
+              (a selected applicant marked present starts training, and the waitlist closes: those
+              still waiting are told), day 2 `blkbot training sheet` filled in like Excel and
+              `blkbot training import-attendance FILE --yes`, day 3 `--all-present --except` a few
+              absent; `blkbot training complete`.
 7. certify    `blkbot certification import FILE --yes`: --competent Kompeten, the rest Belum Kompeten.
 8. tracer     the tracer study's periodic job (bot.tracer.tick) one month and a day after completion,
               then each graduate (but ~8% who do not answer) presses "Jawab" and answers in the chat.
@@ -76,6 +79,7 @@ from storage.db import Database  # noqa: E402
 from storage.models import OutcomeStatus, Stage  # noqa: E402
 from storage.repositories import applications, catalog, training  # noqa: E402
 from tests.cli.test_selection import fill  # noqa: E402
+from tests.cli.test_training_attendance import mark_sheet  # noqa: E402
 from tests.flow.helpers import Person, Resident  # noqa: E402
 from training import figures  # noqa: E402
 from training.outcomes import parse_months  # noqa: E402
@@ -384,12 +388,17 @@ class Intake:
             )  # fmt: skip
         async with self.db.transaction() as session:
             days = [e.id for e in await training.training_days(session, programme.id)]
-        for index, event_id in enumerate(days):
-            absent = set(self.rng.sample(seated, min(3, len(seated) // 4))) if index else set()  # all there on day 1
-            present = [n for n in seated if n not in absent]
-            await self.office("training", "attend", "--event", str(event_id), *present, "--present", show=1)
-            if absent:
-                await self.office("training", "attend", "--event", str(event_id), *sorted(absent), "--absent", show=1)
+        # Day 1 all there (the training starts: the waitlist closes); day 2 from the attendance sheet
+        # filled in Excel; day 3 the whole class but a few.
+        await self.office("training", "attend", "--event", str(days[0]), "--all-present", "--by", "pak-joko", show=2)
+        absent = set(self.rng.sample(seated, min(3, len(seated) // 4)))
+        sheet = self.workdir / "hadir-hari-2.xlsx"
+        await self.office("training", "sheet", "--event", str(days[1]), "--out", str(sheet), show=1)
+        mark_sheet(sheet, {n: "Tidak hadir" if n in absent else "Hadir" for n in seated})
+        await self.office("training", "import-attendance", str(sheet), "--yes", "--by", "pak-joko", show=2)
+        absent = set(self.rng.sample(seated, min(3, len(seated) // 4)))
+        away = ["--except", *sorted(absent)] if absent else []
+        await self.office("training", "attend", "--event", str(days[2]), "--all-present", *away, show=1)
         await self.office("training", "complete", "--programme", PROGRAMME, "--by", "pak-joko", show=1)
 
     async def certify(self) -> None:

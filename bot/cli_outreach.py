@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bot.settings import Settings
 from storage.errors import BlkbotError
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from outreach.result_import import ResultPlan
+    from training.errors import Problem
     from training.permissions import Actor
 
 
@@ -161,6 +163,57 @@ def go_ahead(applicable: bool, changes: int, *, yes: bool, what: str, again: str
         print("Nothing changed.")
         return 1
     return None
+
+
+class Previewed(Protocol):
+    """What an import's plan offers its preview: the file, its problems by line, whether it may be
+    applied, and what would change."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def problems(self) -> Sequence[Problem]: ...
+
+    @property
+    def applicable(self) -> bool: ...
+
+    @property
+    def changes(self) -> Sequence[object]: ...
+
+
+P = TypeVar("P", bound=Previewed)
+R = TypeVar("R")
+
+
+async def import_with_preview(
+    settings: Settings,
+    args: argparse.Namespace,
+    plan: Callable[[AsyncSession, Actor], Awaitable[P]],
+    summary: Callable[[P], str],
+    apply: Callable[[AsyncSession, Actor, P], Awaitable[R]],
+    done: Callable[[P, R], None],
+    *,
+    what: str,
+    again: str = "file",
+) -> int:
+    """An import's two steps: the plan read in one transaction and shown (its `summary` line, then
+    each problem by line), then, once confirmed (`--yes` or y), applied in a second (the service
+    checks it still holds)."""
+    from bot.commands import staff_transaction
+
+    async with staff_transaction(settings) as session:
+        found = await plan(session, await acting(session, settings, args))
+    print(summary(found))
+    for problem in found.problems:
+        print(problem.render(found.source))
+    stop = go_ahead(found.applicable, len(found.changes), yes=args.yes, what=what, again=again)
+    if stop is not None:
+        return stop
+    async with staff_transaction(settings) as session:
+        result = await apply(session, await acting(session, settings, args), found)
+    done(found, result)
+    return 0
 
 
 async def broadcast_command(settings: Settings, args: argparse.Namespace) -> int:

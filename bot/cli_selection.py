@@ -59,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     show.add_argument("number")
     show.set_defaults(handler=show_command)
 
+    close = selection.add_parser(
+        "close-waitlist", help="the training started: the waitlisted are not selected, each told; preview, then ask"
+    )
+    close.add_argument("--programme", required=True)
+    close.add_argument("--yes", action="store_true", help="close without asking (after the preview)")
+    close.add_argument("--by", help="who decides (for the record)")
+    close.set_defaults(handler=close_waitlist_command)
+
     deadlines = selection.add_parser("deadlines", help="give away seats whose confirmation deadline passed, now")
     deadlines.set_defaults(handler=deadlines_command)
 
@@ -229,4 +237,26 @@ async def deadlines_command(settings: Settings, args: argparse.Namespace) -> int
     async with staff_transaction(settings) as session:
         counts = await expire_lapsed(session, Templates(), now_utc())
     print(f"{counts['expired']} seat offers lapsed; {counts['promoted']} from the waitlist offered a seat.")
+    return 0
+
+
+async def close_waitlist_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from training.waitlist import close_waitlist, waitlist_of
+
+    async with staff_transaction(settings) as session:
+        programme, queue = await waitlist_of(session, await acting(session, settings, args), args.programme)
+        print(f"{programme.code}: {len(queue)} on the waitlist would be not selected and told")
+        for application in queue:
+            print(f"  {application.number}")
+    stop = go_ahead(True, len(queue), yes=args.yes, what="closings", again="programme")
+    if stop is not None:
+        return stop
+    async with staff_transaction(settings) as session:
+        closed = await close_waitlist(
+            session, Templates(), await acting(session, settings, args), args.programme, now_utc()
+        )
+    print(f"The waitlist of {programme.code} closed: {len(closed)} not selected; each will be told.")
     return 0

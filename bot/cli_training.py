@@ -5,23 +5,49 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.cli_outreach import acting, go_ahead
+from bot.cli_outreach import acting, import_with_preview
 from bot.settings import Settings
+from storage.errors import BlkbotError
+
+if TYPE_CHECKING:
+    from outreach.results import StageReport
+    from training.attendance import MarkReport, SheetPlan
+    from training.certification import CertPlan
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     training = sub.add_parser("training", help="attendance per training day, drop-outs, completion").add_subparsers(
         dest="training_command", required=True
     )
-    attend = training.add_parser("attend", help="mark participants present or absent on one training day")
+    attend = training.add_parser(
+        "attend", help="mark participants present or absent on one training day, or the whole class present"
+    )
     attend.add_argument("--event", type=int, required=True, help="the training day's id (blkbot events list)")
-    attend.add_argument("numbers", nargs="+", metavar="NUMBER")
+    attend.add_argument("numbers", nargs="*", metavar="NUMBER")
     mark = attend.add_mutually_exclusive_group(required=True)
-    mark.add_argument("--present", dest="present", action="store_true")
-    mark.add_argument("--absent", dest="present", action="store_false")
+    mark.add_argument("--present", dest="mode", action="store_const", const="present")
+    mark.add_argument("--absent", dest="mode", action="store_const", const="absent")
+    mark.add_argument(
+        "--all-present", dest="mode", action="store_const", const="all", help="every participant expected that day"
+    )
+    attend.add_argument(
+        "--except", dest="away", nargs="+", default=[], metavar="NUMBER", help="with --all-present: these were absent"
+    )
     attend.add_argument("--by", help="who marks (for the record)")
     attend.set_defaults(handler=attend_command)
+
+    sheet = training.add_parser("sheet", help="write a training day's attendance sheet (XLSX) to fill in")
+    sheet.add_argument("--event", type=int, required=True, help="the training day's id (blkbot events list)")
+    sheet.add_argument("--out", type=Path, required=True)
+    sheet.set_defaults(handler=sheet_command)
+
+    imp = training.add_parser("import-attendance", help="marks from the filled-in attendance sheet; preview, then ask")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--yes", action="store_true", help="apply without asking (after the preview)")
+    imp.add_argument("--by", help="who marks (for the record)")
+    imp.set_defaults(handler=import_attendance)
 
     show = training.add_parser("show", help="participants with days present and absent, and their own answers")
     show.add_argument("--programme", required=True)
@@ -60,16 +86,69 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 async def attend_command(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
     from bot.runtime import now_utc
+    from messages.render import Templates
     from training import attendance
 
+    if (args.mode == "all") == bool(args.numbers) or (args.away and args.mode != "all"):
+        raise BlkbotError("give the numbers with --present or --absent, or --all-present [--except NUMBER ...]")
     async with staff_transaction(settings) as session:
-        report = await attendance.mark(
-            session, await acting(session, settings, args), args.event, args.numbers, args.present, now_utc()
-        )
-    print(f"{report.marked} marked {'present' if args.present else 'absent'} on training day {args.event}.")
-    for number in report.flagged:
-        print(f"  flagged: {number} reached the programme's absence limit")
+        actor = await acting(session, settings, args)
+        if args.mode == "all":
+            reports = await attendance.mark_all(session, Templates(), actor, args.event, args.away, now_utc())
+        else:
+            present = args.mode == "present"
+            report = await attendance.mark(session, Templates(), actor, args.event, args.numbers, present, now_utc())
+            reports = (report, attendance.MarkReport(0)) if present else (attendance.MarkReport(0), report)
+    _print_marks(args.event, *reports)
     return 0
+
+
+def _print_marks(event: int, present: MarkReport, absent: MarkReport) -> None:
+    print(f"Training day {event}: {present.marked} marked present, {absent.marked} marked absent.")
+    for number in absent.flagged:
+        print(f"  flagged: {number} reached the programme's absence limit")
+    if present.not_selected:
+        print(
+            f"The training started: the waitlist closed; {len(present.not_selected)} waitlisted are not selected "
+            "and will be told (they hear when the field's next programme opens)."
+        )
+
+
+async def sheet_command(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.commands import staff_transaction
+    from outreach.reminders import local_zone
+    from training.attendance import write_sheet
+
+    async with staff_transaction(settings) as session:
+        count = await write_sheet(
+            session, await acting(session, settings, args), args.event, args.out, await local_zone(session)
+        )
+    print(f"{args.out}: {count} participants; fill in 'hadir' (Hadir / Tidak hadir), then")
+    print(f"  blkbot training import-attendance {args.out}")
+    return 0
+
+
+async def import_attendance(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runtime import now_utc
+    from messages.render import Templates
+    from training.attendance import apply_sheet, plan_sheet
+
+    def summary(plan: SheetPlan) -> str:
+        return (
+            f"{plan.source}: {len(plan.present)} present, {len(plan.absent)} absent, {plan.unchanged} unchanged, "
+            f"{plan.blank} blank, {len(plan.problems)} rows with errors"
+        )
+
+    return await import_with_preview(
+        settings,
+        args,
+        lambda session, actor: plan_sheet(session, actor, args.file),
+        summary,
+        lambda session, actor, plan: apply_sheet(session, Templates(), actor, plan, now_utc()),
+        lambda plan, reports: _print_marks(plan.event_id or 0, *reports),
+        what="marks",
+        again="sheet",
+    )
 
 
 async def show_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -116,29 +195,29 @@ async def complete_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def certification_import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
     from storage.models import Stage
     from training.certification import apply_certifications, plan_certifications
 
-    async with staff_transaction(settings) as session:
-        plan = await plan_certifications(session, args.file, await acting(session, settings, args))
-    print(
-        f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
-        f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
-    )
-    for problem in plan.problems:
-        print(problem.render(plan.source))
-    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="results", again="file")
-    if stop is not None:
-        return stop
-    async with staff_transaction(settings) as session:
-        report = await apply_certifications(
-            session, Templates(), await acting(session, settings, args), plan, now_utc()
+    def summary(plan: CertPlan) -> str:
+        return (
+            f"{plan.source}: {len(plan.of(Stage.COMPETENT))} kompeten, {len(plan.of(Stage.NOT_YET_COMPETENT))} "
+            f"belum kompeten, {plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
         )
-    print(f"{report.changed} results stored; {report.announced} participants will be told.")
-    return 0
+
+    def done(_: CertPlan, report: StageReport) -> None:
+        print(f"{report.changed} results stored; {report.announced} participants will be told.")
+
+    return await import_with_preview(
+        settings,
+        args,
+        lambda session, actor: plan_certifications(session, args.file, actor),
+        summary,
+        lambda session, actor, plan: apply_certifications(session, Templates(), actor, plan, now_utc()),
+        done,
+        what="results",
+    )
 
 
 async def tracer_run_once(settings: Settings, args: argparse.Namespace) -> int:

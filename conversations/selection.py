@@ -37,6 +37,7 @@ async def seat_answer(engine: Engine, ctx: Context, state: State, payload: str) 
         seats.SeatOutcome.DECLINED: "selection/seat_declined",
         seats.SeatOutcome.ALREADY: "selection/seat_already",
         seats.SeatOutcome.TOO_LATE: "selection/seat_too_late",
+        seats.SeatOutcome.IN_TRAINING: "selection/seat_in_training",
     }[reply.outcome]
     chosen = None
     if reply.outcome in (seats.SeatOutcome.CONFIRMED, seats.SeatOutcome.DECLINED):

@@ -1,5 +1,6 @@
 """The seat offer a selected applicant answers in the chat ("Ya, saya ikut" / "Tidak bisa"), and
-the note that a missed deadline gave the seat away: the words and buttons of both, queued once.
+the note that a missed deadline gave the seat away, and the note that the waitlist closed: the words
+and buttons of each, queued once.
 
 The buttons carry "@seat|<offer id>.y" (the engine's "@" action prefix), answered by
 conversations/selection.py whatever flow the applicant is in.
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from messages.render import Templates
 from outreach.outbox import Push, enqueue
 from outreach.reminders import local_zone, programme_name
-from storage.models import Application, Contact, Origin, SeatOffer
+from storage.models import Application, Contact, Origin, SeatOffer, Stage
 
 SEAT_ACTION = "seat"
 
@@ -70,6 +71,28 @@ async def push_expired(
     lang = contact.language
     text = templates.render(lang, "selection/seat_expired", **await describe(session, application, offer, lang))
     return await enqueue(session, [Push(contact, Origin.RESULT, f"seat:{offer.id}:expired", text)], now)
+
+
+async def push_waitlist_closed(
+    session: AsyncSession, templates: Templates, application: Application, now: datetime
+) -> int:
+    """Tell a waitlisted applicant the seats are full now that training started, and that the next
+    programme of the field will reach them. Keyed as the "not selected" result: told once either way."""
+    contact = await _contact(session, application)
+    if contact is None:
+        return 0
+    lang = contact.language
+    programme = application.programme
+    cluster = programme.cluster.name or {}
+    text = templates.render(
+        lang,
+        "selection/waitlist_closed",
+        number=application.number,
+        programme=programme_name(programme, lang),
+        cluster=cluster.get(lang) or cluster.get("id") or "",
+    )
+    key = f"result:{application.id}:{Stage.NOT_SELECTED.value}"
+    return await enqueue(session, [Push(contact, Origin.RESULT, key, text)], now)
 
 
 async def _contact(session: AsyncSession, application: Application) -> Contact | None:

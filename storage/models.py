@@ -538,6 +538,7 @@ class DecisionKind(StrEnum):
     RANKED = "ranked"  # selected / waitlisted / not_selected by a selection run
     SEAT = "seat"  # offered / confirmed / declined / expired
     PROMOTED = "promoted"  # from the waitlist into a freed seat
+    WAITLIST_CLOSED = "waitlist_closed"  # training started: the waitlisted are not selected
 
 
 class SelectionDecision(Base):
@@ -601,6 +602,7 @@ class StaffActionKind(StrEnum):
     TRAINING_DROPPED = "training_dropped"
     TRAINING_COMPLETED = "training_completed"
     CERTIFICATION_IMPORTED = "certification_imported"
+    WAITLIST_CLOSED = "waitlist_closed"
 
 
 class StaffAction(Base):

@@ -22,7 +22,7 @@ from outreach.results import change_stage
 from storage.models import Application, Contact, DecisionKind, SeatAnswer, SeatOffer, Stage
 from storage.repositories import selection as records
 from training import people
-from training.waitlist import seats_held, waiting
+from training.waitlist import seats_held, started, waiting
 
 if TYPE_CHECKING:
     from messages.render import Templates
@@ -34,6 +34,7 @@ SYSTEM: Final = "system"
 """The actor of what the deadline decides."""
 DECLINED_REASON: Final = "Tidak bisa ikut (kursi dilepas)"
 EXPIRED_REASON: Final = "Tidak mengonfirmasi kursi sampai batas waktu"
+ATTENDED_NOTE: Final = "Hadir di hari pelatihan"
 
 
 async def offer_seat(
@@ -66,6 +67,7 @@ class SeatOutcome(StrEnum):
     DECLINED = "declined"
     ALREADY = "already"  # answered before (a double tap, an old message)
     TOO_LATE = "too_late"  # the deadline passed: the seat went to the waitlist
+    IN_TRAINING = "in_training"  # marked present before answering: the seat is theirs, nothing to say
     NOT_YOURS = "not_yours"  # an unknown offer, or someone else's: nothing is said about it
 
 
@@ -85,6 +87,9 @@ async def answer(
     offer = await records.offer(session, offer_id)
     if offer is None or not await people.owns(session, contact, offer.application):
         return SeatReply(SeatOutcome.NOT_YOURS)
+    if offer.application.stage == Stage.IN_TRAINING:
+        await confirm_attending(session, [offer.application], APPLICANT, now)
+        return SeatReply(SeatOutcome.IN_TRAINING, offer)
     if offer.answer is not None:
         return SeatReply(SeatOutcome.ALREADY, offer, offer.answer)
     if offer.application.stage != Stage.SELECTED or now >= offer.deadline:
@@ -102,6 +107,25 @@ async def answer(
     await change_stage(session, templates, [application], Stage.WITHDRAWN, now, DECLINED_REASON)
     await promote_next(session, templates, application, now)
     return SeatReply(SeatOutcome.DECLINED, offer)
+
+
+async def confirm_attending(session: AsyncSession, attending: Sequence[Application], actor: str, now: datetime) -> int:
+    """Turning up on a training day confirms the seat: their open offers are answered, so neither
+    the deadline nor a late button press gives the seat away. Returns how many offers."""
+    offers = await records.open_offers(session, [a.id for a in attending])
+    for application in attending:
+        if (offer := offers.get(application.id)) is not None:
+            await records.answer_offer(session, offer, SeatAnswer.CONFIRMED, now)
+            await records.record(
+                session,
+                application,
+                kind=DecisionKind.SEAT,
+                outcome="confirmed",
+                note=ATTENDED_NOTE,
+                actor=actor,
+                at=now,
+            )
+    return len(offers)
 
 
 async def expire_lapsed(session: AsyncSession, templates: Templates, now: datetime) -> dict[str, int]:
@@ -133,9 +157,10 @@ async def _lapse(session: AsyncSession, templates: Templates, offer: SeatOffer, 
 async def promote_next(
     session: AsyncSession, templates: Templates, freed: Application, now: datetime
 ) -> Application | None:
-    """Give a freed seat of `freed`'s programme to the first on its waitlist, who is told and asked."""
+    """Give a freed seat of `freed`'s programme to the first on its waitlist, who is told and asked;
+    not once the training started (training/waitlist.py)."""
     programme = freed.programme
-    if await seats_held(session, programme) >= programme.quota:
+    if await seats_held(session, programme) >= programme.quota or await started(session, programme):
         return None
     queue = await waiting(session, programme)
     if not queue:

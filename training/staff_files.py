@@ -142,3 +142,48 @@ def _xlsx_text(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+def write_worksheet(
+    out: Path,
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    choices: dict[str, Sequence[str]],
+    widths: Sequence[int],
+    freeze: str,
+    rows_max: int,
+) -> None:
+    """Write a worksheet staff fill in and import back: a bold header, every cell text (a name
+    starting "=" stays a name), drop-downs on the columns of `choices` (by letter) for `rows_max`
+    rows, and the file replaced whole or not at all."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from training.reports import _write_atomically
+
+    def write(path: Path) -> None:
+        book = Workbook()
+        sheet = book.active
+        sheet.title = title[:31]
+        sheet.append(list(header))
+        for cell_ in sheet[1]:
+            cell_.font = Font(bold=True)
+        for r, values in enumerate(rows, start=2):
+            for c, value in enumerate(values, start=1):
+                target = sheet.cell(row=r, column=c, value=value)
+                target.data_type, target.number_format = "s", "@"
+        last = max(len(rows) + 1, rows_max)
+        for column, options in choices.items():
+            choice = DataValidation(type="list", formula1=f'"{",".join(options)}"', allow_blank=True)
+            choice.add(f"{column}2:{column}{last}")
+            sheet.add_data_validation(choice)
+        sheet.freeze_panes = freeze
+        for c, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(c)].width = width
+        book.save(path)
+
+    _write_atomically(out, write)

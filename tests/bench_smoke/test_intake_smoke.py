@@ -31,13 +31,17 @@ async def test_a_small_intake_reproduces_its_funnel_through_the_real_commands(
     assert "Terdaftar 24 -> Lolos administrasi 20 -> Terpilih 14 -> Kompeten 13 -> Bekerja/usaha" in out
     assert "20 pass, 4 fail, 0 unchanged, 0 without a decision, 0 rows with errors" in out  # the import's preview
     assert "quota 14, 0 seats held, 14 free; 14 selected, 6 waitlisted, 0 not selected" in out
+    assert "Training day 1: 14 marked present, 0 marked absent." in out  # --all-present
+    assert "the waitlist closed; 5 waitlisted are not selected" in out
+    assert "11 present, 3 absent, 0 unchanged, 0 blank, 0 rows with errors" in out  # the attendance sheet
     async with db.transaction() as session:
         stages = Counter(await session.scalars(select(Application.stage)))
         answers = Counter(await session.scalars(select(SeatOffer.answer)))
         competent = Counter(await session.scalars(select(Certification.competent)))
         outcomes = list(await session.scalars(select(Outcome)))
-    # One decliner's seat went to the first on the waitlist, who confirmed: 14 seated, 5 still waiting.
-    assert stages == {"admin_failed": 4, "competent": 13, "not_yet_competent": 1, "withdrawn": 1, "waitlisted": 5}
+    # One decliner's seat went to the first on the waitlist, who confirmed: 14 seated; the 5 still
+    # waiting when the training started were told the seats are full (the waitlist closed).
+    assert stages == {"admin_failed": 4, "competent": 13, "not_yet_competent": 1, "withdrawn": 1, "not_selected": 5}
     assert answers == {"confirmed": 14, "declined": 1}
     assert competent == {True: 13, False: 1}
     assert len(outcomes) == 14  # every graduate asked once

@@ -73,12 +73,12 @@ async def test_a_participant_absent_on_the_limit_of_days_is_flagged_once(db: Dat
     flagged: list[str] = []
     for day in days[:3]:
         async with db.transaction() as session:
-            await attendance.mark(session, BOSS, day, ["LAS1-2027-0002"], True, clock())
-            report = await attendance.mark(session, BOSS, day, ["las1-2027-0001"], False, clock())
+            await attendance.mark(session, Templates(), BOSS, day, ["LAS1-2027-0002"], True, clock())
+            report = await attendance.mark(session, Templates(), BOSS, day, ["las1-2027-0001"], False, clock())
             flagged += report.flagged
     assert flagged == ["LAS1-2027-0001"]  # on the third absence (the default limit), not before
     async with db.transaction() as session:
-        report = await attendance.mark(session, BOSS, days[3], ["LAS1-2027-0001"], False, clock())
+        report = await attendance.mark(session, Templates(), BOSS, days[3], ["LAS1-2027-0001"], False, clock())
         assert report.flagged == []  # flagged already
         view = await attendance.show(session, BOSS, "LAS1")
     rows = {p.number: p for p in view.participants}
@@ -93,8 +93,8 @@ async def test_a_selected_applicant_marked_present_starts_training_and_can_compl
     await participant(db, "budi", "LAS1-2027-0002", male_nik(1), Stage.SELECTED)
     day = await training_day(db, clock, 1)
     async with db.transaction() as session:
-        await attendance.mark(session, BOSS, day, ["LAS1-2027-0001"], True, clock())
-        await attendance.mark(session, BOSS, day, ["LAS1-2027-0002"], False, clock())
+        await attendance.mark(session, Templates(), BOSS, day, ["LAS1-2027-0001"], True, clock())
+        await attendance.mark(session, Templates(), BOSS, day, ["LAS1-2027-0002"], False, clock())
     assert (await application(db, "LAS1-2027-0001")).stage == Stage.IN_TRAINING
     assert (await application(db, "LAS1-2027-0002")).stage == Stage.SELECTED  # absent: not started
     async with db.transaction() as session:
@@ -111,13 +111,13 @@ async def test_marks_refuse_strangers_and_operators_may_mark_but_residents_have_
     day = await training_day(db, clock, 1)
     async with db.transaction() as session:
         with pytest.raises(attendance.TrainingError, match="not in training: LAS1-2027-0009"):
-            await attendance.mark(session, BOSS, day, ["LAS1-2027-0001", "LAS1-2027-0009"], True, clock())
+            await attendance.mark(session, Templates(), BOSS, day, ["LAS1-2027-0001", "LAS1-2027-0009"], True, clock())
         with pytest.raises(attendance.TrainingError, match="BOGA1-2027-0001"):
-            await attendance.mark(session, BOSS, day, ["BOGA1-2027-0001"], True, clock())
+            await attendance.mark(session, Templates(), BOSS, day, ["BOGA1-2027-0001"], True, clock())
     view_only = Actor("telegram", "9", "x", "nobody")
     async with db.transaction() as session:
         with pytest.raises(NotAllowed):
-            await attendance.mark(session, view_only, day, ["LAS1-2027-0001"], True, clock())
+            await attendance.mark(session, Templates(), view_only, day, ["LAS1-2027-0001"], True, clock())
 
 
 async def test_drop_and_complete(db: Database, clock: Clock, templates: Templates) -> None:
@@ -270,3 +270,23 @@ async def test_a_graduate_who_says_they_work_gets_no_more_vacancies_until_they_s
     clock.now += timedelta(days=62)  # the 3-month round: the business closed
     await answer_round("Belum bekerja")
     assert await reached_by_a_welding_vacancy()
+
+
+async def test_a_participant_marked_present_who_then_presses_the_seat_button_is_told_they_are_in(
+    db: Database, clock: Clock, templates: Templates, conversations: Conversations
+) -> None:
+    from outreach.seats import seat_data
+    from training.seats import offer_seat
+
+    await participant(db, "siti", "LAS1-2027-0001", SITI.nik, Stage.SELECTED)
+    day = await training_day(db, clock, 1)
+    async with db.transaction() as session:
+        siti = await session.scalar(select(Application).where(Application.number == "LAS1-2027-0001"))
+        assert siti is not None
+        offer = await offer_seat(session, templates, siti, clock(), "system")
+        await attendance.mark(session, templates, BOSS, day, ["LAS1-2027-0001"], True, clock())
+    clock.now += timedelta(days=5)  # past the seat deadline too
+    resident = Resident(conversations, "siti")
+    await resident.send(Inbound(choice=seat_data(offer.id, True)))
+    assert "sudah tercatat hadir" in resident.text and "sudah lewat" not in resident.text
+    assert (await application(db, "LAS1-2027-0001")).stage == Stage.IN_TRAINING
