@@ -51,6 +51,8 @@ class State:
 
 
 UNDO = "undo"
+PAUSED = "paused"
+"""Where a flow started by a pushed button keeps the flow it interrupted (see `Engine.start_flow`)."""
 """Where an undoable Finish keeps the flow it ended (see `Engine.reopen`)."""
 
 Command = Callable[["Engine", Context, State, str | None], Awaitable[Reply]]
@@ -228,10 +230,19 @@ class Engine:
         *,
         answers: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        pause_running: bool = False,
     ) -> list[Outbound]:
+        """Start `name`; with `pause_running` (a pushed button's short flow, e.g. the tracer question)
+        a flow already running is kept aside and taken up again where it was when this one ends."""
         flow = self.flows[name]
+        paused = None
+        if pause_running and state.flow in self.flows:
+            same = state.flow == name
+            paused = state.data.get(PAUSED) if same else {"flow": state.flow, "step": state.step, "data": state.data}
         state.flow, state.step = name, None
         state.data = {"answers": dict(answers or {}), "history": list(answers or {}), **(extra or {})}
+        if paused is not None:
+            state.data[PAUSED] = paused
         ctx.data = state.data
         intro = await flow.intro(ctx) if flow.intro else []
         return [*intro, *await self._advance(ctx, state)]
@@ -366,7 +377,12 @@ class Engine:
         step = await self._next_step(ctx, steps)
         if step is None:
             messages = await flow.done(ctx)
+            paused = state.data.get(PAUSED)
             state.clear()
+            if paused is not None and paused["flow"] in self.flows:
+                state.flow, state.step, state.data = paused["flow"], paused["step"], paused["data"]
+                ctx.data = state.data
+                messages += [ctx.say("common/already_in_flow"), *await self.resume(ctx, state)]
             return messages
         state.step = step.name
         if isinstance(step, Summary):

@@ -3,7 +3,7 @@
 training.outcomes stores in the graduate's round.
 
 A press from someone else's message, or a forged one, gets the stale-button answer. A flow already
-running (a new registration, say) is left for this one, as any command would leave it.
+running (a new registration, say) is kept aside and taken up again where it was once this one ends.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ async def start(engine: Engine, ctx: Context, state: State, payload: str) -> Rep
     if outcome is None:
         log.warning("contact %s pressed a tracer button that is not theirs", ctx.contact.id)
         return Reply([ctx.say("common/stale_button"), *await engine.resume(ctx, state)], stale=True)
-    return Reply(await engine.start_flow(ctx, state, TRACER.name, extra={ROUND: outcome.id}))
+    return Reply(await engine.start_flow(ctx, state, TRACER.name, extra={ROUND: outcome.id}, pause_running=True))
 
 
 def _options(prefix: str, values: list[str]):  # type: ignore[no-untyped-def]

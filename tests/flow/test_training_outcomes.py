@@ -290,3 +290,35 @@ async def test_a_participant_marked_present_who_then_presses_the_seat_button_is_
     await resident.send(Inbound(choice=seat_data(offer.id, True)))
     assert "sudah tercatat hadir" in resident.text and "sudah lewat" not in resident.text
     assert (await application(db, "LAS1-2027-0001")).stage == Stage.IN_TRAINING
+
+
+async def test_the_tracer_button_in_the_middle_of_a_registration_comes_back_to_it_after_the_answer(
+    db: Database, clock: Clock, templates: Templates, conversations: Conversations
+) -> None:
+    await graduate(db, clock)
+    clock.now += timedelta(days=31)
+    async with db.transaction() as session:
+        await enqueue_due(session, templates, clock())
+        outcome = await session.scalar(select(Outcome))
+        assert outcome is not None
+    siti = Resident(conversations, "siti")
+    await siti.type("/daftar")
+    await siti.pick("BOGA1", "BOGA")
+    await siti.answer_questions()
+    assert siti.step == "education"
+    education_question = siti.last.text
+
+    await siti.send(Inbound(choice=tracer_data(outcome.id)))
+    assert "Apa kegiatan Anda sekarang?" in siti.text
+    await siti.press("Belum bekerja")
+
+    assert "Terima kasih atas jawaban Anda!" in siti.text
+    assert "Kita lanjutkan dari pertanyaan terakhir" in siti.text
+    assert siti.step == "education" and siti.last.text == education_question
+    await siti.give_details(SITI)
+    await siti.submit()
+    async with db.transaction() as session:
+        codes = [a.number.split("-")[0] for a in await session.scalars(select(Application).order_by(Application.id))]
+        assert codes == ["LAS1", "BOGA1"]
+        answered = await session.scalar(select(Outcome))
+        assert answered is not None and answered.status == "looking"
