@@ -125,11 +125,9 @@ def read_results(path: Path) -> tuple[str, list[ResultRow], list[Problem]]:
     return table.source, rows, problems
 
 
-async def plan_results(
-    session: AsyncSession, path: Path, *, allow_backward: bool = False, actor: Actor | None = None
-) -> ResultPlan:
+async def plan_results(session: AsyncSession, path: Path, *, allow_backward: bool = False, actor: Actor) -> ResultPlan:
     """What importing the file would do to the stored applications; changes nothing. Rows of programmes
-    outside the actor's venue are problems (None: the office's whole view)."""
+    outside the actor's venue are problems."""
     source, rows, problems = read_results(path)
     return await _plan(session, source, rows, problems, allow_backward, actor)
 
@@ -140,7 +138,7 @@ async def _plan(
     rows: Sequence[ResultRow],
     problems: Sequence[Problem],
     allow_backward: bool,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> ResultPlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)

@@ -179,9 +179,9 @@ def read_check(path: Path) -> tuple[str, list[CheckRow], int, list[Problem]]:
     return table.source, rows, undecided, problems
 
 
-async def plan_check(session: AsyncSession, path: Path, actor: Actor | None = None) -> CheckPlan:
+async def plan_check(session: AsyncSession, path: Path, actor: Actor) -> CheckPlan:
     """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
-    are problems (None: the office's whole view)."""
+    are problems."""
     source, rows, undecided, problems = read_check(path)
     return await _plan(session, source, rows, undecided, problems, actor)
 
@@ -192,7 +192,7 @@ async def _plan(
     rows: Sequence[CheckRow],
     undecided: int,
     problems: Sequence[Problem],
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> CheckPlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)

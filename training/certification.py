@@ -140,9 +140,9 @@ def _date(text: str) -> date | None:
         return None
 
 
-async def plan_certifications(session: AsyncSession, path: Path, actor: Actor | None = None) -> CertPlan:
+async def plan_certifications(session: AsyncSession, path: Path, actor: Actor) -> CertPlan:
     """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
-    are problems (None: the office's whole view)."""
+    are problems."""
     source, rows, problems = read_certifications(path)
     return await _plan(session, source, rows, problems, actor)
 
@@ -152,7 +152,7 @@ async def _plan(
     source: str,
     rows: Sequence[CertRow],
     problems: Sequence[Problem],
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> CertPlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     stored = await records.certifications(session, [a.id for a in found.values()])

@@ -151,9 +151,9 @@ def within(actor: Actor, items: Iterable[T], venue_of: Callable[[T], str]) -> li
     return [item for item in items if actor.covers(venue_of(item))]
 
 
-def beyond(actor: Actor | None, programme: Sited) -> str | None:
+def beyond(actor: Actor, programme: Sited) -> str | None:
     """An import row's problem when its programme lies outside the actor's venue, else None: imports
     list such rows by line and change nothing, like any other bad row."""
-    if actor is None or actor.covers(programme.venue_code):
+    if actor.covers(programme.venue_code):
         return None
     return f"{programme.code} is not a programme of {actor.venue or 'your venue'}"

@@ -123,9 +123,9 @@ async def read_scores(session: AsyncSession, path: Path) -> tuple[str, list[Scor
     return table.source, rows, problems
 
 
-async def plan_scores(session: AsyncSession, path: Path, actor: Actor | None = None) -> ScorePlan:
+async def plan_scores(session: AsyncSession, path: Path, actor: Actor) -> ScorePlan:
     """What importing the sheet would change; changes nothing. Rows of programmes outside the actor's
-    venue are problems (None: the office's whole view)."""
+    venue are problems."""
     source, rows, problems = await read_scores(session, path)
     return await _plan(session, source, rows, problems, actor)
 
@@ -135,7 +135,7 @@ async def _plan(
     source: str,
     rows: Sequence[ScoreRow],
     problems: Sequence[Problem],
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> ScorePlan:
     found = await applications.by_numbers(session, [r.number for r in rows])
     stored = await records.scores(session, [a.id for a in found.values()])
