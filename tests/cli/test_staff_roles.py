@@ -192,3 +192,14 @@ async def test_venue_staff_imports_and_training_stop_at_another_venue(
         await blkbot(intake, [*SARI, "selection", "run", "--programme", "BOGA1", "--yes"])
     assert await stored(intake) == before
     assert await blkbot(intake, [*SARI, "training", "show", "--programme", "BOGA1"]) == 0
+
+
+def test_a_wrong_staff_setting_is_named_at_start(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BLKBOT_STAFF is read when blkbot starts: a wrong entry is named there, with no traceback later."""
+    monkeypatch.setenv("BLKBOT_STAFF", "telegram:42:admin,telegram:7:boss")
+    assert main(["stats"]) == 2
+    err = capsys.readouterr().err
+    assert "blkbot: bad settings" in err
+    assert "BLKBOT_STAFF entry 'telegram:7:boss': unknown role 'boss'" in err
