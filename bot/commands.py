@@ -301,5 +301,5 @@ async def stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli_outreach import acting
 
     async with staff_transaction(settings) as session:
-        print(render_stats(await funnel(session, await acting(session, settings, args))))
+        print(render_stats(await funnel(session, await acting(session, settings, args), args.programme)))
     return 0

@@ -465,10 +465,12 @@ class Funnel:
     total: Counts
 
 
-async def funnel(session: AsyncSession, actor: Actor) -> Funnel:
+async def funnel(session: AsyncSession, actor: Actor, programme: str = ALL) -> Funnel:
     """Every active programme (and any retired one that still has figures), then its cluster's sums;
-    an actor of one venue sees its programmes only."""
+    an actor of one venue sees its programmes only. `programme`: that one only (an unknown code or
+    another venue's is refused, as in the export)."""
     require(actor, Permission.VIEW_APPLICANTS)
+    only = await _programme_id(session, programme, actor)
     stages: dict[int, Counter[str]] = {}
     for programme_id, stage, n in await applications_repo.stage_counts(session):
         stages.setdefault(programme_id, Counter())[stage] += n
@@ -476,7 +478,7 @@ async def funnel(session: AsyncSession, actor: Actor) -> Funnel:
     for programme_id, eligible, rule, n in await applications_repo.screening_counts(session):
         screenings.setdefault(programme_id, []).append((eligible, rule, n))
     programmes = [p for p in await catalog_repo.programmes(session) if p.active or p.id in stages or p.id in screenings]
-    programmes = within(actor, programmes, lambda p: p.venue_code)
+    programmes = [p for p in within(actor, programmes, lambda p: p.venue_code) if only in (None, p.id)]
     rows = tuple(
         ProgrammeFigures(
             p.code,

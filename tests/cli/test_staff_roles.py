@@ -203,3 +203,19 @@ def test_a_wrong_staff_setting_is_named_at_start(
     err = capsys.readouterr().err
     assert "blkbot: bad settings" in err
     assert "BLKBOT_STAFF entry 'telegram:7:boss': unknown role 'boss'" in err
+
+
+async def test_stats_of_one_programme(intake: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--programme` narrows the figures to one programme (and its cluster's sums); staff of another
+    venue are refused it, and an unknown code lists the ones they may ask for."""
+    from training.reports import UnknownProgramme
+
+    assert await blkbot(intake, ["stats", "--programme", "las1"]) == 0
+    out = capsys.readouterr().out
+    assert "LAS1" in out and "BOGA1" not in out and "MOTOR" not in out
+    assert await blkbot(intake, [*SARI, "stats", "--programme", "BOGA1"]) == 0
+    assert "BOGA1" in capsys.readouterr().out
+    with pytest.raises(OutsideVenue):
+        await blkbot(intake, [*SARI, "stats", "--programme", "LAS1"])
+    with pytest.raises(UnknownProgramme, match="known codes: BOGA1"):
+        await blkbot(intake, [*SARI, "stats", "--programme", "NOPE"])
