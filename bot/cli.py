@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 AS_HELP = "act as this staff account (e.g. telegram:42), with its role and venue; default: the terminal's admin"
-NOT_STAFF = frozenset({"start", "run", "chat", "db", "catalog", "deliver", "whatsapp", "participants"})
+NOT_STAFF = frozenset({"start", "run", "chat", "db", "catalog", "deliver", "whatsapp"})
 """Commands that act as no staff account: `--as` is not offered on them."""
 
 

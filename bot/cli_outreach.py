@@ -211,13 +211,9 @@ async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import office_zone
     from messages.dates import format_stamp
     from outreach import broadcasts
-    from storage.repositories import broadcasts as broadcast_repo
 
     async with staff_transaction(settings) as session:
-        found = await broadcast_repo.get(session, args.id)
-        if found is None:
-            raise BlkbotError(f"no broadcast {args.id}")
-        progress = await broadcasts.progress(session, args.id)
+        found, progress = await broadcasts.report(session, await acting(session, settings, args), args.id)
         zone = await office_zone(settings, session)
     print(f"Broadcast {found.id} by {found.created_by} at {format_stamp(found.created_at, zone)}")
     print(f"Segment: {found.segment or 'all subscribers'}")
@@ -394,10 +390,10 @@ async def staff_remove(settings: Settings, args: argparse.Namespace) -> int:
 
 async def staff_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
-    from storage.repositories import staff
+    from training import staff
 
     async with staff_transaction(settings) as session:
-        for member in await staff.members(session):
+        for member in await staff.members(session, await acting(session, settings, args)):
             print(f"{member.channel}:{member.user_id}\t{member.role}\t{member.venue or 'all venues'}\t{member.name}")
     for (channel, user), role in settings.staff_roles().items():
         print(f"{channel}:{user}\t{role}\tall venues\t(from BLKBOT_STAFF)")

@@ -17,6 +17,7 @@ caller can forget the check. The table below is the only place a role gets its m
 | manage_training     | yes   | yes      | own   |
 | import_certification| yes   | yes      | own   |
 | manage_staff        | yes   | no       | no    |
+| past_participants   | yes   | yes      | no    |
 
 "own": venue staff hold the operator's permissions for the programmes of ONE venue (`Actor.venue`)
 and see nothing of the others. Services check a programme with `require_programme` and narrow what
@@ -56,7 +57,9 @@ class Permission(StrEnum):
     IMPORT_CERTIFICATION = "import_certification"
     """Import the LSP's competency results (and tell each participant)."""
     MANAGE_STAFF = "manage_staff"
-    """Add and remove staff accounts."""
+    """Add, remove and list staff accounts."""
+    PAST_PARTICIPANTS = "past_participants"
+    """Import the city's list of people trained before: one list for every venue, so not venue staff's."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -64,10 +67,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     StaffRole.OPERATOR: frozenset(Permission)
     - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION},
     StaffRole.VENUE: frozenset(Permission)
-    - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION},
+    - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION, Permission.PAST_PARTICIPANTS},
 }
 """Operators run the daily work; reaching everyone at once, deciding who gets a programme's seats
-and who is staff stay with admins. Venue staff do an operator's work inside one venue."""
+and who is staff stay with admins. Venue staff do an operator's work inside one venue, except the one
+city-wide list (past participants) that no venue's work needs."""
 
 SCOPED_ROLES = frozenset({StaffRole.VENUE})
 """Roles that act on one venue's programmes only; an account of such a role without a venue covers none."""

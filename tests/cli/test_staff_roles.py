@@ -219,3 +219,48 @@ async def test_stats_of_one_programme(intake: Database, capsys: pytest.CaptureFi
         await blkbot(intake, [*SARI, "stats", "--programme", "LAS1"])
     with pytest.raises(UnknownProgramme, match="known codes: BOGA1"):
         await blkbot(intake, [*SARI, "stats", "--programme", "NOPE"])
+
+
+async def test_a_broadcast_report_as_venue_staff_covers_their_programmes_only(
+    intake: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for code in ("LAS1", "BOGA1"):
+        assert await blkbot(intake, ["broadcast", "--text", "Tes", "--segment", f"programme={code}", "--yes"]) == 0
+    async with intake.transaction() as session:
+        ids = {b.segment["programme"]: b.id for b in await session.scalars(select(Broadcast))}
+    capsys.readouterr()
+    assert await blkbot(intake, [*SARI, "broadcast-report", str(ids["BOGA1"])]) == 0
+    assert "Segment: {'programme': 'BOGA1'}" in capsys.readouterr().out
+    with pytest.raises(OutsideVenue):
+        await blkbot(intake, [*SARI, "broadcast-report", str(ids["LAS1"])])
+    assert await blkbot(intake, ["broadcast-report", str(ids["LAS1"])]) == 0
+
+
+async def test_venue_staff_may_not_run_the_office_wide_commands(intake: Database, tmp_path: Path) -> None:
+    """Listing staff, handing out lapsed seats and loading the past participants are the office's."""
+    sheet = tmp_path / "alumni.csv"
+    sheet.write_text("nik,name,year\n3375014705990001,Ani,2020\n", encoding="utf-8")
+    for argv in (["staff", "list"], ["selection", "deadlines"], ["participants", "import", str(sheet)]):
+        with pytest.raises(NotAllowed):
+            await blkbot(intake, [*argv, *SARI])
+    assert await blkbot(intake, ["participants", "import", str(sheet)]) == 0
+
+
+async def test_the_tracer_run_by_venue_staff_asks_their_graduates_only(
+    intake: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Outcome
+
+    async with intake.transaction() as session:
+        for application in await session.scalars(select(Application)):
+            application.stage = Stage.COMPETENT
+            application.completed_at = datetime.now(UTC) - timedelta(days=40)
+    assert await blkbot(intake, [*SARI, "tracer", "run-once"]) == 0
+    assert "1 graduates asked" in capsys.readouterr().out
+    async with intake.transaction() as session:
+        asked = [o.application.number for o in await session.scalars(select(Outcome))]
+    assert asked == [COOK]
+    assert await blkbot(intake, ["tracer", "run-once"]) == 0
+    assert "1 graduates asked" in capsys.readouterr().out  # the welder, whom Bu Sari's run passed over

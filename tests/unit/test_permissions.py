@@ -21,6 +21,7 @@ TABLE = [
     (P.MANAGE_TRAINING, True, True),
     (P.IMPORT_CERTIFICATION, True, True),
     (P.MANAGE_STAFF, True, False),
+    (P.PAST_PARTICIPANTS, True, True),
 ]
 
 
