@@ -304,18 +304,12 @@ async def import_results(settings: Settings, args: argparse.Namespace) -> int:
         actor = await acting(session, settings, args)
         plan = await plan_results(session, args.file, allow_backward=args.allow_backward, actor=actor)
     _print_plan(plan)
-    if plan.problems:
-        print("Nothing changed: fix the rows above and import the file again.")
-        return 1
-    if plan.refused:
+    if plan.refused and not plan.problems:
         print(f"Nothing changed: {len(plan.refused)} rows move back; import again with --allow-backward to do that.")
         return 1
-    if not plan.changes:
-        print("Nothing to change.")
-        return 0
-    if not args.yes and not _confirm(f"Apply {len(plan.changes)} changes? [y/N]"):
-        print("Nothing changed.")
-        return 1
+    stop = go_ahead(not plan.problems, len(plan.changes), yes=args.yes, what="changes")
+    if stop is not None:
+        return stop
     async with staff_transaction(settings) as session:
         report = await apply_results(session, Templates(), actor, plan, now_utc())
     print(f"{report.changed} applications changed; {report.announced} applicants will be told.")

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Stage
 from storage.repositories import applications, catalog
 from training.errors import Problem
-from training.permissions import Actor, Permission, beyond, require, require_programme
+from training.imports import ANONYMISED, as_previewed, by_line, match
+from training.permissions import Actor, Permission, require, require_programme
 from training.selection import (
     CHECKABLE,
     REASON_WORDS,
@@ -77,10 +78,6 @@ class CheckPlan:
     @property
     def applicable(self) -> bool:
         return not self.problems
-
-
-class StaleCheck(SelectionError):
-    """The applications changed between the preview and the confirmation."""
 
 
 async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path, zone: ZoneInfo) -> int:
@@ -194,23 +191,12 @@ async def _plan(
     problems: Sequence[Problem],
     actor: Actor,
 ) -> CheckPlan:
-    found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)
     changes: list[CheckRow] = []
     unchanged: list[CheckRow] = []
-    first: dict[str, int] = {}
-    for row in rows:
-        application = found.get(row.number)
-        if row.number in first:
-            problems.append(Problem(row.line, f"{row.number} is listed already on row {first[row.number]}"))
-            continue
-        first[row.number] = row.line
-        if application is None:
-            problems.append(Problem(row.line, f"no application {row.number}"))
-        elif outside := beyond(actor, application.programme):
-            problems.append(Problem(row.line, f"{row.number}: {outside}"))
-        elif application.anonymised_at is not None:
-            problems.append(Problem(row.line, f"{row.number} was anonymised at the applicant's request"))
+    for row, application in await match(session, actor, rows, problems):
+        if application.anonymised_at is not None:
+            problems.append(Problem(row.line, f"{row.number} {ANONYMISED}"))
         elif Stage(application.stage) not in CHECKABLE:
             problems.append(Problem(row.line, f"{row.number} is {application.stage} already; the check is over"))
         elif application.stage == Stage.REGISTERED:
@@ -225,24 +211,13 @@ async def _plan(
                     f"correct it with `blkbot selection check {row.number}`",
                 )
             )
-    return CheckPlan(
-        source,
-        tuple(rows),
-        tuple(changes),
-        tuple(unchanged),
-        undecided,
-        tuple(sorted(problems, key=lambda p: p.line or 0)),
-    )
+    return CheckPlan(source, tuple(rows), tuple(changes), tuple(unchanged), undecided, by_line(problems))
 
 
 async def apply_check(session: AsyncSession, templates: Templates, actor: Actor, plan: CheckPlan, now: datetime) -> int:
     """Make the plan's decisions, in the caller's transaction; returns how many applications changed."""
     require(actor, Permission.CHECK_APPLICATIONS)
-    if not plan.applicable:
-        raise StaleCheck("this sheet has problems; nothing was applied")
-    fresh = await _plan(session, plan.source, plan.rows, plan.undecided, (), actor)
-    if fresh != plan:
-        raise StaleCheck("the applications changed since the preview; nothing was applied, import the sheet again")
+    await as_previewed(plan, lambda: _plan(session, plan.source, plan.rows, plan.undecided, (), actor))
     found = await applications.by_numbers(session, [r.number for r in plan.changes])
     for row in plan.changes:
         await decide(session, templates, actor, found[row.number], row.verdict, now)

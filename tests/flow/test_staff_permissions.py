@@ -28,6 +28,7 @@ from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import CHANNEL, SITI, Resident, Words, contact_of, conversation_of, male_nik
 from training import attendance, documents, selection
 from training import staff as staff_service
+from training.imports import StalePlan
 from training.permissions import Actor, NotAllowed, OutsideVenue, Permission
 from training.reports import export_applications, funnel
 
@@ -447,9 +448,24 @@ async def test_a_results_import_with_another_venues_row_imports_nothing(
         assert [(p.line, p.text) for p in plan.problems] == [
             (3, f"{numbers['LAS1']}: LAS1 is not a programme of LPKS-RASA")
         ]
-        with pytest.raises(result_import.StalePlan):
+        with pytest.raises(StalePlan):
             await result_import.apply_results(session, templates, RASA, plan, NOW)
     assert await stages_and_outbox(db) == before
+
+
+async def test_a_certification_preview_counts_another_venues_row_as_an_error_only(
+    conversations: Conversations, db: Database, tmp_path: Path
+) -> None:
+    """The preview's counts add up: a row outside the venue is an error, not also "unchanged"."""
+    from training.certification import plan_certifications
+
+    numbers = await two_venues(conversations, db)
+    sheet = tmp_path / "lsp.csv"
+    sheet.write_text(f"nomor,hasil,lsp,skema,nomor_sertifikat,tanggal\n{numbers['LAS1']},K,LSP,Las,C-1,2027-03-20\n")
+    async with db.transaction() as session:
+        plan = await plan_certifications(session, sheet, RASA)
+    assert [p.text for p in plan.problems] == [f"{numbers['LAS1']}: LAS1 is not a programme of LPKS-RASA"]
+    assert (len(plan.changes), plan.unchanged) == (0, 0)
 
 
 async def test_a_venue_role_needs_a_venue_of_the_catalog(db: Database) -> None:
