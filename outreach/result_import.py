@@ -25,7 +25,7 @@ from outreach.results import NEEDS_REASON, StageReport, change_stage
 from storage.models import Application, Stage
 from storage.repositories import applications
 from training.errors import Problem
-from training.imports import ANONYMISED, as_previewed, by_line, match
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
 from training.permissions import Actor, Permission, require
 from training.reports import HEADERS
 from training.staff_files import ImportProblem, cell, read_table
@@ -64,12 +64,9 @@ class Move:
     reason_changed: bool
 
 
-@dataclass(frozen=True)
-class ResultPlan:
-    source: str
-    rows: tuple[ResultRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class ResultPlan(ImportPlan[ResultRow]):
     moves: tuple[Move, ...]
-    problems: tuple[Problem, ...]
     allow_backward: bool = False
 
     def of(self, kind: Direction) -> list[Move]:
@@ -91,7 +88,7 @@ class ResultPlan:
 
     @property
     def applicable(self) -> bool:
-        return not self.problems and not self.refused
+        return super().applicable and not self.refused
 
 
 def read_results(path: Path) -> tuple[str, list[ResultRow], list[Problem]]:
@@ -145,7 +142,7 @@ async def _plan(
             problems.append(Problem(row.line, problem))
         else:
             moves.append(move)
-    return ResultPlan(source, tuple(rows), tuple(moves), by_line(problems), allow_backward)
+    return ResultPlan(source, tuple(rows), by_line(problems), moves=tuple(moves), allow_backward=allow_backward)
 
 
 def _move(row: ResultRow, application: Application) -> Move:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Stage
 from storage.repositories import applications, catalog
 from training.errors import Problem
-from training.imports import ANONYMISED, as_previewed, by_line, match
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
 from training.permissions import Actor, Permission, require, require_programme
 from training.selection import (
     CHECKABLE,
@@ -58,14 +58,11 @@ class CheckRow:
     verdict: Verdict
 
 
-@dataclass(frozen=True)
-class CheckPlan:
-    source: str
-    rows: tuple[CheckRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class CheckPlan(ImportPlan[CheckRow]):
     changes: tuple[CheckRow, ...]
     unchanged: tuple[CheckRow, ...]
     undecided: int
-    problems: tuple[Problem, ...]
 
     @property
     def passed(self) -> list[CheckRow]:
@@ -74,10 +71,6 @@ class CheckPlan:
     @property
     def failed(self) -> list[CheckRow]:
         return [r for r in self.changes if not r.verdict.passed]
-
-    @property
-    def applicable(self) -> bool:
-        return not self.problems
 
 
 async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path, zone: ZoneInfo) -> int:
@@ -211,7 +204,14 @@ async def _plan(
                     f"correct it with `blkbot selection check {row.number}`",
                 )
             )
-    return CheckPlan(source, tuple(rows), tuple(changes), tuple(unchanged), undecided, by_line(problems))
+    return CheckPlan(
+        source,
+        tuple(rows),
+        by_line(problems),
+        changes=tuple(changes),
+        unchanged=tuple(unchanged),
+        undecided=undecided,
+    )
 
 
 async def apply_check(session: AsyncSession, templates: Templates, actor: Actor, plan: CheckPlan, now: datetime) -> int:

@@ -25,7 +25,7 @@ from storage.repositories import applications
 from storage.repositories import training as records
 from training import staff
 from training.errors import InvalidAnswer, Problem
-from training.imports import ANONYMISED, as_previewed, by_line, match
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
 from training.permissions import Actor, Permission, require
 from training.staff_files import ImportProblem, cell, read_table
 from training.stages import UnknownStage, parse_stage
@@ -60,22 +60,15 @@ class CertRow:
     tested_on: date
 
 
-@dataclass(frozen=True)
-class CertPlan:
-    source: str
-    rows: tuple[CertRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class CertPlan(ImportPlan[CertRow]):
     changes: tuple[CertRow, ...]
     """Rows whose result differs from what is stored (new ones included)."""
     unchanged: int
     """Rows without a problem whose result is stored as the sheet gives it."""
-    problems: tuple[Problem, ...]
 
     def of(self, stage: Stage) -> list[CertRow]:
         return [r for r in self.changes if r.stage == stage]
-
-    @property
-    def applicable(self) -> bool:
-        return not self.problems
 
 
 def read_certifications(path: Path) -> tuple[str, list[CertRow], list[Problem]]:
@@ -165,7 +158,7 @@ async def _plan(
             changes.append(row)
         else:
             unchanged += 1
-    return CertPlan(source, tuple(rows), tuple(changes), unchanged, by_line(problems))
+    return CertPlan(source, tuple(rows), by_line(problems), changes=tuple(changes), unchanged=unchanged)
 
 
 def _differs(row: CertRow, application: Application, stored: Any) -> bool:

@@ -10,7 +10,8 @@ has none and a fresh plan, made in the applying transaction, is still the same a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,13 +38,24 @@ class Row(Protocol):
     def number(self) -> str: ...
 
 
-class Plan(Protocol):
-    @property
-    def applicable(self) -> bool: ...
-
-
 R = TypeVar("R", bound=Row)
-P = TypeVar("P", bound=Plan)
+
+
+@dataclass(frozen=True)
+class ImportPlan(Generic[R]):
+    """What importing a file would do, changing nothing: its rows and every problem by line. Each
+    import adds what its preview counts (keyword-only fields)."""
+
+    source: str
+    rows: tuple[R, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def applicable(self) -> bool:
+        return not self.problems
+
+
+P = TypeVar("P", bound="ImportPlan[Any]")
 
 
 async def match(

@@ -23,7 +23,7 @@ from storage.models import Application, DecisionKind, Programme, Stage
 from storage.repositories import applications, catalog
 from storage.repositories import selection as records
 from training.errors import Problem
-from training.imports import ANONYMISED, as_previewed, by_line, match
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
 from training.permissions import Actor, Permission, require
 from training.selection import SelectionError
 from training.staff_files import ImportProblem, cell, read_table
@@ -64,18 +64,11 @@ class ScoreChange:
     new: float
 
 
-@dataclass(frozen=True)
-class ScorePlan:
-    source: str
-    rows: tuple[ScoreRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class ScorePlan(ImportPlan[ScoreRow]):
     changes: tuple[ScoreChange, ...]
     unchanged: int
     """Scores the sheet gives as they are stored already."""
-    problems: tuple[Problem, ...]
-
-    @property
-    def applicable(self) -> bool:
-        return not self.problems
 
 
 def parse_score(text: str) -> float:
@@ -160,7 +153,7 @@ async def _plan(
                 unchanged += 1
             else:
                 changes.append(ScoreChange(row.line, row.number, component, mine.get(component), value))
-    return ScorePlan(source, tuple(rows), tuple(changes), unchanged, by_line(problems))
+    return ScorePlan(source, tuple(rows), by_line(problems), changes=tuple(changes), unchanged=unchanged)
 
 
 def _row_problem(row: ScoreRow, application: Application) -> str | None:
