@@ -53,7 +53,8 @@ class Permission(StrEnum):
     RUN_SELECTION = "run_selection"
     """Rank a programme's applicants and hand out its seats and waitlist (`blkbot selection run`)."""
     MANAGE_TRAINING = "manage_training"
-    """Attendance marks per training day, drop-outs and completion (`blkbot training ...`)."""
+    """Attendance marks per training day, drop-outs and completion (`blkbot training ...`); asking graduates
+    the tracer study now (`blkbot tracer run-once`)."""
     IMPORT_CERTIFICATION = "import_certification"
     """Import the LSP's competency results (and tell each participant)."""
     MANAGE_STAFF = "manage_staff"
