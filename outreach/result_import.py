@@ -121,6 +121,7 @@ def read_results(path: Path) -> tuple[str, list[ResultRow], list[Problem]]:
 async def plan_results(session: AsyncSession, path: Path, *, allow_backward: bool = False, actor: Actor) -> ResultPlan:
     """What importing the file would do to the stored applications; changes nothing. Rows of programmes
     outside the actor's venue are problems."""
+    require(actor, Permission.CHANGE_STAGES)
     source, rows, problems = read_results(path)
     return await _plan(session, source, rows, problems, allow_backward, actor)
 

@@ -172,6 +172,7 @@ def read_check(path: Path) -> tuple[str, list[CheckRow], int, list[Problem]]:
 async def plan_check(session: AsyncSession, path: Path, actor: Actor) -> CheckPlan:
     """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
     are problems."""
+    require(actor, Permission.CHECK_APPLICATIONS)
     source, rows, undecided, problems = read_check(path)
     return await _plan(session, source, rows, undecided, problems, actor)
 

@@ -131,6 +131,7 @@ def _date(text: str) -> date | None:
 async def plan_certifications(session: AsyncSession, path: Path, actor: Actor) -> CertPlan:
     """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
     are problems."""
+    require(actor, Permission.IMPORT_CERTIFICATION)
     source, rows, problems = read_certifications(path)
     return await _plan(session, source, rows, problems, actor)
 

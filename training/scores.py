@@ -116,6 +116,7 @@ async def read_scores(session: AsyncSession, path: Path) -> tuple[str, list[Scor
 async def plan_scores(session: AsyncSession, path: Path, actor: Actor) -> ScorePlan:
     """What importing the sheet would change; changes nothing. Rows of programmes outside the actor's
     venue are problems."""
+    require(actor, Permission.CHECK_APPLICATIONS)
     source, rows, problems = await read_scores(session, path)
     return await _plan(session, source, rows, problems, actor)
 

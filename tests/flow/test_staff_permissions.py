@@ -468,6 +468,26 @@ async def test_a_certification_preview_counts_another_venues_row_as_an_error_onl
     assert (len(plan.changes), plan.unchanged) == (0, 0)
 
 
+async def test_an_import_preview_needs_the_permission_that_applies_it(db: Database, tmp_path: Path) -> None:
+    """A preview lists applicants' numbers and stages: no one without the import's permission sees it."""
+    from training.admin_sheet import plan_check
+    from training.certification import plan_certifications
+    from training.scores import plan_scores
+
+    guest = Actor(CHANNEL, "tamu", "Tamu", "guest")
+    sheet = tmp_path / "any.csv"
+    sheet.write_text("nomor,stage,keputusan,written_test,hasil\nLAS1-2027-0001,admin_passed,lolos,80,K\n")
+    async with db.transaction() as session:
+        with pytest.raises(NotAllowed):
+            await result_import.plan_results(session, sheet, actor=guest)
+        with pytest.raises(NotAllowed):
+            await plan_check(session, sheet, guest)
+        with pytest.raises(NotAllowed):
+            await plan_scores(session, sheet, guest)
+        with pytest.raises(NotAllowed):
+            await plan_certifications(session, sheet, guest)
+
+
 async def test_a_venue_role_needs_a_venue_of_the_catalog(db: Database) -> None:
     async with db.transaction() as session:
         with pytest.raises(staff_service.StaffError, match="needs --venue"):
