@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.conversation_load import scratch_database
 from storage.repositories import participants
 from training.participants import import_csv
+from training.permissions import Actor
 
+OFFICE = Actor("cli", "bench", "bench", "admin")
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -50,7 +52,7 @@ async def measure(database_url: str | None, csv_path: Path, workdir: Path, label
         for run in ("first", "repeat"):
             started = time.perf_counter()
             async with db.transaction() as session:
-                imported = await import_csv(session, csv_path)
+                imported = await import_csv(session, OFFICE, csv_path)
             timings[f"{run}_s"] = round(time.perf_counter() - started, 2)
             timings[f"{run}_new"] = imported.new
         async with db.transaction() as session:

@@ -141,15 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     cli_whatsapp.register(sub)
     cli_documents.register(sub)
     cli_report.register(sub)
-    sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster").set_defaults(
-        handler=commands.stats
-    )
+    stats = sub.add_parser("stats", help="registrations, eligibility and stages per programme and cluster")
+    stats.add_argument("--programme", default="ALL", metavar="CODE", help="one programme's figures (default: ALL)")
+    stats.set_defaults(handler=commands.stats)
     _offer_as(sub)
     return parser
 
 
 AS_HELP = "act as this staff account (e.g. telegram:42), with its role and venue; default: the terminal's admin"
-NOT_STAFF = frozenset({"start", "run", "chat", "db", "catalog", "deliver", "whatsapp", "participants"})
+NOT_STAFF = frozenset({"start", "run", "chat", "db", "catalog", "deliver", "whatsapp"})
 """Commands that act as no staff account: `--as` is not offered on them."""
 
 

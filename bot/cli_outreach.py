@@ -264,13 +264,9 @@ async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import office_zone
     from messages.dates import format_stamp
     from outreach import broadcasts
-    from storage.repositories import broadcasts as broadcast_repo
 
     async with staff_transaction(settings) as session:
-        found = await broadcast_repo.get(session, args.id)
-        if found is None:
-            raise BlkbotError(f"no broadcast {args.id}")
-        progress = await broadcasts.progress(session, args.id)
+        found, progress = await broadcasts.report(session, await acting(session, settings, args), args.id)
         zone = await office_zone(settings, session)
     print(f"Broadcast {found.id} by {found.created_by} at {format_stamp(found.created_at, zone)}")
     print(f"Segment: {found.segment or 'all subscribers'}")
@@ -361,18 +357,12 @@ async def import_results(settings: Settings, args: argparse.Namespace) -> int:
         actor = await acting(session, settings, args)
         plan = await plan_results(session, args.file, allow_backward=args.allow_backward, actor=actor)
     _print_plan(plan)
-    if plan.problems:
-        print("Nothing changed: fix the rows above and import the file again.")
-        return 1
-    if plan.refused:
+    if plan.refused and not plan.problems:
         print(f"Nothing changed: {len(plan.refused)} rows move back; import again with --allow-backward to do that.")
         return 1
-    if not plan.changes:
-        print("Nothing to change.")
-        return 0
-    if not args.yes and not _confirm(f"Apply {len(plan.changes)} changes? [y/N]"):
-        print("Nothing changed.")
-        return 1
+    stop = go_ahead(not plan.problems, len(plan.changes), yes=args.yes, what="changes")
+    if stop is not None:
+        return stop
     async with staff_transaction(settings) as session:
         report = await apply_results(session, Templates(), actor, plan, now_utc())
     print(f"{report.changed} applications changed; {report.announced} applicants will be told.")
@@ -447,10 +437,10 @@ async def staff_remove(settings: Settings, args: argparse.Namespace) -> int:
 
 async def staff_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
-    from storage.repositories import staff
+    from training import staff
 
     async with staff_transaction(settings) as session:
-        for member in await staff.members(session):
+        for member in await staff.members(session, await acting(session, settings, args)):
             print(f"{member.channel}:{member.user_id}\t{member.role}\t{member.venue or 'all venues'}\t{member.name}")
     for (channel, user), role in settings.staff_roles().items():
         print(f"{channel}:{user}\t{role}\tall venues\t(from BLKBOT_STAFF)")

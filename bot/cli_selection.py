@@ -232,9 +232,13 @@ async def deadlines_command(settings: Settings, args: argparse.Namespace) -> int
     from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
+    from training.permissions import Permission, require
     from training.seats import expire_lapsed
 
     async with staff_transaction(settings) as session:
+        # expire_lapsed is also the scheduler's job, with no one acting; from the terminal it hands out
+        # seats of every venue at once, as `selection run` does: the same permission.
+        require(await acting(session, settings, args), Permission.RUN_SELECTION)
         counts = await expire_lapsed(session, Templates(), now_utc())
     print(f"{counts['expired']} seat offers lapsed; {counts['promoted']} from the waitlist offered a seat.")
     return 0

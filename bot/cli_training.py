@@ -226,12 +226,17 @@ async def tracer_run_once(settings: Settings, args: argparse.Namespace) -> int:
     from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
-    from training.outcomes import enqueue_due, parse_months
+    from training.outcomes import ask_graduates, parse_months
 
     months = parse_months(settings.tracer_months)
     async with staff_transaction(settings) as session:
-        counts = await enqueue_due(
-            session, Templates(), now_utc(), months, timedelta(days=settings.tracer_reminder_days)
+        counts = await ask_graduates(
+            session,
+            Templates(),
+            await acting(session, settings, args),
+            now_utc(),
+            months,
+            timedelta(days=settings.tracer_reminder_days),
         )
     print(f"{counts['asked']} graduates asked; {counts['reminded']} reminded.")
     return 0

@@ -272,8 +272,10 @@ async def staff_transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
 
 
 async def participants_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.cli_outreach import acting
+
     async with staff_transaction(settings) as session:
-        imported = await import_csv(session, args.file, now_utc())
+        imported = await import_csv(session, await acting(session, settings, args), args.file, now_utc())
     print(
         f"{args.file}: {imported.total} past participants imported "
         f"({imported.new} new, {imported.updated} already listed and updated)"
@@ -301,5 +303,5 @@ async def stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot.cli_outreach import acting
 
     async with staff_transaction(settings) as session:
-        print(render_stats(await funnel(session, await acting(session, settings, args))))
+        print(render_stats(await funnel(session, await acting(session, settings, args), args.programme)))
     return 0

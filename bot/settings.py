@@ -117,20 +117,14 @@ class Settings(BaseSettings):
     More can be added with `blkbot staff add`; the role defaults to operator."""
 
     def staff_roles(self) -> dict[tuple[str, str], str]:
-        from storage.models import StaffRole
+        return parse_staff(self.staff)
 
-        roles: dict[tuple[str, str], str] = {}
-        for entry in filter(None, (e.strip() for e in self.staff.split(","))):
-            parts = entry.split(":")
-            if len(parts) not in (2, 3) or not all(parts):
-                raise ValueError(f"BLKBOT_STAFF entry {entry!r}: expected channel:user_id or channel:user_id:role")
-            role = parts[2] if len(parts) == 3 else StaffRole.OPERATOR
-            if role == StaffRole.VENUE:
-                raise ValueError(f"BLKBOT_STAFF entry {entry!r}: add venue staff with `blkbot staff add --venue`")
-            if role not in set(StaffRole):
-                raise ValueError(f"BLKBOT_STAFF entry {entry!r}: unknown role {role!r}; roles: admin, operator")
-            roles[(parts[0], parts[1])] = role
-        return roles
+    @field_validator("staff")
+    @classmethod
+    def _valid_staff(cls, value: str) -> str:
+        """A wrong entry is named when blkbot starts, not as a traceback when a staff member first writes."""
+        parse_staff(value)
+        return value
 
     @property
     def whatsapp_on(self) -> bool:
@@ -205,3 +199,21 @@ class Settings(BaseSettings):
         if value not in ("id", "en"):
             raise ValueError(f"BLKBOT_LANGUAGE has value {value!r}; expected 'id' or 'en'")
         return value
+
+
+def parse_staff(listing: str) -> dict[tuple[str, str], str]:
+    """BLKBOT_STAFF's accounts by (channel, user id); ValueError names the first wrong entry."""
+    from storage.models import StaffRole
+
+    roles: dict[tuple[str, str], str] = {}
+    for entry in filter(None, (e.strip() for e in listing.split(","))):
+        parts = entry.split(":")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"BLKBOT_STAFF entry {entry!r}: expected channel:user_id or channel:user_id:role")
+        role = parts[2] if len(parts) == 3 else StaffRole.OPERATOR
+        if role == StaffRole.VENUE:
+            raise ValueError(f"BLKBOT_STAFF entry {entry!r}: add venue staff with `blkbot staff add --venue`")
+        if role not in set(StaffRole):
+            raise ValueError(f"BLKBOT_STAFF entry {entry!r}: unknown role {role!r}; roles: admin, operator")
+        roles[(parts[0], parts[1])] = role
+    return roles

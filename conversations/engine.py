@@ -16,7 +16,7 @@ from conversations.context import Context
 from conversations.io import BACK, Inbound, Option, Outbound, Reply
 from conversations.steps import File, Finish, Flow, Step, Summary, match_typed
 from training.errors import InvalidAnswer
-from training.permissions import Actor, NotAllowed, Permission
+from training.permissions import Actor, NotAllowed, OutsideVenue, Permission
 from training.validators import parse_yes_no
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class Engine:
         try:
             reply = await self._take_turn(ctx, state, inbound)
         except NotAllowed as refused:  # a service's own, finer check (e.g. "to everyone" needs more)
-            reply = await self._refuse_staff(ctx, state, refused.actor, refused.permission)
+            reply = await self._refuse_staff(ctx, state, refused.actor, refused.permission, refused)
         state.last_press = inbound.choice  # for one turn only: after any other, the same button is no double tap
         return reply
 
@@ -201,8 +201,12 @@ class Engine:
             return None
         return await self._refuse_staff(ctx, state, actor, permission)
 
-    async def _refuse_staff(self, ctx: Context, state: State, actor: Actor | None, permission: Permission) -> Reply:
-        """End a staff flow, keeping nothing of it (a resident's own flow is merely resumed), and say why."""
+    async def _refuse_staff(
+        self, ctx: Context, state: State, actor: Actor | None, permission: Permission, refused: NotAllowed | None = None
+    ) -> Reply:
+        """End a staff flow, keeping nothing of it (a resident's own flow is merely resumed), and say why in the
+        person's language: no longer staff, a role without the permission, or (`refused` by a service)
+        a programme of another venue."""
         running = self.flows.get(state.flow) if state.flow is not None else None
         staff_flow = running is not None and running.permission is not None
         log.warning(
@@ -216,6 +220,8 @@ class Engine:
             state.clear()
         if actor is None:
             message = ctx.say("staff/access_gone")
+        elif isinstance(refused, OutsideVenue):
+            message = ctx.say("staff/outside_venue", programme=refused.programme, venue=actor.venue or "")
         else:
             message = ctx.say("staff/not_allowed", role=actor.role)
         return Reply([message, *await self.resume(ctx, state)])

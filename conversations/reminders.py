@@ -19,7 +19,7 @@ from outreach.reminders import RsvpOutcome
 from storage.models import Event
 from storage.repositories import events
 from training import people
-from training.permissions import Permission
+from training.permissions import Actor, Permission
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ async def jadwal(engine: Engine, ctx: Context, state: State, argument: str | Non
     if ctx.staff_role is not None:
         actor = await ctx.staff_actor()
         if actor is not None and actor.may(Permission.MANAGE_EVENTS):
-            return await staff_schedule(engine, ctx, state, argument)
+            return await staff_schedule(engine, ctx, state, actor)
     return await my_schedule(engine, ctx, state, argument)
 
 
@@ -85,9 +85,9 @@ async def my_schedule(engine: Engine, ctx: Context, state: State, _: str | None)
     return Reply([ctx.say("events/mine", events=items), *await engine.resume(ctx, state)])
 
 
-async def staff_schedule(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
+async def staff_schedule(engine: Engine, ctx: Context, state: State, actor: Actor) -> Reply:
     """Shows staff the coming events with how many said they come, cannot come, or have not answered."""
-    views = await schedule.schedule(ctx.session, ctx.now(), limit=SCHEDULE_LIMIT, actor=await ctx.staff_actor())
+    views = await schedule.schedule(ctx.session, ctx.now(), limit=SCHEDULE_LIMIT, actor=actor)
     items = [
         {
             "id": v.event.id,

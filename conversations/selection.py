@@ -15,7 +15,7 @@ from conversations.engine import Action, Command, Engine, StaffCommand, State
 from conversations.io import Reply
 from outreach import seats as seat_messages
 from training import seats, selection
-from training.permissions import NotAllowed, Permission
+from training.permissions import Permission
 from training.selection import SHORT_WORDS, SelectionError, Verdict
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ async def check(engine: Engine, ctx: Context, state: State, argument: str | None
         passed = selection.parse_passed(decision)
         verdict = Verdict.of(passed, rest[0] if rest and not passed else None, " ".join(rest if passed else rest[1:]))
         checked = await selection.check(ctx.session, ctx.services.templates, actor, number, verdict, ctx.now())
-    except (SelectionError, NotAllowed) as problem:
+    except SelectionError as problem:  # NotAllowed goes on to the engine, which refuses in the person's words
         return Reply(
             [
                 ctx.say("selection/cek_problem", problem=str(problem)),

@@ -144,6 +144,18 @@ async def send(
     return broadcast
 
 
+async def report(session: AsyncSession, actor: Actor, broadcast_id: int) -> tuple[Broadcast, Progress]:
+    """A broadcast and its delivery so far, for staff who send broadcasts; venue staff see only those
+    to a programme of their venue (a report names the segment and its reach)."""
+    require(actor, Permission.BROADCAST_SEGMENT)
+    found = await broadcasts.get(session, broadcast_id)
+    if found is None:
+        raise BroadcastError(f"no broadcast {broadcast_id}")
+    if actor.scoped:
+        await require_reach(session, actor, Segment.from_json(found.segment or {}))
+    return found, await progress(session, broadcast_id)
+
+
 async def progress(session: AsyncSession, broadcast_id: int) -> Progress:
     counts = await outbox.status_counts(session, broadcast_id)
     unread = await outbox.unread_count(session, broadcast_id)

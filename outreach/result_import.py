@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from messages.render import Templates
 from outreach.results import NEEDS_REASON, StageReport, change_stage
-from storage.errors import BlkbotError
 from storage.models import Application, Stage
 from storage.repositories import applications
 from training.errors import Problem
-from training.permissions import Actor, Permission, beyond, require
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
+from training.permissions import Actor, Permission, require
 from training.reports import HEADERS
 from training.staff_files import ImportProblem, cell, read_table
 from training.stages import Direction, UnknownStage, direction, parse_stage
@@ -40,10 +40,6 @@ COLUMNS: Final = {
 words staff write."""
 REASON_MAX: Final = 300
 """The stored reason's column size."""
-
-
-class StalePlan(BlkbotError):
-    """The applications changed between the preview and the confirmation."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +64,9 @@ class Move:
     reason_changed: bool
 
 
-@dataclass(frozen=True)
-class ResultPlan:
-    source: str
-    rows: tuple[ResultRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class ResultPlan(ImportPlan[ResultRow]):
     moves: tuple[Move, ...]
-    problems: tuple[Problem, ...]
     allow_backward: bool = False
 
     def of(self, kind: Direction) -> list[Move]:
@@ -95,7 +88,7 @@ class ResultPlan:
 
     @property
     def applicable(self) -> bool:
-        return not self.problems and not self.refused
+        return super().applicable and not self.refused
 
 
 def read_results(path: Path) -> tuple[str, list[ResultRow], list[Problem]]:
@@ -125,11 +118,10 @@ def read_results(path: Path) -> tuple[str, list[ResultRow], list[Problem]]:
     return table.source, rows, problems
 
 
-async def plan_results(
-    session: AsyncSession, path: Path, *, allow_backward: bool = False, actor: Actor | None = None
-) -> ResultPlan:
+async def plan_results(session: AsyncSession, path: Path, *, allow_backward: bool = False, actor: Actor) -> ResultPlan:
     """What importing the file would do to the stored applications; changes nothing. Rows of programmes
-    outside the actor's venue are problems (None: the office's whole view)."""
+    outside the actor's venue are problems."""
+    require(actor, Permission.CHANGE_STAGES)
     source, rows, problems = read_results(path)
     return await _plan(session, source, rows, problems, allow_backward, actor)
 
@@ -140,33 +132,18 @@ async def _plan(
     rows: Sequence[ResultRow],
     problems: Sequence[Problem],
     allow_backward: bool,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> ResultPlan:
-    found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)
     moves: list[Move] = []
-    first_line: dict[str, int] = {}
-    for row in rows:
-        application = found.get(row.number)
-        if row.number in first_line:
-            problems.append(Problem(row.line, f"{row.number} is listed already on line {first_line[row.number]}"))
-            continue
-        first_line[row.number] = row.line
-        if application is None:
-            problems.append(Problem(row.line, f"no application {row.number}"))
-            continue
-        if outside := beyond(actor, application.programme):
-            problems.append(Problem(row.line, f"{row.number}: {outside}"))
-            continue
+    for row, application in await match(session, actor, rows, problems):
         move = _move(row, application)
         problem = _problem(move, application)
         if problem:
             problems.append(Problem(row.line, problem))
         else:
             moves.append(move)
-    return ResultPlan(
-        source, tuple(rows), tuple(moves), tuple(sorted(problems, key=lambda p: p.line or 0)), allow_backward
-    )
+    return ResultPlan(source, tuple(rows), by_line(problems), moves=tuple(moves), allow_backward=allow_backward)
 
 
 def _move(row: ResultRow, application: Application) -> Move:
@@ -186,7 +163,7 @@ def _move(row: ResultRow, application: Application) -> Move:
 def _problem(move: Move, application: Application) -> str | None:
     changes = move.direction != Direction.UNCHANGED or move.reason_changed
     if changes and application.anonymised_at is not None:
-        return f"{move.number} was anonymised at the applicant's request; its stage cannot change"
+        return f"{move.number} {ANONYMISED}; its stage cannot change"
     if move.stage in NEEDS_REASON and not move.reason:
         return f"stage {move.stage.value} needs a reason the applicant will read"
     return None
@@ -201,11 +178,11 @@ async def apply_results(
     since the preview, nothing is applied and StalePlan says so.
     """
     require(actor, Permission.CHANGE_STAGES)
-    if not plan.applicable:
-        raise StalePlan("this import has problems or refused backward moves; nothing was applied")
-    fresh = await _plan(session, plan.source, plan.rows, (), plan.allow_backward, actor)
-    if fresh != plan:
-        raise StalePlan("the applications changed since the preview; nothing was applied, run the import again")
+    await as_previewed(
+        plan,
+        lambda: _plan(session, plan.source, plan.rows, (), plan.allow_backward, actor),
+        "this import has problems or refused backward moves",
+    )
     found = await applications.by_numbers(session, [m.number for m in plan.changes])
     groups: dict[tuple[Stage, str | None], list[Application]] = defaultdict(list)
     for move in plan.changes:

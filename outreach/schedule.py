@@ -196,14 +196,14 @@ async def schedule(
     include_cancelled: bool = False,
     limit: int | None = None,
     with_people: bool = False,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> list[EventView]:
     """The events staff look at, with the attendance answers so far (and, `with_people`, who gave them);
-    an actor of one venue sees its programmes' events only (None: the office's whole view)."""
+    an actor of one venue sees its programmes' events only."""
     programme = await _programme(session, programme_code) if programme_code is not None else None
-    if actor is not None and programme is not None:
+    if programme is not None:
         require_programme(actor, Permission.MANAGE_EVENTS, programme)
-    scoped = actor is not None and actor.scoped
+    scoped = actor.scoped
     rows = await events.listing(
         session,
         after=None if include_past else now,
@@ -211,8 +211,7 @@ async def schedule(
         include_cancelled=include_cancelled,
         limit=None if scoped else limit,
     )
-    if actor is not None:
-        rows = within(actor, rows, lambda e: e.programme.venue_code)[:limit]
+    rows = within(actor, rows, lambda e: e.programme.venue_code)[:limit]
     zone = await local_zone(session)
     counts = await events.attendance_counts(session, rows)
     return [

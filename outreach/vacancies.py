@@ -97,7 +97,7 @@ async def post_vacancy(
     *,
     now: datetime,
     timezone: ZoneInfo = JAKARTA,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> tuple[Vacancy, int]:
     """Store the vacancy and enqueue its announcement to everyone it suits, in the caller's
     transaction; returns the vacancy and the number of messages enqueued.
@@ -105,8 +105,7 @@ async def post_vacancy(
     Raises VacancyError (nothing stored) for an empty field, an unknown cluster or a past deadline.
     Vacancies are city-wide (an employer's job belongs to no venue): venue staff post them like operators.
     """
-    if actor is not None:
-        require(actor, Permission.POST_VACANCIES)
+    require(actor, Permission.POST_VACANCIES)
     new = await check(session, draft, now.astimezone(timezone).date())
     vacancy = await vacancies.add(
         session,
@@ -144,13 +143,10 @@ async def announce(session: AsyncSession, templates: Templates, vacancy: Vacancy
     return await enqueue(session, pushes, now)
 
 
-async def close_vacancy(
-    session: AsyncSession, vacancy_id: int, now: datetime, actor: Actor | None = None
-) -> tuple[Vacancy, int]:
+async def close_vacancy(session: AsyncSession, vacancy_id: int, now: datetime, actor: Actor) -> tuple[Vacancy, int]:
     """Close a vacancy: it leaves /lowongan, and its messages not yet sent are cancelled.
     Returns the vacancy and how many messages were cancelled; closing twice keeps the first date."""
-    if actor is not None:
-        require(actor, Permission.POST_VACANCIES)
+    require(actor, Permission.POST_VACANCIES)
     vacancy = await vacancies.get(session, vacancy_id)
     if vacancy is None:
         raise VacancyError(f"no vacancy with id {vacancy_id}")

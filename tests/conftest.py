@@ -25,13 +25,16 @@ from conversations.runner import Conversations
 from messages.render import Templates
 from storage.db import Database, admin_statement
 from storage.migrate import upgrade
-from storage.models import Base
+from storage.models import Base, StaffRole
 from training.catalog_file import parse_catalog
 from training.catalog_store import store_catalog
+from training.permissions import Actor
 
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "training" / "demo" / "catalog.toml"
 JAKARTA = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=JAKARTA)
+OFFICE = Actor("cli", "rina", "Rina", StaffRole.ADMIN)
+"""An admin for tests of staff services that are not about who may act: every service takes an actor."""
 """The tests' fixed 'now': registration windows of the demo catalog are judged on this day."""
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

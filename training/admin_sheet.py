@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Stage
 from storage.repositories import applications, catalog
 from training.errors import Problem
-from training.permissions import Actor, Permission, beyond, require, require_programme
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
+from training.permissions import Actor, Permission, require, require_programme
 from training.selection import (
     CHECKABLE,
     REASON_WORDS,
@@ -57,14 +58,11 @@ class CheckRow:
     verdict: Verdict
 
 
-@dataclass(frozen=True)
-class CheckPlan:
-    source: str
-    rows: tuple[CheckRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class CheckPlan(ImportPlan[CheckRow]):
     changes: tuple[CheckRow, ...]
     unchanged: tuple[CheckRow, ...]
     undecided: int
-    problems: tuple[Problem, ...]
 
     @property
     def passed(self) -> list[CheckRow]:
@@ -73,14 +71,6 @@ class CheckPlan:
     @property
     def failed(self) -> list[CheckRow]:
         return [r for r in self.changes if not r.verdict.passed]
-
-    @property
-    def applicable(self) -> bool:
-        return not self.problems
-
-
-class StaleCheck(SelectionError):
-    """The applications changed between the preview and the confirmation."""
 
 
 async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path, zone: ZoneInfo) -> int:
@@ -179,9 +169,10 @@ def read_check(path: Path) -> tuple[str, list[CheckRow], int, list[Problem]]:
     return table.source, rows, undecided, problems
 
 
-async def plan_check(session: AsyncSession, path: Path, actor: Actor | None = None) -> CheckPlan:
+async def plan_check(session: AsyncSession, path: Path, actor: Actor) -> CheckPlan:
     """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
-    are problems (None: the office's whole view)."""
+    are problems."""
+    require(actor, Permission.CHECK_APPLICATIONS)
     source, rows, undecided, problems = read_check(path)
     return await _plan(session, source, rows, undecided, problems, actor)
 
@@ -192,25 +183,14 @@ async def _plan(
     rows: Sequence[CheckRow],
     undecided: int,
     problems: Sequence[Problem],
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> CheckPlan:
-    found = await applications.by_numbers(session, [r.number for r in rows])
     problems = list(problems)
     changes: list[CheckRow] = []
     unchanged: list[CheckRow] = []
-    first: dict[str, int] = {}
-    for row in rows:
-        application = found.get(row.number)
-        if row.number in first:
-            problems.append(Problem(row.line, f"{row.number} is listed already on row {first[row.number]}"))
-            continue
-        first[row.number] = row.line
-        if application is None:
-            problems.append(Problem(row.line, f"no application {row.number}"))
-        elif outside := beyond(actor, application.programme):
-            problems.append(Problem(row.line, f"{row.number}: {outside}"))
-        elif application.anonymised_at is not None:
-            problems.append(Problem(row.line, f"{row.number} was anonymised at the applicant's request"))
+    for row, application in await match(session, actor, rows, problems):
+        if application.anonymised_at is not None:
+            problems.append(Problem(row.line, f"{row.number} {ANONYMISED}"))
         elif Stage(application.stage) not in CHECKABLE:
             problems.append(Problem(row.line, f"{row.number} is {application.stage} already; the check is over"))
         elif application.stage == Stage.REGISTERED:
@@ -228,21 +208,17 @@ async def _plan(
     return CheckPlan(
         source,
         tuple(rows),
-        tuple(changes),
-        tuple(unchanged),
-        undecided,
-        tuple(sorted(problems, key=lambda p: p.line or 0)),
+        by_line(problems),
+        changes=tuple(changes),
+        unchanged=tuple(unchanged),
+        undecided=undecided,
     )
 
 
 async def apply_check(session: AsyncSession, templates: Templates, actor: Actor, plan: CheckPlan, now: datetime) -> int:
     """Make the plan's decisions, in the caller's transaction; returns how many applications changed."""
     require(actor, Permission.CHECK_APPLICATIONS)
-    if not plan.applicable:
-        raise StaleCheck("this sheet has problems; nothing was applied")
-    fresh = await _plan(session, plan.source, plan.rows, plan.undecided, (), actor)
-    if fresh != plan:
-        raise StaleCheck("the applications changed since the preview; nothing was applied, import the sheet again")
+    await as_previewed(plan, lambda: _plan(session, plan.source, plan.rows, plan.undecided, (), actor))
     found = await applications.by_numbers(session, [r.number for r in plan.changes])
     for row in plan.changes:
         await decide(session, templates, actor, found[row.number], row.verdict, now)

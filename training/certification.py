@@ -24,8 +24,9 @@ from storage.models import Application, StaffActionKind, Stage
 from storage.repositories import applications
 from storage.repositories import training as records
 from training import staff
-from training.errors import BlkbotError, InvalidAnswer, Problem
-from training.permissions import Actor, Permission, beyond, require
+from training.errors import InvalidAnswer, Problem
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
+from training.permissions import Actor, Permission, require
 from training.staff_files import ImportProblem, cell, read_table
 from training.stages import UnknownStage, parse_stage
 from training.validators import parse_date_dmy
@@ -48,10 +49,6 @@ CERTIFIABLE: Final = frozenset({Stage.IN_TRAINING, Stage.COMPETENT, Stage.NOT_YE
 TEXT_MAX: Final = {"lsp": 200, "scheme": 200, "certificate": 100}
 
 
-class StalePlan(BlkbotError):
-    """The applications changed between the preview and the confirmation."""
-
-
 @dataclass(frozen=True)
 class CertRow:
     line: int
@@ -63,24 +60,15 @@ class CertRow:
     tested_on: date
 
 
-@dataclass(frozen=True)
-class CertPlan:
-    source: str
-    rows: tuple[CertRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class CertPlan(ImportPlan[CertRow]):
     changes: tuple[CertRow, ...]
     """Rows whose result differs from what is stored (new ones included)."""
-    problems: tuple[Problem, ...]
-
-    @property
-    def unchanged(self) -> int:
-        return len(self.rows) - len(self.changes)
+    unchanged: int
+    """Rows without a problem whose result is stored as the sheet gives it."""
 
     def of(self, stage: Stage) -> list[CertRow]:
         return [r for r in self.changes if r.stage == stage]
-
-    @property
-    def applicable(self) -> bool:
-        return not self.problems
 
 
 def read_certifications(path: Path) -> tuple[str, list[CertRow], list[Problem]]:
@@ -140,9 +128,10 @@ def _date(text: str) -> date | None:
         return None
 
 
-async def plan_certifications(session: AsyncSession, path: Path, actor: Actor | None = None) -> CertPlan:
+async def plan_certifications(session: AsyncSession, path: Path, actor: Actor) -> CertPlan:
     """What importing the sheet would do; changes nothing. Rows of programmes outside the actor's venue
-    are problems (None: the office's whole view)."""
+    are problems."""
+    require(actor, Permission.IMPORT_CERTIFICATION)
     source, rows, problems = read_certifications(path)
     return await _plan(session, source, rows, problems, actor)
 
@@ -152,32 +141,25 @@ async def _plan(
     source: str,
     rows: Sequence[CertRow],
     problems: Sequence[Problem],
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> CertPlan:
-    found = await applications.by_numbers(session, [r.number for r in rows])
-    stored = await records.certifications(session, [a.id for a in found.values()])
     problems = list(problems)
+    matched = await match(session, actor, rows, problems)
+    stored = await records.certifications(session, [a.id for _, a in matched])
     changes: list[CertRow] = []
-    first_line: dict[str, int] = {}
-    for row in rows:
-        application = found.get(row.number)
-        if row.number in first_line:
-            problems.append(Problem(row.line, f"{row.number} is listed already on line {first_line[row.number]}"))
-            continue
-        first_line[row.number] = row.line
-        if application is None:
-            problems.append(Problem(row.line, f"no application {row.number}"))
-        elif outside := beyond(actor, application.programme):
-            problems.append(Problem(row.line, f"{row.number}: {outside}"))
-        elif application.anonymised_at is not None:
-            problems.append(Problem(row.line, f"{row.number} was anonymised at the applicant's request"))
+    unchanged = 0
+    for row, application in matched:
+        if application.anonymised_at is not None:
+            problems.append(Problem(row.line, f"{row.number} {ANONYMISED}"))
         elif Stage(application.stage) not in CERTIFIABLE:
             problems.append(Problem(row.line, f"{row.number} is not in training (stage {application.stage})"))
         elif application.stage == Stage.COMPETENT and row.stage != Stage.COMPETENT:
             problems.append(Problem(row.line, f"{row.number} was found competent already; a result is not taken back"))
         elif _differs(row, application, stored.get(application.id)):
             changes.append(row)
-    return CertPlan(source, tuple(rows), tuple(changes), tuple(sorted(problems, key=lambda p: p.line or 0)))
+        else:
+            unchanged += 1
+    return CertPlan(source, tuple(rows), by_line(problems), changes=tuple(changes), unchanged=unchanged)
 
 
 def _differs(row: CertRow, application: Application, stored: Any) -> bool:
@@ -193,10 +175,7 @@ async def apply_certifications(
     """Store the plan's results and tell each participant once, in the caller's transaction; the
     plan is made again first, and nothing is applied if the database changed since the preview."""
     require(actor, Permission.IMPORT_CERTIFICATION)
-    if not plan.applicable:
-        raise StalePlan("this import has problems; nothing was applied")
-    if await _plan(session, plan.source, plan.rows, (), actor) != plan:
-        raise StalePlan("the applications changed since the preview; nothing was applied, run the import again")
+    await as_previewed(plan, lambda: _plan(session, plan.source, plan.rows, (), actor))
     found = await applications.by_numbers(session, [r.number for r in plan.changes])
     groups: dict[Stage, list[Application]] = defaultdict(list)
     details: dict[int, dict[str, Any]] = {}

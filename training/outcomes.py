@@ -11,7 +11,7 @@ every round missed. The button starts a small flow (conversations/outcomes.py) w
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.outbox import Push, enqueue
 from outreach.reminders import programme_name
-from storage.models import Contact, Origin, Outcome, OutcomeStatus, WorkPlace
+from storage.models import Application, Contact, Origin, Outcome, OutcomeStatus, WorkPlace
 from storage.repositories import training as records
 from training.errors import BlkbotError
+from training.permissions import Actor, Permission, require
 
 if TYPE_CHECKING:
     from messages.render import Templates
@@ -61,17 +62,34 @@ def tracer_data(outcome_id: int) -> str:
     return f"@{TRACER_ACTION}|{outcome_id}"
 
 
+async def ask_graduates(
+    session: AsyncSession,
+    templates: Templates,
+    actor: Actor,
+    now: datetime,
+    months: Sequence[int] = DEFAULT_MONTHS,
+    remind_after: timedelta = DEFAULT_REMIND_AFTER,
+) -> dict[str, int]:
+    """`enqueue_due` run by staff now (`blkbot tracer run-once`): venue staff ask their venue's graduates only."""
+    require(actor, Permission.MANAGE_TRAINING)
+    return await enqueue_due(
+        session, templates, now, months, remind_after, lambda a: actor.covers(a.programme.venue_code)
+    )
+
+
 async def enqueue_due(
     session: AsyncSession,
     templates: Templates,
     now: datetime,
     months: Sequence[int] = DEFAULT_MONTHS,
     remind_after: timedelta = DEFAULT_REMIND_AFTER,
+    covered: Callable[[Application], bool] = lambda _: True,
 ) -> dict[str, int]:
-    """Ask each graduate the latest round due and remind those who did not answer; counts for the log."""
+    """Ask each graduate the latest round due and remind those who did not answer; counts for the log.
+    The periodic tick covers every graduate; `covered` narrows a staff member's run to their venue's."""
     counts = {"asked": 0, "reminded": 0}
     earliest = add_months(now, -(max(months) + 1))
-    found = await records.graduates(session, earliest, add_months(now, -min(months)))
+    found = [a for a in await records.graduates(session, earliest, add_months(now, -min(months))) if covered(a)]
     asked = await records.outcome_rounds(session, [a.id for a in found])
     for application in found:
         assert application.completed_at is not None
@@ -84,6 +102,8 @@ async def enqueue_due(
         outcome = await records.add_outcome(session, application.id, due[-1], now)
         counts["asked"] += await _push(session, templates, contact, outcome, "ask", now)
     for outcome in await records.unanswered_since(session, now - remind_after):
+        if not covered(outcome.application):
+            continue
         await records.mark_reminded(session, outcome, now)
         contact = await session.get(Contact, outcome.application.contact_id) if outcome.application.contact_id else None
         if contact is not None and not contact.unreachable:

@@ -22,6 +22,7 @@ from training import staff_files
 from training.applications import note_past_participants
 from training.errors import InvalidAnswer, Problem
 from training.nik import parse_nik
+from training.permissions import Actor, Permission, require
 from training.staff_files import ImportProblem, Table, read_table
 from training.validators import bounded_int
 
@@ -65,9 +66,10 @@ class Imported:
         return self.total - self.new
 
 
-async def import_csv(session: AsyncSession, path: Path, now: datetime | None = None) -> Imported:
+async def import_csv(session: AsyncSession, actor: Actor, path: Path, now: datetime | None = None) -> Imported:
     """Check the whole file, then merge its people by NIK in bulk, in the caller's transaction, and
     flag the applications of people on it who registered before the list was imported."""
+    require(actor, Permission.PAST_PARTICIPANTS)
     now = now or datetime.now(UTC)
     rows = read_participants(path, today=now.date())
     new = await participants.upsert(session, [{"nik": r.nik, "name": r.name, "year": r.year} for r in rows])

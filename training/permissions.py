@@ -17,6 +17,7 @@ caller can forget the check. The table below is the only place a role gets its m
 | manage_training     | yes   | yes      | own   |
 | import_certification| yes   | yes      | own   |
 | manage_staff        | yes   | no       | no    |
+| past_participants   | yes   | yes      | no    |
 
 "own": venue staff hold the operator's permissions for the programmes of ONE venue (`Actor.venue`)
 and see nothing of the others. Services check a programme with `require_programme` and narrow what
@@ -52,11 +53,14 @@ class Permission(StrEnum):
     RUN_SELECTION = "run_selection"
     """Rank a programme's applicants and hand out its seats and waitlist (`blkbot selection run`)."""
     MANAGE_TRAINING = "manage_training"
-    """Attendance marks per training day, drop-outs and completion (`blkbot training ...`)."""
+    """Attendance marks per training day, drop-outs and completion (`blkbot training ...`); asking graduates
+    the tracer study now (`blkbot tracer run-once`)."""
     IMPORT_CERTIFICATION = "import_certification"
     """Import the LSP's competency results (and tell each participant)."""
     MANAGE_STAFF = "manage_staff"
-    """Add and remove staff accounts."""
+    """Add, remove and list staff accounts."""
+    PAST_PARTICIPANTS = "past_participants"
+    """Import the city's list of people trained before: one list for every venue, so not venue staff's."""
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -64,10 +68,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     StaffRole.OPERATOR: frozenset(Permission)
     - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION},
     StaffRole.VENUE: frozenset(Permission)
-    - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION},
+    - {Permission.BROADCAST_ALL, Permission.MANAGE_STAFF, Permission.RUN_SELECTION, Permission.PAST_PARTICIPANTS},
 }
 """Operators run the daily work; reaching everyone at once, deciding who gets a programme's seats
-and who is staff stay with admins. Venue staff do an operator's work inside one venue."""
+and who is staff stay with admins. Venue staff do an operator's work inside one venue, except the one
+city-wide list (past participants) that no venue's work needs."""
 
 SCOPED_ROLES = frozenset({StaffRole.VENUE})
 """Roles that act on one venue's programmes only; an account of such a role without a venue covers none."""
@@ -151,9 +156,9 @@ def within(actor: Actor, items: Iterable[T], venue_of: Callable[[T], str]) -> li
     return [item for item in items if actor.covers(venue_of(item))]
 
 
-def beyond(actor: Actor | None, programme: Sited) -> str | None:
+def beyond(actor: Actor, programme: Sited) -> str | None:
     """An import row's problem when its programme lies outside the actor's venue, else None: imports
     list such rows by line and change nothing, like any other bad row."""
-    if actor is None or actor.covers(programme.venue_code):
+    if actor.covers(programme.venue_code):
         return None
     return f"{programme.code} is not a programme of {actor.venue or 'your venue'}"

@@ -153,19 +153,17 @@ async def export_applications(
     out: Path,
     *,
     codes: bool = False,
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> int:
     """Write one row per application of a programme (or ALL) to `out`; return the row count.
     `codes`: English column keys, stored codes and ISO times in a comma-separated CSV, for scripts.
-    An actor of one venue exports its programmes only: ALL means all of theirs (None: the office)."""
+    An actor of one venue exports its programmes only: ALL means all of theirs."""
     if fmt not in FORMATS:
         raise ReportError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if actor is not None:
-        require(actor, Permission.VIEW_APPLICANTS)
+    require(actor, Permission.VIEW_APPLICANTS)
     programme_id = await _programme_id(session, programme_code, actor)
     found = await reports_repo.applications_for_export(session, programme_id)
-    if actor is not None:
-        found = within(actor, found, lambda a: a.programme.venue_code)
+    found = within(actor, found, lambda a: a.programme.venue_code)
     districts = await reports_repo.district_names(session)
     zone = ZoneInfo(await _timezone(session))
     columns = [*BASE_COLUMNS, *answer_keys(found), "flags"]
@@ -205,7 +203,7 @@ def in_words(column: str, value: Value) -> Value:
     return value
 
 
-async def _programme_id(session: AsyncSession, code: str, actor: Actor | None = None) -> int | None:
+async def _programme_id(session: AsyncSession, code: str, actor: Actor) -> int | None:
     """None for ALL; staff may type the code in lower case."""
     wanted = code.strip().upper()
     if wanted == ALL:
@@ -213,9 +211,8 @@ async def _programme_id(session: AsyncSession, code: str, actor: Actor | None = 
     programme = await catalog_repo.programme(session, wanted)
     if programme is None:
         known = await catalog_repo.programmes(session)
-        raise UnknownProgramme(code, [p.code for p in known if actor is None or actor.covers(p.venue_code)])
-    if actor is not None:
-        require_programme(actor, Permission.VIEW_APPLICANTS, programme)
+        raise UnknownProgramme(code, [p.code for p in known if actor.covers(p.venue_code)])
+    require_programme(actor, Permission.VIEW_APPLICANTS, programme)
     return programme.id
 
 
@@ -468,11 +465,12 @@ class Funnel:
     total: Counts
 
 
-async def funnel(session: AsyncSession, actor: Actor | None = None) -> Funnel:
+async def funnel(session: AsyncSession, actor: Actor, programme: str = ALL) -> Funnel:
     """Every active programme (and any retired one that still has figures), then its cluster's sums;
-    an actor of one venue sees its programmes only (None: the office's whole city)."""
-    if actor is not None:
-        require(actor, Permission.VIEW_APPLICANTS)
+    an actor of one venue sees its programmes only. `programme`: that one only (an unknown code or
+    another venue's is refused, as in the export)."""
+    require(actor, Permission.VIEW_APPLICANTS)
+    only = await _programme_id(session, programme, actor)
     stages: dict[int, Counter[str]] = {}
     for programme_id, stage, n in await applications_repo.stage_counts(session):
         stages.setdefault(programme_id, Counter())[stage] += n
@@ -480,8 +478,7 @@ async def funnel(session: AsyncSession, actor: Actor | None = None) -> Funnel:
     for programme_id, eligible, rule, n in await applications_repo.screening_counts(session):
         screenings.setdefault(programme_id, []).append((eligible, rule, n))
     programmes = [p for p in await catalog_repo.programmes(session) if p.active or p.id in stages or p.id in screenings]
-    if actor is not None:
-        programmes = within(actor, programmes, lambda p: p.venue_code)
+    programmes = [p for p in within(actor, programmes, lambda p: p.venue_code) if only in (None, p.id)]
     rows = tuple(
         ProgrammeFigures(
             p.code,

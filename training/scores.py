@@ -23,7 +23,8 @@ from storage.models import Application, DecisionKind, Programme, Stage
 from storage.repositories import applications, catalog
 from storage.repositories import selection as records
 from training.errors import Problem
-from training.permissions import Actor, Permission, beyond, require
+from training.imports import ANONYMISED, ImportPlan, as_previewed, by_line, match
+from training.permissions import Actor, Permission, require
 from training.selection import SelectionError
 from training.staff_files import ImportProblem, cell, read_table
 
@@ -63,22 +64,11 @@ class ScoreChange:
     new: float
 
 
-@dataclass(frozen=True)
-class ScorePlan:
-    source: str
-    rows: tuple[ScoreRow, ...]
+@dataclass(frozen=True, kw_only=True)
+class ScorePlan(ImportPlan[ScoreRow]):
     changes: tuple[ScoreChange, ...]
     unchanged: int
     """Scores the sheet gives as they are stored already."""
-    problems: tuple[Problem, ...]
-
-    @property
-    def applicable(self) -> bool:
-        return not self.problems
-
-
-class StaleScores(SelectionError):
-    """The scores or stages changed between the preview and the confirmation."""
 
 
 def parse_score(text: str) -> float:
@@ -123,9 +113,10 @@ async def read_scores(session: AsyncSession, path: Path) -> tuple[str, list[Scor
     return table.source, rows, problems
 
 
-async def plan_scores(session: AsyncSession, path: Path, actor: Actor | None = None) -> ScorePlan:
+async def plan_scores(session: AsyncSession, path: Path, actor: Actor) -> ScorePlan:
     """What importing the sheet would change; changes nothing. Rows of programmes outside the actor's
-    venue are problems (None: the office's whole view)."""
+    venue are problems."""
+    require(actor, Permission.CHECK_APPLICATIONS)
     source, rows, problems = await read_scores(session, path)
     return await _plan(session, source, rows, problems, actor)
 
@@ -135,21 +126,17 @@ async def _plan(
     source: str,
     rows: Sequence[ScoreRow],
     problems: Sequence[Problem],
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> ScorePlan:
-    found = await applications.by_numbers(session, [r.number for r in rows])
-    stored = await records.scores(session, [a.id for a in found.values()])
     problems = list(problems)
+    matched = await match(session, actor, rows, problems)
+    stored = await records.scores(session, [a.id for _, a in matched])
     changes: list[ScoreChange] = []
     unchanged = 0
-    first: dict[str, int] = {}
-    for row in rows:
-        application = found.get(row.number)
-        problem = _row_problem(row, application, first)
-        outside = beyond(actor, application.programme) if application is not None else None
-        problem = f"{row.number}: {outside}" if outside else problem
-        if problem or application is None:
-            problems.append(Problem(row.line, problem or f"no application {row.number}"))
+    for row, application in matched:
+        problem = _row_problem(row, application)
+        if problem:
+            problems.append(Problem(row.line, problem))
             continue
         weights = weights_of(application.programme)
         foreign = [c for c, _ in row.scores if c not in weights]
@@ -167,17 +154,12 @@ async def _plan(
                 unchanged += 1
             else:
                 changes.append(ScoreChange(row.line, row.number, component, mine.get(component), value))
-    return ScorePlan(source, tuple(rows), tuple(changes), unchanged, tuple(sorted(problems, key=lambda p: p.line or 0)))
+    return ScorePlan(source, tuple(rows), by_line(problems), changes=tuple(changes), unchanged=unchanged)
 
 
-def _row_problem(row: ScoreRow, application: Application | None, first: dict[str, int]) -> str | None:
-    if row.number in first:
-        return f"{row.number} is listed already on row {first[row.number]}"
-    first[row.number] = row.line
-    if application is None:
-        return None
+def _row_problem(row: ScoreRow, application: Application) -> str | None:
     if application.anonymised_at is not None:
-        return f"{row.number} was anonymised at the applicant's request"
+        return f"{row.number} {ANONYMISED}"
     if Stage(application.stage) not in SCORABLE:
         return f"{row.number} is {application.stage}; scores count only after a passed check and before a seat"
     return None
@@ -186,10 +168,7 @@ def _row_problem(row: ScoreRow, application: Application | None, first: dict[str
 async def apply_scores(session: AsyncSession, actor: Actor, plan: ScorePlan, now: datetime) -> int:
     """Write the plan's scores and record each change, in the caller's transaction; returns how many."""
     require(actor, Permission.CHECK_APPLICATIONS)
-    if not plan.applicable:
-        raise StaleScores("this sheet has problems; nothing was applied")
-    if await _plan(session, plan.source, plan.rows, (), actor) != plan:
-        raise StaleScores("the scores changed since the preview; nothing was applied, import the sheet again")
+    await as_previewed(plan, lambda: _plan(session, plan.source, plan.rows, (), actor))
     found = await applications.by_numbers(session, [c.number for c in plan.changes])
     await records.set_scores(session, [(found[c.number].id, c.component, c.new) for c in plan.changes], now)
     for change in plan.changes:

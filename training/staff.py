@@ -47,6 +47,12 @@ async def current_actor(session: AsyncSession, channel: str, user_id: str, confi
     return Actor(channel, user_id, member.name, member.role, member.venue) if member is not None else None
 
 
+async def members(session: AsyncSession, actor: Actor) -> list[StaffMember]:
+    """The staff table's accounts: who has access is staff management, like adding them."""
+    require(actor, Permission.MANAGE_STAFF)
+    return await staff.members(session)
+
+
 async def add(
     session: AsyncSession,
     actor: Actor,

@@ -11,6 +11,7 @@ from bot.cli import main
 from storage.db import Database
 from storage.models import PastParticipant
 from storage.repositories import participants
+from tests.conftest import OFFICE
 from training.participants import ImportProblem, import_csv
 
 ANI = "3375014705990001"  # woman born 7 May 1999
@@ -33,7 +34,7 @@ async def years(db: Database, *niks: str) -> list[int | None]:
 async def test_good_file_is_imported_and_found_by_nik(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year,kelurahan\n{ANI},Ani Lestari,2024,Podosugih\n{BUDI},Budi,2023,Kergon\n")
     async with db.transaction() as session:
-        assert (await import_csv(session, path)).total == 2
+        assert (await import_csv(session, OFFICE, path)).total == 2
     assert await years(db, ANI, BUDI, CITRA) == [2024, 2023, None]
 
 
@@ -41,7 +42,7 @@ async def test_one_bad_nik_names_its_line_and_stores_nothing(db: Database, tmp_p
     path = write(tmp_path, f"nik,name,year\n{ANI},Ani,2024\n{BAD_BIRTH},Dedi,2024\n{BUDI},Budi,2023\n")
     with pytest.raises(ImportProblem) as caught:
         async with db.transaction() as session:
-            await import_csv(session, path)
+            await import_csv(session, OFFICE, path)
     message = str(caught.value)
     assert f"{path} line 3: NIK digits 7-12 are not a valid birth date" in message
     assert "line 2" not in message and "line 4" not in message
@@ -53,7 +54,7 @@ async def test_every_bad_row_is_listed(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{ANI},,2024\n12345,Budi,24\n{CITRA},Citra,2024\n3.37501E+15,Eko,2022\n")
     with pytest.raises(ImportProblem) as caught:
         async with db.transaction() as session:
-            await import_csv(session, path)
+            await import_csv(session, OFFICE, path)
     lines = str(caught.value).splitlines()
     assert lines[0] == "4 problems, nothing imported:"
     assert lines[1] == f"{path} line 2: name is empty"
@@ -66,23 +67,23 @@ async def test_every_bad_row_is_listed(db: Database, tmp_path: Path) -> None:
 async def test_semicolon_csv_from_indonesian_excel(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"NIK;Nama;Tahun\n{ANI};Ani, S.Pd.;2022\n{BUDI};Budi;2025\n")
     async with db.transaction() as session:
-        assert (await import_csv(session, path)).total == 2
+        assert (await import_csv(session, OFFICE, path)).total == 2
     assert await years(db, ANI, BUDI) == [2022, 2025]
 
 
 async def test_utf8_bom_is_ignored(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{CITRA},Citra Ayu Ningtyas,2021\n", bom=True)
     async with db.transaction() as session:
-        assert (await import_csv(session, path)).total == 1
+        assert (await import_csv(session, OFFICE, path)).total == 1
     assert await years(db, CITRA) == [2021]
 
 
 async def test_reimport_updates_the_same_nik(db: Database, tmp_path: Path) -> None:
     async with db.transaction() as session:
-        first = await import_csv(session, write(tmp_path, f"nik,name,year\n{ANI},Ani,2020\n", "a.csv"))
+        first = await import_csv(session, OFFICE, write(tmp_path, f"nik,name,year\n{ANI},Ani,2020\n", "a.csv"))
     async with db.transaction() as session:
         again = await import_csv(
-            session, write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n{BUDI},Budi,2023\n", "b.csv")
+            session, OFFICE, write(tmp_path, f"nik,name,year\n{ANI},Ani Lestari,2024\n{BUDI},Budi,2023\n", "b.csv")
         )
     assert (first.new, again.total, again.new, again.updated) == (1, 2, 1, 1)
     assert await years(db, ANI, BUDI) == [2024, 2023]
@@ -91,9 +92,9 @@ async def test_reimport_updates_the_same_nik(db: Database, tmp_path: Path) -> No
 async def test_importing_the_same_file_twice_adds_nobody(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{ANI},Ani,2024\n{BUDI},Budi,2023\n")
     async with db.transaction() as session:
-        await import_csv(session, path)
+        await import_csv(session, OFFICE, path)
     async with db.transaction() as session:
-        again = await import_csv(session, path)
+        again = await import_csv(session, OFFICE, path)
         stored = await participants.count(session)
     assert (again.total, again.new, again.updated, stored) == (2, 0, 2, 2)
 
@@ -102,7 +103,7 @@ async def test_a_large_file_is_stored_in_chunks(db: Database, tmp_path: Path) ->
     niks = [f"33750147059{i:05d}" for i in range(1, 2502)]  # more rows than one INSERT takes
     path = write(tmp_path, "nik,name,year\n" + "".join(f"{nik},Peserta {i},2024\n" for i, nik in enumerate(niks)))
     async with db.transaction() as session:
-        assert (await import_csv(session, path)).new == 2501
+        assert (await import_csv(session, OFFICE, path)).new == 2501
         assert await participants.count(session) == 2501
     assert await years(db, niks[0], niks[-1]) == [2024, 2024]
 
@@ -110,7 +111,7 @@ async def test_a_large_file_is_stored_in_chunks(db: Database, tmp_path: Path) ->
 async def test_control_characters_are_dropped_from_names(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{ANI},Ani\x00 Les\x07tari,2024\n")
     async with db.transaction() as session:
-        await import_csv(session, path)
+        await import_csv(session, OFFICE, path)
     async with db.transaction() as session:
         [person] = await session.scalars(select(PastParticipant))
     assert person.name == "Ani Lestari"
@@ -120,7 +121,7 @@ async def test_an_unbalanced_quote_names_its_line_and_stores_nothing(db: Databas
     path = write(tmp_path, f'nik,name,year\n{ANI},Ani,2024\n{BUDI},"Budi,2023\n{CITRA},Citra,2024\n')
     with pytest.raises(ImportProblem) as caught:
         async with db.transaction() as session:
-            await import_csv(session, path)
+            await import_csv(session, OFFICE, path)
     assert str(caught.value).startswith(f'{path} line 3: a quote (") opens a field that runs on to line 4')
     assert await years(db, ANI, CITRA) == [None, None]
 
@@ -129,7 +130,7 @@ async def test_a_field_over_csvs_limit_names_its_line(db: Database, tmp_path: Pa
     path = write(tmp_path, f'nik,name,year\n{ANI},Ani,2024\n{BUDI},"{"B" * 140_000},2023\n')
     with pytest.raises(ImportProblem) as caught:
         async with db.transaction() as session:
-            await import_csv(session, path)
+            await import_csv(session, OFFICE, path)
     assert str(caught.value).startswith(f"{path} line 3: cannot read this line (field larger than field limit")
     assert await years(db, ANI) == [None]
 
@@ -137,7 +138,7 @@ async def test_a_field_over_csvs_limit_names_its_line(db: Database, tmp_path: Pa
 async def test_nik_listed_twice_keeps_its_latest_year(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name,year\n{BUDI},Budi,2025\n{BUDI},Budi,2019\n")
     async with db.transaction() as session:
-        assert (await import_csv(session, path)).total == 1
+        assert (await import_csv(session, OFFICE, path)).total == 1
     assert await years(db, BUDI) == [2025]
 
 
@@ -145,13 +146,13 @@ async def test_missing_column_is_named(db: Database, tmp_path: Path) -> None:
     path = write(tmp_path, f"nik,name\n{ANI},Ani\n")
     with pytest.raises(ImportProblem, match=r"line 1: missing column\(s\) year"):
         async with db.transaction() as session:
-            await import_csv(session, path)
+            await import_csv(session, OFFICE, path)
 
 
 async def test_missing_file_is_an_import_problem(db: Database, tmp_path: Path) -> None:
     with pytest.raises(ImportProblem, match="cannot read the file"):
         async with db.transaction() as session:
-            await import_csv(session, tmp_path / "nowhere.csv")
+            await import_csv(session, OFFICE, tmp_path / "nowhere.csv")
 
 
 def test_cli_participants_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -182,7 +183,7 @@ async def test_an_xlsx_list_is_read_like_its_csv(db: Database, tmp_path: Path) -
     path = tmp_path / "alumni.xlsx"
     book.save(path)
     async with db.transaction() as session:
-        assert (await import_csv(session, path)).new == 2
+        assert (await import_csv(session, OFFICE, path)).new == 2
     assert await years(db, ANI, BUDI) == [2022, 2025]
 
 
@@ -205,7 +206,7 @@ async def test_a_list_imported_after_someone_registered_flags_their_application_
 
     for _ in range(2):
         async with db.transaction() as session:
-            imported = await import_csv(session, path, when)
+            imported = await import_csv(session, OFFICE, path, when)
 
     assert imported.flagged == 0  # the second import finds them flagged already
     async with db.transaction() as session:

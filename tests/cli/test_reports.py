@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.models import Application, Stage
 from storage.repositories import applications, catalog
 from tests.cli.conftest import run
+from tests.conftest import OFFICE
 from training.reports import (
     BASE_COLUMNS,
     HEADERS,
@@ -77,7 +78,7 @@ async def add_screenings(db: Database, code: str, eligible: int, failed: dict[st
 async def export(db: Database, code: str, fmt: str, out: Path, *, codes: bool = True) -> int:
     """The export with its codes (the stored values under English keys) unless `codes` is False."""
     async with db.transaction() as session:
-        return await export_applications(session, code, fmt, out, codes=codes)
+        return await export_applications(session, code, fmt, out, codes=codes, actor=OFFICE)
 
 
 def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
@@ -286,7 +287,7 @@ async def build_intake(db: Database) -> None:
 async def test_funnel_counts_per_programme(db: Database) -> None:
     await build_intake(db)
     async with db.transaction() as session:
-        figures = await funnel(session)
+        figures = await funnel(session, OFFICE)
 
     las1 = next(p for p in figures.programmes if p.code == "LAS1")
     assert (las1.name, las1.cluster, las1.counts.quota) == ("Pengelasan SMAW Dasar", "LAS", 16)
@@ -303,7 +304,7 @@ async def test_funnel_counts_per_programme(db: Database) -> None:
 async def test_funnel_sums_clusters_and_total(db: Database) -> None:
     await build_intake(db)
     async with db.transaction() as session:
-        figures = await funnel(session)
+        figures = await funnel(session, OFFICE)
 
     las = next(c for c in figures.clusters if c.code == "LAS")
     assert las.name == "Teknik Las"
@@ -331,7 +332,7 @@ def cells(text: str, first: str) -> list[str]:
 async def test_render_stats_shows_programmes_clusters_stages_and_rules_in_indonesian(db: Database) -> None:
     await build_intake(db)
     async with db.transaction() as session:
-        text = render_stats(await funnel(session))
+        text = render_stats(await funnel(session, OFFICE))
 
     assert cells(text, "Program") == ["Program", "Klaster", "Kuota", "Aktif", "Layak", "Tidak layak", "Layak > kuota"]
     assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "2", "18", "3", "2"]
@@ -351,7 +352,7 @@ async def test_render_stats_fits_a_100_column_terminal_with_every_stage_and_long
         await add_application(db, "LAS-PMI", seq, stage=stage, nik=nik(seq))
     await add_screenings(db, "LAS-PMI", 1, {"a_very_long_declaration_key_of_some_city": 3, "min_education": 2})
     async with db.transaction() as session:
-        figures = await funnel(session)
+        figures = await funnel(session, OFFICE)
     long_name = replace(figures.clusters[0], name="Pelatihan Berbasis Kompetensi Teknik Pengelasan Bawah Air")
     text = render_stats(replace(figures, clusters=(long_name, *figures.clusters[1:])))
 
@@ -362,7 +363,7 @@ async def test_render_stats_fits_a_100_column_terminal_with_every_stage_and_long
 
 async def test_render_stats_of_an_empty_intake(db: Database) -> None:
     async with db.transaction() as session:
-        text = render_stats(await funnel(session))
+        text = render_stats(await funnel(session, OFFICE))
     assert cells(text, "LAS1") == ["LAS1", "LAS", "16", "0", "0", "0", "0"]
     assert "Pendaftaran per tahap:\n  (belum ada)" in text
     assert "Tidak layak, menurut syarat:\n  (tidak ada)" in text
@@ -384,7 +385,7 @@ async def test_a_person_turned_away_three_times_counts_once_by_their_latest_outc
             await applications.add_screening(
                 session, las1.id, contact_id=contact_id, eligible=rule is None, failed_rule=rule, source=None
             )
-        figures = await funnel(session)
+        figures = await funnel(session, OFFICE)
 
     counts = next(p for p in figures.programmes if p.code == "LAS1").counts
     assert (counts.eligible, counts.ineligible) == (1, 2)

@@ -192,3 +192,75 @@ async def test_venue_staff_imports_and_training_stop_at_another_venue(
         await blkbot(intake, [*SARI, "selection", "run", "--programme", "BOGA1", "--yes"])
     assert await stored(intake) == before
     assert await blkbot(intake, [*SARI, "training", "show", "--programme", "BOGA1"]) == 0
+
+
+def test_a_wrong_staff_setting_is_named_at_start(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BLKBOT_STAFF is read when blkbot starts: a wrong entry is named there, with no traceback later."""
+    monkeypatch.setenv("BLKBOT_STAFF", "telegram:42:admin,telegram:7:boss")
+    assert main(["stats"]) == 2
+    err = capsys.readouterr().err
+    assert "blkbot: bad settings" in err
+    assert "BLKBOT_STAFF entry 'telegram:7:boss': unknown role 'boss'" in err
+
+
+async def test_stats_of_one_programme(intake: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--programme` narrows the figures to one programme (and its cluster's sums); staff of another
+    venue are refused it, and an unknown code lists the ones they may ask for."""
+    from training.reports import UnknownProgramme
+
+    assert await blkbot(intake, ["stats", "--programme", "las1"]) == 0
+    out = capsys.readouterr().out
+    assert "LAS1" in out and "BOGA1" not in out and "MOTOR" not in out
+    assert await blkbot(intake, [*SARI, "stats", "--programme", "BOGA1"]) == 0
+    assert "BOGA1" in capsys.readouterr().out
+    with pytest.raises(OutsideVenue):
+        await blkbot(intake, [*SARI, "stats", "--programme", "LAS1"])
+    with pytest.raises(UnknownProgramme, match="known codes: BOGA1"):
+        await blkbot(intake, [*SARI, "stats", "--programme", "NOPE"])
+
+
+async def test_a_broadcast_report_as_venue_staff_covers_their_programmes_only(
+    intake: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for code in ("LAS1", "BOGA1"):
+        assert await blkbot(intake, ["broadcast", "--text", "Tes", "--segment", f"programme={code}", "--yes"]) == 0
+    async with intake.transaction() as session:
+        ids = {b.segment["programme"]: b.id for b in await session.scalars(select(Broadcast))}
+    capsys.readouterr()
+    assert await blkbot(intake, [*SARI, "broadcast-report", str(ids["BOGA1"])]) == 0
+    assert "Segment: {'programme': 'BOGA1'}" in capsys.readouterr().out
+    with pytest.raises(OutsideVenue):
+        await blkbot(intake, [*SARI, "broadcast-report", str(ids["LAS1"])])
+    assert await blkbot(intake, ["broadcast-report", str(ids["LAS1"])]) == 0
+
+
+async def test_venue_staff_may_not_run_the_office_wide_commands(intake: Database, tmp_path: Path) -> None:
+    """Listing staff, handing out lapsed seats and loading the past participants are the office's."""
+    sheet = tmp_path / "alumni.csv"
+    sheet.write_text("nik,name,year\n3375014705990001,Ani,2020\n", encoding="utf-8")
+    for argv in (["staff", "list"], ["selection", "deadlines"], ["participants", "import", str(sheet)]):
+        with pytest.raises(NotAllowed):
+            await blkbot(intake, [*argv, *SARI])
+    assert await blkbot(intake, ["participants", "import", str(sheet)]) == 0
+
+
+async def test_the_tracer_run_by_venue_staff_asks_their_graduates_only(
+    intake: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Outcome
+
+    async with intake.transaction() as session:
+        for application in await session.scalars(select(Application)):
+            application.stage = Stage.COMPETENT
+            application.completed_at = datetime.now(UTC) - timedelta(days=40)
+    assert await blkbot(intake, [*SARI, "tracer", "run-once"]) == 0
+    assert "1 graduates asked" in capsys.readouterr().out
+    async with intake.transaction() as session:
+        asked = [o.application.number for o in await session.scalars(select(Outcome))]
+    assert asked == [COOK]
+    assert await blkbot(intake, ["tracer", "run-once"]) == 0
+    assert "1 graduates asked" in capsys.readouterr().out  # the welder, whom Bu Sari's run passed over

@@ -7,6 +7,7 @@ import pytest
 
 from conversations.runner import Conversations
 from storage.db import Database
+from tests.conftest import OFFICE
 from tests.flow.helpers import Resident, screenings
 from training.reports import Counts, funnel
 
@@ -18,7 +19,7 @@ def siti(conversations: Conversations) -> Resident:
 
 async def boga1(db: Database) -> Counts:
     async with db.transaction() as session:
-        figures = await funnel(session)
+        figures = await funnel(session, OFFICE)
     return next(p for p in figures.programmes if p.code == "BOGA1").counts
 
 

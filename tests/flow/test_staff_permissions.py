@@ -28,6 +28,7 @@ from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import CHANNEL, SITI, Resident, Words, contact_of, conversation_of, male_nik
 from training import attendance, documents, selection
 from training import staff as staff_service
+from training.imports import StalePlan
 from training.permissions import Actor, NotAllowed, OutsideVenue, Permission
 from training.reports import export_applications, funnel
 
@@ -391,13 +392,13 @@ async def test_venue_staff_compose_a_broadcast_from_their_programmes(
 
 
 async def test_venue_staff_cek_another_venues_application_is_refused(
-    conversations: Conversations, db: Database
+    conversations: Conversations, db: Database, words: Words
 ) -> None:
     numbers = await two_venues(conversations, db)
     before = await stages_and_outbox(db)
     sari = Resident(conversations, "rasa")
     await sari.type(f"/cek {numbers['LAS1']} lolos")
-    assert "may not act on LAS1" in sari.text
+    assert sari.text == words("staff/outside_venue", programme="LAS1", venue="LPKS-RASA")
     assert await stages_and_outbox(db) == before
 
     await sari.type(f"/cek {numbers['BOGA1']} lolos")
@@ -446,9 +447,44 @@ async def test_a_results_import_with_another_venues_row_imports_nothing(
         assert [(p.line, p.text) for p in plan.problems] == [
             (3, f"{numbers['LAS1']}: LAS1 is not a programme of LPKS-RASA")
         ]
-        with pytest.raises(result_import.StalePlan):
+        with pytest.raises(StalePlan):
             await result_import.apply_results(session, templates, RASA, plan, NOW)
     assert await stages_and_outbox(db) == before
+
+
+async def test_a_certification_preview_counts_another_venues_row_as_an_error_only(
+    conversations: Conversations, db: Database, tmp_path: Path
+) -> None:
+    """The preview's counts add up: a row outside the venue is an error, not also "unchanged"."""
+    from training.certification import plan_certifications
+
+    numbers = await two_venues(conversations, db)
+    sheet = tmp_path / "lsp.csv"
+    sheet.write_text(f"nomor,hasil,lsp,skema,nomor_sertifikat,tanggal\n{numbers['LAS1']},K,LSP,Las,C-1,2027-03-20\n")
+    async with db.transaction() as session:
+        plan = await plan_certifications(session, sheet, RASA)
+    assert [p.text for p in plan.problems] == [f"{numbers['LAS1']}: LAS1 is not a programme of LPKS-RASA"]
+    assert (len(plan.changes), plan.unchanged) == (0, 0)
+
+
+async def test_an_import_preview_needs_the_permission_that_applies_it(db: Database, tmp_path: Path) -> None:
+    """A preview lists applicants' numbers and stages: no one without the import's permission sees it."""
+    from training.admin_sheet import plan_check
+    from training.certification import plan_certifications
+    from training.scores import plan_scores
+
+    guest = Actor(CHANNEL, "tamu", "Tamu", "guest")
+    sheet = tmp_path / "any.csv"
+    sheet.write_text("nomor,stage,keputusan,written_test,hasil\nLAS1-2027-0001,admin_passed,lolos,80,K\n")
+    async with db.transaction() as session:
+        with pytest.raises(NotAllowed):
+            await result_import.plan_results(session, sheet, actor=guest)
+        with pytest.raises(NotAllowed):
+            await plan_check(session, sheet, guest)
+        with pytest.raises(NotAllowed):
+            await plan_scores(session, sheet, guest)
+        with pytest.raises(NotAllowed):
+            await plan_certifications(session, sheet, guest)
 
 
 async def test_a_venue_role_needs_a_venue_of_the_catalog(db: Database) -> None:

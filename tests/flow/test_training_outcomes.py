@@ -146,7 +146,7 @@ async def test_certification_import_previews_errors_by_line_and_tells_each_once(
         "LAS1-2027-0404,BK,LSP Las,SMAW 3G,,20-03-2027\n"
     )
     async with db.transaction() as session:
-        plan = await plan_certifications(session, bad)
+        plan = await plan_certifications(session, bad, BOSS)
     assert [(p.line, p.text) for p in plan.problems] == [
         (2, "a competent participant needs the certificate number"),
         (3, "the result must be K (kompeten) or BK (belum kompeten), got 'lulus'"),
@@ -160,7 +160,7 @@ async def test_certification_import_previews_errors_by_line_and_tells_each_once(
         "LAS1-2027-0002;BK;LSP Las Nusantara;SMAW 3G;;2027-03-20\n"
     )
     async with db.transaction() as session:
-        plan = await plan_certifications(session, good)
+        plan = await plan_certifications(session, good, BOSS)
         assert plan.applicable and len(plan.changes) == 2
         report = await apply_certifications(session, templates, BOSS, plan, clock())
     assert (report.changed, report.announced) == (2, 2)
@@ -168,7 +168,7 @@ async def test_certification_import_previews_errors_by_line_and_tells_each_once(
     assert "Nomor sertifikat: 123 4567 8 2027" in texts[0] and "/lowongan" in texts[0]
     assert "Belum Kompeten" in texts[1] and "LSP Las Nusantara" in texts[1]
     async with db.transaction() as session:  # the same file again: nothing changes, nobody is told twice
-        again = await plan_certifications(session, good)
+        again = await plan_certifications(session, good, BOSS)
         assert again.changes == () and again.unchanged == 2
         stored = list(await session.scalars(select(Certification).order_by(Certification.id)))
     assert [(c.competent, c.certificate_number) for c in stored] == [(True, "123 4567 8 2027"), (False, None)]

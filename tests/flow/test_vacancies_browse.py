@@ -14,7 +14,7 @@ from outreach.vacancies import NewVacancy, close_vacancy, post_vacancy
 from storage.db import Database
 from storage.models import Vacancy
 from storage.repositories import vacancies as vacancy_repo
-from tests.conftest import NOW
+from tests.conftest import NOW, OFFICE
 from tests.flow.helpers import Resident, Words, all_applications, contact_of, conversation_of
 
 TODAY = date(2026, 11, 25)
@@ -41,7 +41,7 @@ async def post(db: Database, templates: Templates, position: str, clusters: list
     }
     values.update(fields)
     async with db.transaction() as session:
-        vacancy, _ = await post_vacancy(session, templates, NewVacancy(**values), now=NOW)  # type: ignore[arg-type]
+        vacancy, _ = await post_vacancy(session, templates, NewVacancy(**values), now=NOW, actor=OFFICE)  # type: ignore[arg-type]
         return vacancy
 
 
@@ -62,7 +62,7 @@ async def jobs(db: Database, templates: Templates) -> dict[str, Vacancy]:
     anyone = await post(db, templates, "Staf gudang", [], employer="CV Sumber Rejeki", deadline=date(2027, 3, 1))
     closed = await post(db, templates, "Tukang las pipa", ["LAS"])
     async with db.transaction() as session:
-        await close_vacancy(session, closed.id, NOW)
+        await close_vacancy(session, closed.id, NOW, OFFICE)
         expired = await vacancy_repo.add(
             session,
             Vacancy(
@@ -151,7 +151,7 @@ async def test_a_field_whose_last_vacancy_closed_says_so_and_offers_news(
     await siti.type("/lowongan")
     assert siti.buttons == ["Teknik Las (1)", "🌐 Semua bidang (1)"]
     async with db.transaction() as session:
-        await close_vacancy(session, welder.id, NOW)
+        await close_vacancy(session, welder.id, NOW, OFFICE)
 
     await siti.press("Teknik Las (1)")
     assert [m.text for m in siti.messages] == [
@@ -167,7 +167,7 @@ async def test_a_vacancy_closed_since_the_list_was_shown_is_said_to_be_gone(
     await siti.type("/lowongan")
     await siti.press("Teknik Las (3)")
     async with db.transaction() as session:
-        await close_vacancy(session, jobs["welder"].id, NOW)
+        await close_vacancy(session, jobs["welder"].id, NOW, OFFICE)
 
     await siti.press("1. Juru las SMAW")
     assert siti.messages[0].text == words("vacancies/gone")

@@ -672,7 +672,7 @@ async def test_attendance_counts_for_staff(db: Database) -> None:
     async with db.transaction() as session:
         for contact, application_id, answer in zip(who[:3], ids[:3], (True, True, False), strict=True):
             await reminders.record_attendance(session, event.id, application_id, contact, answer, now=NOW)
-        [view] = await schedule.schedule(session, NOW)
+        [view] = await schedule.schedule(session, NOW, actor=STAFF)
     assert (view.counts.attending, view.counts.not_attending, view.counts.unanswered) == (2, 1, 1)
 
 

@@ -15,7 +15,7 @@ from storage.db import Database
 from storage.models import Application, Contact, DeliveryStatus, OutboxMessage, Stage, Vacancy
 from storage.repositories import catalog, contacts
 from storage.repositories import vacancies as vacancy_repo
-from tests.conftest import NOW
+from tests.conftest import NOW, OFFICE
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.outreach.conftest import VirtualTime
 
@@ -64,7 +64,7 @@ async def post(db: Database, templates: Templates, *, now: datetime = NOW, **fie
     values.update(fields)
     values["clusters"] = tuple(values["clusters"])  # type: ignore[call-overload]
     async with db.transaction() as session:
-        return await post_vacancy(session, templates, NewVacancy(**values), now=now)  # type: ignore[arg-type]
+        return await post_vacancy(session, templates, NewVacancy(**values), now=now, actor=OFFICE)  # type: ignore[arg-type]
 
 
 async def outbox_rows(db: Database) -> list[OutboxMessage]:
@@ -200,17 +200,17 @@ async def test_closing_hides_the_vacancy_and_cancels_its_unsent_messages(db: Dat
     other, _ = await post(db, templates, position="Mekanik")
 
     async with db.transaction() as session:
-        closed, cancelled = await close_vacancy(session, vacancy.id, NOW)
+        closed, cancelled = await close_vacancy(session, vacancy.id, NOW, OFFICE)
     assert cancelled == 2 and closed.closed_at is not None
 
     statuses = {(r.dedupe_key.split(":")[1], r.status) for r in await outbox_rows(db)}
     assert statuses == {(str(vacancy.id), DeliveryStatus.CANCELLED), (str(other.id), DeliveryStatus.PENDING)}
     async with db.transaction() as session:
         assert [v.id for v in await vacancy_repo.open_vacancies(session, TODAY)] == [other.id]
-        again, cancelled_again = await close_vacancy(session, vacancy.id, NOW + timedelta(hours=1))
+        again, cancelled_again = await close_vacancy(session, vacancy.id, NOW + timedelta(hours=1), OFFICE)
         assert cancelled_again == 0 and again.closed_at == closed.closed_at
         with pytest.raises(VacancyError, match="no vacancy with id 999"):
-            await close_vacancy(session, 999, NOW)
+            await close_vacancy(session, 999, NOW, OFFICE)
 
 
 async def test_delivered_vacancy_shows_the_employer_escaped_and_the_browse_button(

@@ -21,6 +21,7 @@ TABLE = [
     (P.MANAGE_TRAINING, True, True),
     (P.IMPORT_CERTIFICATION, True, True),
     (P.MANAGE_STAFF, True, False),
+    (P.PAST_PARTICIPANTS, True, True),
 ]
 
 
@@ -42,3 +43,27 @@ def test_role_may(role: str, permission: Permission, allowed: bool) -> None:
     else:
         with pytest.raises(NotAllowed, match=f"telegram:42 \\({role}\\) may not {permission.value}"):
             require(actor, permission)
+
+
+def test_every_staff_service_takes_an_actor_it_cannot_be_called_without() -> None:
+    """A service whose actor is optional runs city-wide when a caller forgets it: none may have one."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import outreach
+    import training
+
+    optional: list[str] = []
+    for package in (training, outreach):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for name, function in inspect.getmembers(module, inspect.isfunction):
+                if function.__module__ != module.__name__:
+                    continue
+                actor = inspect.signature(function).parameters.get("actor")
+                if actor is not None and (
+                    actor.default is not inspect.Parameter.empty or "None" in str(actor.annotation)
+                ):
+                    optional.append(f"{module.__name__}.{name}")
+    assert optional == []
