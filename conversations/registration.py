@@ -319,9 +319,18 @@ REUSED = ("full_name", "nik", "confirm_birth", "address", "district", "phone", "
 questions are asked again, since another programme asks other things."""
 
 
+EARLIER = "has_earlier"
+"""Whether the person held a whole application when this registration began: looked up once per
+registration, not at every turn (the step's condition is asked each time the flow looks for the next question)."""
+
+
 async def has_earlier_application(ctx: Context) -> bool:
     """Offered only to a chat that consented and holds a whole application of its own (never another person's)."""
-    return ctx.contact.consented_at is not None and bool(await held_answers(ctx))
+    if ctx.contact.consented_at is None:
+        return False
+    if EARLIER not in ctx.data:
+        ctx.data[EARLIER] = bool(await held_answers(ctx))
+    return bool(ctx.data[EARLIER])
 
 
 async def held_answers(ctx: Context) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -76,12 +76,19 @@ async def linked(session: AsyncSession, contact: Contact) -> list[Contact]:
     return list(found)
 
 
+SEEN_TO_WITHIN = timedelta(minutes=1)
+"""How fresh `last_seen_at` is kept: enough to tell which of a person's chats they used last."""
+
+
 async def note_turn(session: AsyncSession, contact: Contact, when: datetime, verified_phone: str | None) -> None:
-    """Remember when the chat was last used and, where the platform vouched for it, the person's own number."""
-    contact.last_seen_at = when
-    if verified_phone is not None:
+    """Remember when the chat was last used (to the minute: a write per turn would cost every turn an
+    UPDATE) and, where the platform vouched for it, the person's own number."""
+    if contact.last_seen_at is None or abs(when - contact.last_seen_at) >= SEEN_TO_WITHIN:
+        contact.last_seen_at = when
+    if verified_phone is not None and contact.verified_phone != verified_phone:
         contact.verified_phone = verified_phone
-    await session.flush()
+    if session.is_modified(contact):
+        await session.flush()
 
 
 async def reach(session: AsyncSession, contacts: Sequence[Contact]) -> dict[int, Contact]:
