@@ -36,8 +36,20 @@ async def not_understood(engine: Engine, ctx: Context, state: State, _: str | No
     return Reply([ctx.say("common/not_understood", options=_menu_options(ctx), **ctx.office())])
 
 
+BROWSING = frozenset({"cluster", "programme", "card"})
+"""The registration's first answers: choosing a programme is browsing, nothing personal is held yet."""
+
+
+def busy(state: State) -> bool:
+    """A flow is running with something worth keeping: not a registration still at its browsing steps,
+    which /start, /daftar and /pelatihan simply begin again (nobody is "in the middle" of looking)."""
+    if state.flow is None:
+        return False
+    return state.flow != REGISTRATION.name or not set(state.data.get("answers", {})) <= BROWSING
+
+
 async def start(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
-    if state.flow is not None:
+    if busy(state):
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
     answers = await prefill(ctx, argument, ctx.today())
     extra = {"source": argument[:64]} if argument else {}
@@ -64,7 +76,7 @@ async def news_tap(engine: Engine, ctx: Context, state: State, _: str) -> Reply:
 
 
 async def register(engine: Engine, ctx: Context, state: State, argument: str | None) -> Reply:
-    if state.flow is not None:
+    if busy(state):
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
     answers = await prefill(ctx, argument, ctx.today())
     return Reply(await _begin_registration(engine, ctx, state, answers, {"source": argument[:64]} if argument else {}))
@@ -73,7 +85,7 @@ async def register(engine: Engine, ctx: Context, state: State, argument: str | N
 async def browse(engine: Engine, ctx: Context, state: State, _: str | None) -> Reply:
     """/pelatihan: clusters, programmes and their cards, for anyone: the registration's first steps,
     which ask for no consent and keep nothing personal. "Daftar" on a card goes on to register."""
-    if state.flow is not None:
+    if busy(state):
         return Reply([ctx.say("common/already_in_flow"), *await engine.resume(ctx, state)])
     if not ctx.catalog.clusters_with_open_programmes(ctx.today()):
         return Reply([ctx.say("registration/none_open", options=[notify_option(ctx)])])

@@ -175,3 +175,19 @@ async def test_daftar_on_a_card_with_an_application_running_says_so_at_once(siti
     await siti.press("Pilih pelatihan lain")
     assert "Apakah Anda ingin menarik pendaftaran itu" in siti.text
     assert len(await all_applications(db)) == 1
+
+
+async def test_browsing_then_pelatihan_or_daftar_begins_again_without_saying_a_registration_is_running(
+    siti: Resident, words: Words
+) -> None:
+    await siti.start()  # the welcome, then the clusters: browsing, nothing personal yet
+    await siti.choose("cluster", "BOGA")
+    for command in ("/pelatihan", "/daftar", "/start"):
+        await siti.type(command)
+        assert words("common/already_in_flow") not in siti.text, command
+        assert siti.step == "cluster", command
+
+    await siti.pick("BOGA1", "BOGA")  # Daftar and consent: now a registration is under way
+    await siti.type("/pelatihan")
+    assert words("common/already_in_flow") in siti.text
+    assert siti.step == "q_ktp_region"

@@ -969,8 +969,8 @@ async def test_a_turn_that_fails_half_way_keeps_none_of_its_writes_and_the_next_
     assert (await contact_of(db, "siti")).consented_at is None
 
     monkeypatch.setattr(conversation_repo, "save", real_save)
-    await siti.type("/daftar")  # still at the consent question
-    await siti.consent()
+    assert (await conversation_of(db, "siti")).step == "consent"  # still at the consent question
+    await siti.send(Inbound(choice="consent|y"))  # its button, still in the chat above the apology
     assert siti.step == "q_ktp_region"
     assert (await contact_of(db, "siti")).consented_at is not None
 
