@@ -264,12 +264,13 @@ async def broadcast_report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.runtime import office_zone
     from messages.dates import format_stamp
     from outreach import broadcasts
+    from outreach.segments import Segment
 
     async with staff_transaction(settings) as session:
         found, progress = await broadcasts.report(session, await acting(session, settings, args), args.id)
         zone = await office_zone(settings, session)
     print(f"Broadcast {found.id} by {found.created_by} at {format_stamp(found.created_at, zone)}")
-    print(f"Segment: {found.segment or 'all subscribers'}")
+    print(f"Segment: {Segment.from_json(found.segment or {}).describe()}")
     print(_progress_line(progress))
     return 0
 

@@ -18,7 +18,7 @@ from outreach import broadcasts
 from outreach.segments import Segment
 from storage.models import Stage
 from training.errors import InvalidAnswer
-from training.permissions import NotAllowed, Permission, within
+from training.permissions import NotAllowed, OutsideVenue, Permission, within
 from training.text import local
 
 TARGETS = ("all", "cluster", "programme", "stage", "district", "graduates")
@@ -109,7 +109,9 @@ async def send(ctx: Context) -> list[Outbound]:
         sent = await broadcasts.send(
             ctx.session, ctx.services.templates, actor, text=ctx.answers["siaran_text"], segment=segment, now=ctx.now()
         )
-    except NotAllowed:  # a venue changed between the choice and "Kirim"
+    except OutsideVenue as refused:  # the account's venue changed between the choice and "Kirim"
+        return [ctx.say("staff/outside_venue", programme=refused.programme, venue=actor.venue or "")]
+    except NotAllowed:
         return [ctx.say("staff/not_allowed", role=actor.role)]
     progress = await broadcasts.progress(ctx.session, sent.id)
     message = ctx.say("broadcasts/progress", id=sent.id, progress=progress)

@@ -199,6 +199,7 @@ def test_deliver_once_sends_what_is_queued_through_the_bot_api(
     assert main(["broadcast-report", str(sent.id)]) == 0
     out = capsys.readouterr().out
     assert "2/2  sent 2  failed 0  unreachable 0  pending 0" in out
+    assert "Segment: all subscribers\n" in out
     wib = sent.created_at.astimezone(ZoneInfo("Asia/Jakarta"))
     assert f"at {wib:%Y-%m-%d %H:%M} WIB" in out and "UTC" not in out  # the office's time, as everywhere
 

@@ -391,6 +391,21 @@ async def test_venue_staff_compose_a_broadcast_from_their_programmes(
     assert broadcast.segment == {"programme": "BOGA1"}
 
 
+async def test_venue_staff_moved_to_another_venue_before_kirim_are_told_so_and_nothing_is_sent(
+    conversations: Conversations, db: Database, words: Words
+) -> None:
+    await two_venues(conversations, db)
+    sari = Resident(conversations, "rasa")
+    await compose(sari, "programme", "BOGA1")
+    async with db.transaction() as session:  # the office moves her to BLK-PKL meanwhile
+        await staff.add(session, CHANNEL, "rasa", "Bu Sari", StaffRole.VENUE, "BLK-PKL")
+
+    await sari.choose("siaran_confirm", "ok")
+
+    assert sari.text == words("staff/outside_venue", programme="BOGA1", venue="BLK-PKL")
+    assert await sent(db) == ([], [])
+
+
 async def test_venue_staff_cek_another_venues_application_is_refused(
     conversations: Conversations, db: Database, words: Words
 ) -> None:
