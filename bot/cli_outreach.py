@@ -196,17 +196,18 @@ async def import_with_preview(
     *,
     what: str,
     again: str = "file",
+    unit: str = "line",
 ) -> int:
-    """An import's two steps: the plan read in one transaction and shown (its `summary` line, then
-    each problem by line), then, once confirmed (`--yes` or y), applied in a second (the service
-    checks it still holds)."""
+    """An import's two steps: the plan read in one transaction and shown (its `summary`, then each
+    problem by line — by `unit`, "row", for a worksheet), then, once confirmed (`--yes` or y), applied
+    in a second (the service checks it still holds)."""
     from bot.commands import staff_transaction
 
     async with staff_transaction(settings) as session:
         found = await plan(session, await acting(session, settings, args))
     print(summary(found))
     for problem in found.problems:
-        print(problem.render(found.source))
+        print(problem.render(found.source).replace(" line ", f" {unit} "))
     stop = go_ahead(found.applicable, len(found.changes), yes=args.yes, what=what, again=again)
     if stop is not None:
         return stop

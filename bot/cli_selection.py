@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli_outreach import _confirm, acting, go_ahead
+from bot.cli_outreach import _confirm, acting, go_ahead, import_with_preview
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -105,60 +105,58 @@ async def sheet_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def import_check(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from messages.render import Templates
     from training.admin_sheet import apply_check, plan_check
 
-    async with staff_transaction(settings) as session:
-        plan = await plan_check(session, args.file, await acting(session, settings, args))
-    _print_check(plan)
-    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="decisions", again="sheet")
-    if stop is not None:
-        return stop
-    async with staff_transaction(settings) as session:
-        changed = await apply_check(session, Templates(), await acting(session, settings, args), plan, now_utc())
-    print(f"{changed} applications decided; each applicant will be told.")
-    return 0
+    return await import_with_preview(
+        settings,
+        args,
+        lambda session, actor: plan_check(session, args.file, actor),
+        _check_summary,
+        lambda session, actor, plan: apply_check(session, Templates(), actor, plan, now_utc()),
+        lambda _plan, changed: print(f"{changed} applications decided; each applicant will be told."),
+        what="decisions",
+        again="sheet",
+        unit="row",
+    )
 
 
-def _print_check(plan: CheckPlan) -> None:
-    print(
+def _check_summary(plan: CheckPlan) -> str:
+    return (
         f"{plan.source}: {len(plan.passed)} pass, {len(plan.failed)} fail, {len(plan.unchanged)} unchanged, "
         f"{plan.undecided} without a decision, {len(plan.problems)} rows with errors"
     )
-    for problem in plan.problems:
-        print(problem.render(plan.source).replace(" line ", " row "))
 
 
 async def import_scores(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.commands import staff_transaction
     from bot.runtime import now_utc
     from training.scores import apply_scores, plan_scores
 
-    async with staff_transaction(settings) as session:
-        plan = await plan_scores(session, args.file, await acting(session, settings, args))
-    _print_scores(plan)
-    stop = go_ahead(plan.applicable, len(plan.changes), yes=args.yes, what="scores", again="sheet")
-    if stop is not None:
-        return stop
-    async with staff_transaction(settings) as session:
-        changed = await apply_scores(session, await acting(session, settings, args), plan, now_utc())
-    print(f"{changed} scores stored.")
-    return 0
+    return await import_with_preview(
+        settings,
+        args,
+        lambda session, actor: plan_scores(session, args.file, actor),
+        _scores_summary,
+        lambda session, actor, plan: apply_scores(session, actor, plan, now_utc()),
+        lambda _plan, changed: print(f"{changed} scores stored."),
+        what="scores",
+        again="sheet",
+        unit="row",
+    )
 
 
-def _print_scores(plan: ScorePlan) -> None:
+def _scores_summary(plan: ScorePlan) -> str:
+    """The counts, then each score that changes from an earlier one."""
     new = sum(1 for c in plan.changes if c.old is None)
-    print(
+    lines = [
         f"{plan.source}: {len(plan.rows)} applicants: {new} new scores, {len(plan.changes) - new} changed, "
         f"{plan.unchanged} unchanged, {len(plan.problems)} rows with errors"
-    )
-    for change in plan.changes:
-        if change.old is not None:
-            print(f"  {change.number} {change.component}: {change.old:g} -> {change.new:g} (row {change.line})")
-    for problem in plan.problems:
-        print(problem.render(plan.source).replace(" line ", " row "))
+    ]
+    lines += [
+        f"  {c.number} {c.component}: {c.old:g} -> {c.new:g} (row {c.line})" for c in plan.changes if c.old is not None
+    ]
+    return "\n".join(lines)
 
 
 async def run_command(settings: Settings, args: argparse.Namespace) -> int:
