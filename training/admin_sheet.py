@@ -35,7 +35,7 @@ from training.selection import (
     flags,
     parse_passed,
 )
-from training.staff_files import ImportProblem, cell, read_table
+from training.staff_files import ImportProblem, cell, read_table, write_worksheet
 
 if TYPE_CHECKING:
     from messages.render import Templates
@@ -75,12 +75,6 @@ class CheckPlan(ImportPlan[CheckRow]):
 
 async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path, zone: ZoneInfo) -> int:
     """Write the programme's check worksheet to `out`; returns how many applicants it lists."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    from training.reports import _write_atomically
-
     require(actor, Permission.VIEW_APPLICANTS)
     programme = await catalog.programme(session, code.strip().upper())
     if programme is None:
@@ -108,34 +102,26 @@ async def write_sheet(session: AsyncSession, actor: Actor, code: str, out: Path,
             ]
         )
 
-    def write(path: Path) -> None:
-        book = Workbook()
-        sheet = book.active
-        sheet.title = f"cek {programme.code}"[:31]
-        sheet.append(list(HEADER))
-        for header in sheet[1]:
-            header.font = Font(bold=True)
-        for r, values in enumerate(rows, start=2):
-            for c, value in enumerate(values, start=1):
-                target = sheet.cell(row=r, column=c, value=value)
-                target.data_type, target.number_format = "s", "@"  # a name starting "=" stays text
-        last = max(len(rows) + 1, SHEET_ROWS_MAX)
-        decision = DataValidation(type="list", formula1=f'"{",".join(DECISIONS)}"', allow_blank=True)
-        reason = DataValidation(type="list", formula1=f'"{",".join(REASON_WORDS.values())}"', allow_blank=True)
-        decision.add(f"F2:F{last}")
-        reason.add(f"G2:G{last}")
-        sheet.add_data_validation(decision)
-        sheet.add_data_validation(reason)
-        sheet.freeze_panes = "B2"
-        for column, width in zip("ABCDEFGH", (18, 28, 17, 14, 40, 11, 34, 34), strict=True):
-            sheet.column_dimensions[column].width = width
-        legend = book.create_sheet("alasan")
-        legend.append(["alasan", "kode", "keterangan"])
-        for r, words in REASON_WORDS.items():
-            legend.append([words, r.value, "isi kolom catatan" if r.value == "other" else ""])
-        book.save(path)
-
-    _write_atomically(out, write)
+    write_worksheet(
+        out,
+        f"cek {programme.code}",
+        HEADER,
+        rows,
+        choices={"F": DECISIONS, "G": list(REASON_WORDS.values())},
+        widths=(18, 28, 17, 14, 40, 11, 34, 34),
+        freeze="B2",
+        rows_max=SHEET_ROWS_MAX,
+        legend=(
+            "alasan",
+            [
+                ("alasan", "kode", "keterangan"),
+                *(
+                    (words, r.value, "isi kolom catatan" if r.value == "other" else "")
+                    for r, words in REASON_WORDS.items()
+                ),
+            ],
+        ),
+    )
     return len(rows)
 
 

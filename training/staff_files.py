@@ -154,10 +154,12 @@ def write_worksheet(
     widths: Sequence[int],
     freeze: str,
     rows_max: int,
+    legend: tuple[str, Sequence[Sequence[str]]] | None = None,
 ) -> None:
     """Write a worksheet staff fill in and import back: a bold header, every cell text (a name
     starting "=" stays a name), drop-downs on the columns of `choices` (by letter) for `rows_max`
-    rows, and the file replaced whole or not at all."""
+    rows, a second sheet `legend` (title, rows) explaining the choices, and the file replaced whole
+    or not at all."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -184,6 +186,10 @@ def write_worksheet(
         sheet.freeze_panes = freeze
         for c, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(c)].width = width
+        if legend is not None:
+            extra = book.create_sheet(legend[0])
+            for values in legend[1]:
+                extra.append(list(values))
         book.save(path)
 
     _write_atomically(out, write)
