@@ -172,9 +172,9 @@ async def export_applications(
         rows = [[in_words(column, value) for column, value in zip(columns, row, strict=True)] for row in rows]
     headers = list(columns) if codes else [header(column) for column in columns]
     if fmt == "csv":
-        _write_atomically(Path(out), lambda target: _write_csv(target, columns, headers, rows, codes=codes))
+        write_atomically(Path(out), lambda target: _write_csv(target, columns, headers, rows, codes=codes))
     else:
-        _write_atomically(Path(out), lambda target: _write_xlsx(target, columns, headers, rows))
+        write_atomically(Path(out), lambda target: _write_xlsx(target, columns, headers, rows))
     return len(rows)
 
 
@@ -317,7 +317,7 @@ def yes_no(answer: Any) -> str | None:
     return str(answer)
 
 
-def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(out: Path, write: Callable[[Path], None]) -> None:
     """Write beside `out` and rename, so a failed export never leaves half a file for staff to send."""
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or Path("."))

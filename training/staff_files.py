@@ -165,7 +165,7 @@ def write_worksheet(
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from training.reports import _write_atomically
+    from training.reports import write_atomically
 
     def write(path: Path) -> None:
         book = Workbook()
@@ -192,4 +192,4 @@ def write_worksheet(
                 extra.append(list(values))
         book.save(path)
 
-    _write_atomically(out, write)
+    write_atomically(out, write)
