@@ -677,6 +677,10 @@ class OutcomeStatus(StrEnum):
     LOOKING = "looking"
 
 
+EARNING: frozenset[str] = frozenset({OutcomeStatus.WORKING, OutcomeStatus.SELF_EMPLOYED})
+"""Tracer answers that mean the graduate earns a living: the figures' "Bekerja/usaha", and no more vacancies."""
+
+
 class WorkPlace(StrEnum):
     CITY = "city"
     ELSEWHERE = "elsewhere"

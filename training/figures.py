@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.reminders import local_zone
-from storage.models import Application, OutcomeStatus, Programme, Stage
+from storage.models import EARNING, Application, Programme, Stage
 from storage.repositories import catalog as catalog_repo
 from storage.repositories import figures as figures_repo
 from storage.repositories import reports as reports_repo
@@ -62,7 +62,6 @@ TOTAL: Final = "JUMLAH"
 TESTED: Final = frozenset({Stage.COMPETENT, Stage.NOT_YET_COMPETENT})
 SEATED: Final = frozenset({Stage.SELECTED, Stage.IN_TRAINING, *TESTED})
 CHECKED: Final = frozenset({Stage.ADMIN_PASSED, Stage.WAITLISTED, Stage.NOT_SELECTED, *SEATED})
-WORKING: Final = frozenset({OutcomeStatus.WORKING, OutcomeStatus.SELF_EMPLOYED})
 
 
 class FiguresError(BlkbotError):
@@ -206,7 +205,7 @@ def _steps(
     completed = application.completed_at is not None or stage in TESTED
     seated = stage in SEATED or application.id in confirmed or completed
     checked = stage in CHECKED or application.id in passed or seated
-    working = completed and outcomes.get(application.id) in WORKING
+    working = completed and outcomes.get(application.id) in EARNING
     return (True, checked, seated, completed, stage == Stage.COMPETENT, working)
 
 

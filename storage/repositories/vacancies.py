@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
+    EARNING,
     Application,
     Contact,
     DeliveryStatus,
     OutboxMessage,
     Outcome,
-    OutcomeStatus,
     Programme,
     Stage,
     Vacancy,
@@ -121,9 +121,6 @@ async def recipients(session: AsyncSession, clusters: Sequence[str]) -> list[Con
     return list(await session.scalars(query.order_by(Contact.id)))
 
 
-SETTLED = (OutcomeStatus.WORKING.value, OutcomeStatus.SELF_EMPLOYED.value)
-
-
 def settled_graduates() -> Select[tuple[int | None]]:
     """Contact ids whose most recent tracer answer (over all their applications) is working or own business."""
     later_outcome, later_application = aliased(Outcome), aliased(Application)
@@ -142,7 +139,7 @@ def settled_graduates() -> Select[tuple[int | None]]:
         .where(
             Application.contact_id.is_not(None),
             Outcome.answered_at.is_not(None),
-            Outcome.status.in_(SETTLED),
+            Outcome.status.in_(EARNING),
             ~answered_later.exists(),
         )
     )
