@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.scheduler import expire_abandoned
 from conversations.runner import Conversations
-from messages.render import Templates
 from storage.db import Database
 from tests.conftest import Clock
 from tests.flow.helpers import SITI, Resident, Words, conversation_of
 
 THIRTY_DAYS = timedelta(days=30)
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
 
 
 async def half_registered(conversations: Conversations, chat: str) -> Resident:

@@ -3,11 +3,8 @@ shows a programme's requirements, and consent is asked only after "Daftar"."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import update
 
-from conversations.runner import Conversations
-from messages.render import Templates
 from storage.db import Database
 from storage.models import Conversation
 from tests.flow.helpers import (
@@ -22,16 +19,6 @@ from tests.flow.helpers import (
 from tests.flow.test_second_registration import registered_before
 
 BACK = "⬅️ Kembali"
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
 
 
 async def test_browsing_with_pelatihan_and_a_card_stores_nothing_personal(siti: Resident, db: Database) -> None:

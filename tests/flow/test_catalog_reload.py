@@ -97,8 +97,3 @@ async def test_submitting_leaves_the_shared_catalog_rows_as_they_were(
     assert boga1 is not None
     assert boga1.last_number == 0  # as read into the snapshot: the counter lives in the database only
     assert inspect(boga1).detached and inspect(boga1.venue).detached
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)

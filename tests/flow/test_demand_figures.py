@@ -3,18 +3,11 @@ a person turned away counted once however often they try, and the same figures a
 
 from __future__ import annotations
 
-import pytest
-
 from conversations.runner import Conversations
 from storage.db import Database
 from tests.conftest import OFFICE
 from tests.flow.helpers import Resident, screenings
 from training.reports import Counts, funnel
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
 
 
 async def boga1(db: Database) -> Counts:

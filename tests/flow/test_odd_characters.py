@@ -10,16 +10,10 @@ from __future__ import annotations
 import pytest
 
 from conversations.runner import Conversations
-from messages.render import Templates
 from storage.db import Database
 from tests.flow.helpers import Resident, Words, conversation_of
 
 ODD = ["²", "①", "5" * 5000, "ab\x00cd", "\x00"]
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
 
 
 @pytest.mark.parametrize("typed", ODD, ids=["superscript", "circled", "5000-digits", "nul-inside", "nul"])

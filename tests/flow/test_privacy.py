@@ -14,11 +14,6 @@ from training.nik import RedactNiks
 OUR_LOGGERS = ("bot", "handlers", "conversations", "training", "outreach", "storage", "sqlalchemy")
 
 
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
-
-
 async def test_nik_never_appears_in_logs_even_when_a_turn_fails(
     siti: Resident, conversations: Conversations, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,16 +49,6 @@ REGIONS = {"33.75": "Kota Pekalongan", "33.26": "Kabupaten Pekalongan", "33.25":
 BACK = "⬅️ Kembali"
 
 
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
-
-
 async def to_nik_step(
     resident: Resident, programme: str = "BOGA1", cluster: str = "BOGA", name: str = "Siti Nur Aini"
 ) -> None:

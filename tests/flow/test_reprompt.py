@@ -11,25 +11,12 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
-
 from conversations.runner import Conversations
 from handlers.console import Console
 from messages.markup import html_to_plain
-from messages.render import Templates
 from tests.flow.helpers import Resident, Words
 
 BACK = "⬅️ Kembali"
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
 
 
 async def at_the_programme_step(siti: Resident) -> None:

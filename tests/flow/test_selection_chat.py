@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from conversations.io import Inbound
@@ -21,11 +20,6 @@ from training.permissions import Actor
 from training.ranking import apply_proposal, rank
 
 BOSS = Actor("cli", "kepala", "kepala", StaffRole.ADMIN)
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
 
 
 async def application_of(db: Database, chat_id: str, number: str, stage: Stage) -> None:

@@ -3,24 +3,11 @@ menu's hints, short re-prompts. Flow tests through the engine, on SQLite and Pos
 
 from __future__ import annotations
 
-import pytest
-
 from conversations.io import Inbound
 from conversations.runner import Conversations
-from messages.render import Templates
 from outreach.segments import Segment
 from storage.db import Database
 from tests.flow.helpers import OFFICE_CONTACT, Resident, Words
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
 
 
 def shows_office_contact(text: str) -> bool:

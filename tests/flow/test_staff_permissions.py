@@ -37,11 +37,6 @@ BOSS = Actor("cli", "kepala", "kepala", StaffRole.ADMIN)
 
 
 @pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
-
-
-@pytest.fixture
 def conversations(db: Database, templates: Templates, clock: Clock) -> Conversations:
     return Conversations(db, Services(templates=templates, timezone=JAKARTA, clock=clock))
 

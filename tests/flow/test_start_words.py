@@ -3,22 +3,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from conversations.runner import Conversations
-from messages.render import Templates
 from storage.db import Database
 from tests.flow.helpers import Resident, Words, contact_of
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
 
 
 async def test_help_shows_start_as_mulai_and_langganan_for_announcements(siti: Resident) -> None:

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 
 from conversations.io import Inbound
-from conversations.runner import Conversations
 from messages.render import Templates
 from outreach.vacancies import NewVacancy, close_vacancy, post_vacancy
 from storage.db import Database
@@ -18,16 +17,6 @@ from tests.conftest import NOW, OFFICE
 from tests.flow.helpers import Resident, Words, all_applications, contact_of, conversation_of
 
 TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-def words(templates: Templates) -> Words:
-    return Words(templates)
-
-
-@pytest.fixture
-def siti(conversations: Conversations) -> Resident:
-    return Resident(conversations, "siti")
 
 
 async def post(db: Database, templates: Templates, position: str, clusters: list[str], **fields: object) -> Vacancy:
