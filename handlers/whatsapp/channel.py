@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -41,8 +41,9 @@ from messages.render import format_phone
 from outreach.budget import SendBudget
 from outreach.errors import AccountRefused, RateLimited, RetryLater, SendError, TransientSendError
 from storage.db import Database
-from storage.models import Contact, InboundMessage, InboundStatus
+from storage.models import Contact, InboundStatus
 from storage.repositories import early_statuses, inbound, whatsapp_chats
+from storage.repositories.inbound import OpenMessage
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ REPLY_IDS_KEPT = 20_000
 """Replies remembered so their status callbacks are skipped: a few minutes' worth at full speed."""
 
 
-Claimed = tuple[list[InboundMessage], list[str]]
+Claimed = tuple[list[OpenMessage], list[str]]
 """One chat's claimed messages, oldest first, and its last numbered menu."""
 
 
@@ -99,10 +100,12 @@ class WhatsAppChannel:
         """Message ids of the replies sent lately: their status callbacks concern no outbox row."""
         self._busy: dict[str, asyncio.Task[None]] = {}
         """Chats this process is answering now (run() claims the next chats meanwhile)."""
-        self._queued: dict[str, list[InboundMessage]] = {}
+        self._queued: dict[str, list[OpenMessage]] = {}
         """Messages claimed for a chat in _busy, answered by its task after its current ones."""
         self._waiting: set[str] = set()
         """Chats with a message stored but not claimed, as the chat was busy: claimed after its task."""
+        self._sent: list[int] = []
+        """Messages whose reply went out, to be closed by the next `_transaction`."""
         self._in_hand: set[int] = set()
         """Inbound ids handed to a task and not answered yet: a claim again after a lease ran out
         while one was still being answered here does not answer it twice."""
@@ -150,10 +153,11 @@ class WhatsAppChannel:
         now = self.clock()
         claimed: list[Claimed] = []
         menus: dict[str, list[str]] = {}
-        async with self.db.transaction() as session:
+        async with self._transaction() as session:
             for message in sorted(delivery.messages, key=lambda m: m.sent_at):
-                chat = await whatsapp_chats.heard_from(session, message.wa_id, message.sent_at, _opt_in_via(message))
-                menus[chat.wa_id] = list(chat.menu or [])
+                menus[message.wa_id] = await whatsapp_chats.heard_from(
+                    session, message.wa_id, message.sent_at, _opt_in_via(message)
+                )
             new = await inbound.store(
                 session,
                 [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
@@ -199,7 +203,7 @@ class WhatsAppChannel:
             self._running = False
             if self._busy:
                 await asyncio.wait(list(self._busy.values()))
-            async with self.db.transaction() as session:
+            async with self._transaction() as session:
                 await inbound.release(session, worker=self.worker)
 
     async def drain(self) -> int:
@@ -222,11 +226,13 @@ class WhatsAppChannel:
         """One claim, answered before it returns."""
         chats = await self._claim()
         await asyncio.gather(*(self._chat(messages, menu) for messages, menu in chats))
+        async with self._transaction():
+            pass  # what it answered is closed before it returns
         return sum(len(messages) for messages, _ in chats)
 
     async def _claim(self) -> list[Claimed]:
         """The open messages of chats nobody answers now, per chat, with the chat's last menu."""
-        async with self.db.transaction() as session:
+        async with self._transaction() as session:
             rows = await inbound.claim(session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease)
             menus = await whatsapp_chats.menus(session, {row.chat_id for row in rows})
         return [(list(group), menus.get(chat_id, [])) for chat_id, group in _by_chat(rows)]
@@ -243,7 +249,7 @@ class WhatsAppChannel:
                 self._busy[chat_id] = asyncio.create_task(self._serve(chat_id, fresh, menu))
         return len(chats)
 
-    async def _serve(self, chat_id: str, messages: list[InboundMessage], menu: list[str]) -> None:
+    async def _serve(self, chat_id: str, messages: list[OpenMessage], menu: list[str]) -> None:
         try:
             while messages:
                 menu, went_on = await self._chat(messages, menu)
@@ -256,7 +262,7 @@ class WhatsAppChannel:
                 self._waiting.discard(chat_id)
                 self._wake.set()
 
-    async def _chat(self, messages: list[InboundMessage], menu: list[str]) -> tuple[list[str], bool]:
+    async def _chat(self, messages: list[OpenMessage], menu: list[str]) -> tuple[list[str], bool]:
         """Answer one chat's messages in order; stops at a reply that could not be sent yet, as the
         later ones must wait for it. Returns the chat's menu, and whether all were answered."""
         async with self._slots:
@@ -277,10 +283,9 @@ class WhatsAppChannel:
                     self._in_hand.discard(message.id)
         return menu, True
 
-    async def _answer(self, message: InboundMessage, menu: list[str]) -> list[str]:
-        """Take the turn (unless taken before a crash), send its reply, and mark it done with the
-        last message's send: one transaction after the turn's for the usual one-message reply.
-        Returns the chat's menu now."""
+    async def _answer(self, message: OpenMessage, menu: list[str]) -> list[str]:
+        """Take the turn (unless taken before a crash) and send its reply; the message is closed by
+        the next transaction this channel opens (`_transaction`). Returns the chat's menu now."""
         wa_id = message.chat_id
         bodies: list[dict[str, Any]] = list(message.reply)
         if message.status == InboundStatus.RECEIVED:
@@ -290,11 +295,27 @@ class WhatsAppChannel:
             if index < len(bodies) - 1:
                 async with self.db.transaction() as session:
                     await inbound.still_to_send(session, message.id, bodies[index + 1 :])
-        async with self.db.transaction() as session:
-            await inbound.done(session, message.id)
+        self._sent.append(message.id)
         return menu
 
-    async def _take_turn(self, message: InboundMessage, menu: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that first closes the messages whose replies went out since the last one.
+
+        Closing each in a transaction of its own cost a third of a turn's database work; here they
+        ride along with the next webhook's store or the next claim (at least every idle poll), which
+        is also what must see them closed before it takes the chat's next message. A crash before
+        then sends those replies again on restart, as a crash between a send and its close always did."""
+        sent, self._sent = self._sent, []
+        try:
+            async with self.db.transaction() as session:
+                await inbound.done(session, sent)
+                yield session
+        except BaseException:
+            self._sent[:0] = sent
+            raise
+
+    async def _take_turn(self, message: OpenMessage, menu: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         wa_id = message.chat_id
         item = await to_inbound(message.payload, wa_id, menu, self.graph)
         kept: list[dict[str, Any]] = []
@@ -349,7 +370,7 @@ class WhatsAppChannel:
             self._reply_ids.popitem(last=False)
 
 
-def _by_chat(rows: list[InboundMessage]) -> groupby[str, InboundMessage]:
+def _by_chat(rows: list[OpenMessage]) -> groupby[str, OpenMessage]:
     return groupby(sorted(rows, key=lambda r: (r.chat_id, r.sent_at, r.id)), key=lambda r: r.chat_id)
 
 

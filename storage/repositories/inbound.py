@@ -1,4 +1,9 @@
-"""Inbound messages delivered by webhook: stored once per platform id, claimed per chat, emptied when done."""
+"""Inbound messages delivered by webhook: stored once per platform id, claimed per chat, emptied when done.
+
+Every message someone sends passes through here three or four times, so the statements are plain
+Core statements on the table, built once: the ORM's per-statement bookkeeping cost more than the
+writes themselves (bench/conversation_load.py --channel whatsapp).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import InboundMessage, InboundStatus
 
 OPEN = (InboundStatus.RECEIVED, InboundStatus.ANSWERED)
+TABLE = InboundMessage.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class OpenMessage:
+    """A claimed message: what the worker needs to answer it, and nothing it could write back."""
+
+    id: int
+    chat_id: str
+    sent_at: datetime
+    status: str
+    payload: dict[str, Any]
+    reply: list[Any]
 
 
 @dataclass(frozen=True)
@@ -26,11 +44,54 @@ class NewInbound:
     payload: dict[str, Any]
 
 
+_COLUMNS = (TABLE.c.id, TABLE.c.chat_id, TABLE.c.sent_at, TABLE.c.status, TABLE.c.payload, TABLE.c.reply)
+_STORE = {
+    dialect: insert(TABLE).on_conflict_do_nothing(index_elements=["channel", "message_id"]).returning(TABLE.c.id)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_CLAIM_VALUES = {
+    "claimed_by": bindparam("worker"),
+    "claimed_until": bindparam("until", type_=TABLE.c.claimed_until.type),
+    "attempts": TABLE.c.attempts + 1,
+}
+_CLAIM_NEW = (
+    update(TABLE)
+    .where(
+        TABLE.c.id.in_(bindparam("ids", expanding=True)),
+        TABLE.c.chat_id.not_in(
+            select(TABLE.c.chat_id).where(
+                TABLE.c.channel == bindparam("chan"),
+                TABLE.c.status.in_(OPEN),
+                TABLE.c.id.not_in(bindparam("new_ids", expanding=True)),
+            )
+        ),
+    )
+    .values(_CLAIM_VALUES)
+    .returning(*_COLUMNS)
+)
+_ANSWERED = (
+    update(TABLE)
+    .where(TABLE.c.id == bindparam("row_id"))
+    .values(status=InboundStatus.ANSWERED.value, reply=bindparam("body", type_=TABLE.c.reply.type), payload={})
+)
+_STILL_TO_SEND = (
+    update(TABLE).where(TABLE.c.id == bindparam("row_id")).values(reply=bindparam("body", type_=TABLE.c.reply.type))
+)
+_DONE = (
+    update(TABLE)
+    .where(TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=InboundStatus.DONE.value, payload={}, reply=[], claimed_by=None, claimed_until=None, last_error=None)
+)
+
+
+def _open(row: Row[Any]) -> OpenMessage:
+    return OpenMessage(row.id, row.chat_id, row.sent_at, row.status, row.payload or {}, row.reply or [])
+
+
 async def store(session: AsyncSession, messages: Sequence[NewInbound], now: datetime) -> list[int]:
     """Insert the messages not seen before; the ids of the new rows (a redelivery adds none)."""
     if not messages:
         return []
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     rows = [
         {
             "channel": m.channel,
@@ -45,11 +106,7 @@ async def store(session: AsyncSession, messages: Sequence[NewInbound], now: date
         }
         for m in messages
     ]
-    statement = (
-        insert(InboundMessage)
-        .on_conflict_do_nothing(index_elements=["channel", "message_id"])
-        .returning(InboundMessage.id)
-    )
+    statement = _STORE[session.bind.dialect.name]
     return [row[0] for row in (await session.execute(statement, rows)).all()]
 
 
@@ -61,25 +118,23 @@ async def claim(
     now: datetime,
     lease: timedelta,
     limit: int = 100,
-) -> list[InboundMessage]:
+) -> list[OpenMessage]:
     """Take the open messages of chats nobody else is working on, oldest first.
 
     A chat with a message under someone's live claim is left out whole, so one chat's messages
     are answered in the order they were sent even with several workers.
     """
-    live = and_(InboundMessage.claimed_until.is_not(None), InboundMessage.claimed_until >= now)
-    busy = select(InboundMessage.chat_id).where(
-        InboundMessage.channel == channel, InboundMessage.status.in_(OPEN), live
-    )
+    live = and_(TABLE.c.claimed_until.is_not(None), TABLE.c.claimed_until >= now)
+    busy = select(TABLE.c.chat_id).where(TABLE.c.channel == channel, TABLE.c.status.in_(OPEN), live)
     candidates = (
-        select(InboundMessage.id)
+        select(TABLE.c.id)
         .where(
-            InboundMessage.channel == channel,
-            InboundMessage.status.in_(OPEN),
-            or_(InboundMessage.claimed_until.is_(None), InboundMessage.claimed_until < now),
-            InboundMessage.chat_id.not_in(busy),
+            TABLE.c.channel == channel,
+            TABLE.c.status.in_(OPEN),
+            or_(TABLE.c.claimed_until.is_(None), TABLE.c.claimed_until < now),
+            TABLE.c.chat_id.not_in(busy),
         )
-        .order_by(InboundMessage.sent_at, InboundMessage.id)
+        .order_by(TABLE.c.sent_at, TABLE.c.id)
         .limit(limit)
     )
     if session.bind.dialect.name == "postgresql":
@@ -87,97 +142,60 @@ async def claim(
     ids = list(await session.scalars(candidates))
     if not ids:
         return []
-    await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id.in_(ids))
-        .values(claimed_by=worker, claimed_until=now + lease, attempts=InboundMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
+    rows = await session.execute(
+        update(TABLE).where(TABLE.c.id.in_(ids)).values(_CLAIM_VALUES).returning(*_COLUMNS),
+        {"worker": worker, "until": now + lease},
     )
-    rows = await session.scalars(
-        select(InboundMessage)
-        .where(InboundMessage.id.in_(ids))
-        .order_by(InboundMessage.sent_at, InboundMessage.id)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
+    return sorted(map(_open, rows), key=lambda m: (m.sent_at, m.id))
 
 
 async def claim_new(
     session: AsyncSession, channel: str, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta
-) -> list[InboundMessage]:
+) -> list[OpenMessage]:
     """Take messages just stored in this transaction, in one statement, unless their chat has any
     other open message (answered now, or waiting for its turn): `claim` takes those in order later."""
     if not ids:
         return []
-    others = select(InboundMessage.chat_id).where(
-        InboundMessage.channel == channel, InboundMessage.status.in_(OPEN), InboundMessage.id.not_in(ids)
-    )
-    rows = await session.scalars(
-        update(InboundMessage)
-        .where(InboundMessage.id.in_(ids), InboundMessage.chat_id.not_in(others))
-        .values(claimed_by=worker, claimed_until=now + lease, attempts=InboundMessage.attempts + 1)
-        .returning(InboundMessage)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    return sorted(rows, key=lambda m: (m.sent_at, m.id))
+    params = {"ids": list(ids), "new_ids": list(ids), "chan": channel, "worker": worker, "until": now + lease}
+    rows = await session.execute(_CLAIM_NEW, params)
+    return sorted(map(_open, rows), key=lambda m: (m.sent_at, m.id))
 
 
 async def answered(session: AsyncSession, message_id: int, reply: list[Any]) -> None:
     """The turn is taken (in this same transaction): keep the reply to send, forget what was typed."""
-    await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id)
-        .values(status=InboundStatus.ANSWERED, reply=reply, payload={})
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_ANSWERED, {"row_id": message_id, "body": reply})
 
 
 async def still_to_send(session: AsyncSession, message_id: int, reply: list[Any]) -> None:
-    await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id)
-        .values(reply=reply)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_STILL_TO_SEND, {"row_id": message_id, "body": reply})
 
 
-async def done(session: AsyncSession, message_id: int) -> None:
-    await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id)
-        .values(status=InboundStatus.DONE, payload={}, reply=[], claimed_by=None, claimed_until=None, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
+async def done(session: AsyncSession, message_ids: Sequence[int]) -> None:
+    """Replies sent: the messages are closed, and nothing of them is kept but the ids."""
+    if message_ids:
+        await session.execute(_DONE, {"ids": list(message_ids)})
 
 
 async def failed(session: AsyncSession, message_id: int, error: str) -> None:
     await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id)
+        update(TABLE)
+        .where(TABLE.c.id == message_id)
         .values(
-            status=InboundStatus.FAILED,
+            status=InboundStatus.FAILED.value,
             payload={},
             reply=[],
             claimed_by=None,
             claimed_until=None,
             last_error=error[:300],
         )
-        .execution_options(synchronize_session=False)
     )
 
 
 async def release(session: AsyncSession, *, worker: str) -> int:
     """Give back what `worker` claimed (stopping, or restarting under the same name)."""
     result = await session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.claimed_by == worker, InboundMessage.status.in_(OPEN))
+        update(TABLE)
+        .where(TABLE.c.claimed_by == worker, TABLE.c.status.in_(OPEN))
         .values(claimed_by=None, claimed_until=None)
-        .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
-
-
-async def get(session: AsyncSession, channel: str, message_id: str) -> InboundMessage | None:
-    return await session.scalar(
-        select(InboundMessage).where(InboundMessage.channel == channel, InboundMessage.message_id == message_id)
-    )

@@ -6,43 +6,42 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import WhatsAppChat
+
+TABLE = WhatsAppChat.__table__
+
+
+def _heard_from(insert: Any) -> Any:
+    statement = insert(TABLE)
+    later = statement.excluded.last_message_at
+    kept = case((later > TABLE.c.last_message_at, later), else_=TABLE.c.last_message_at)
+    return statement.on_conflict_do_update(index_elements=["wa_id"], set_={"last_message_at": kept}).returning(
+        TABLE.c.menu
+    )
+
+
+_HEARD_FROM = {"postgresql": _heard_from(pg_insert), "sqlite": _heard_from(sqlite_insert)}
+_SET_MENU = (
+    update(TABLE).where(TABLE.c.wa_id == bindparam("chat")).values(menu=bindparam("shown", type_=TABLE.c.menu.type))
+)
 
 
 async def get(session: AsyncSession, wa_id: str) -> WhatsAppChat | None:
     return await session.get(WhatsAppChat, wa_id, populate_existing=True)
 
 
-async def heard_from(session: AsyncSession, wa_id: str, at: datetime, via: str) -> WhatsAppChat:
+async def heard_from(session: AsyncSession, wa_id: str, at: datetime, via: str) -> list[Any]:
     """The person wrote at `at`: the first message opts them in (`via` says how); a late
-    redelivery of an older message never moves the window back."""
-    chat = await _locked(session, wa_id)
-    if chat is None:
-        try:
-            async with session.begin_nested():
-                chat = WhatsAppChat(wa_id=wa_id, opted_in_at=at, opted_in_via=via[:80], last_message_at=at, menu=[])
-                session.add(chat)
-            return chat
-        except IntegrityError:  # another webhook call for the same new person won the insert
-            chat = await _locked(session, wa_id)
-            assert chat is not None
-    if at > chat.last_message_at:
-        chat.last_message_at = at
-        await session.flush()
-    return chat
-
-
-async def _locked(session: AsyncSession, wa_id: str) -> WhatsAppChat | None:
-    return await session.scalar(
-        select(WhatsAppChat)
-        .where(WhatsAppChat.wa_id == wa_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    redelivery of an older message never moves the window back. Returns the chat's last menu.
+    One upsert, which also holds the row until the transaction ends (two first messages of one
+    person at once cannot both insert)."""
+    row = {"wa_id": wa_id, "opted_in_at": at, "opted_in_via": via[:80], "last_message_at": at, "menu": []}
+    return list((await session.execute(_HEARD_FROM[session.bind.dialect.name], row)).scalar_one() or [])
 
 
 async def menus(session: AsyncSession, wa_ids: Collection[str]) -> dict[str, list[Any]]:
@@ -54,12 +53,7 @@ async def menus(session: AsyncSession, wa_ids: Collection[str]) -> dict[str, lis
 
 
 async def set_menu(session: AsyncSession, wa_id: str, menu: list[Any]) -> None:
-    await session.execute(
-        update(WhatsAppChat)
-        .where(WhatsAppChat.wa_id == wa_id)
-        .values(menu=menu)
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_SET_MENU, {"chat": wa_id, "shown": menu})
 
 
 async def forget_origin(session: AsyncSession, wa_id: str) -> None:
