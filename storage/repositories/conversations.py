@@ -5,11 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import StaleConversation
 from storage.models import Contact, Conversation
+
+TABLE = Conversation.__table__
+
+# Every turn runs these: built once, as building them cost more than running them.
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+_LOAD_WITH_CONTACT = (
+    select(Contact, Conversation)
+    .outerjoin(Conversation, (Conversation.channel == Contact.channel) & (Conversation.chat_id == Contact.chat_id))
+    .where(Contact.channel == bindparam("channel"), Contact.chat_id == bindparam("chat"))
+    .execution_options(populate_existing=True)
+)
+_SAVE = (
+    update(TABLE)
+    .where(TABLE.c.channel == bindparam("key_channel"), TABLE.c.chat_id == bindparam("key_chat"))
+    .where(TABLE.c.version == bindparam("expected"))
+    .values(
+        flow=bindparam("new_flow"),
+        step=bindparam("new_step"),
+        data=bindparam("new_data", type_=TABLE.c.data.type),
+        last_press=bindparam("new_last_press"),
+        version=bindparam("new_version"),
+        updated_at=bindparam("now", type_=TABLE.c.updated_at.type),
+    )
+)
 
 
 async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
@@ -21,8 +45,7 @@ async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
     and SQLite has one writer.)
     """
     if session.bind.dialect.name == "postgresql":
-        key = func.hashtextextended(f"conversation:{channel}:{chat_id}", 0)
-        await session.execute(select(func.pg_advisory_xact_lock(key)))
+        await session.execute(_LOCK, {"key": f"conversation:{channel}:{chat_id}"})
 
 
 async def load(session: AsyncSession, channel: str, chat_id: str) -> Conversation | None:
@@ -34,13 +57,7 @@ async def load_with_contact(
 ) -> tuple[Contact | None, Conversation | None]:
     """The chat's contact and its dialogue state in one query, as every turn needs both.
     (None, None) for a chat never seen: the caller creates the contact."""
-    query = (
-        select(Contact, Conversation)
-        .outerjoin(Conversation, (Conversation.channel == Contact.channel) & (Conversation.chat_id == Contact.chat_id))
-        .where(Contact.channel == channel, Contact.chat_id == chat_id)
-        .execution_options(populate_existing=True)
-    )
-    row = (await session.execute(query)).first()
+    row = (await session.execute(_LOAD_WITH_CONTACT, {"channel": channel, "chat": chat_id})).first()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -81,11 +98,19 @@ async def save(
         )
         await session.flush()
         return 1
-    table = Conversation.__table__  # a plain UPDATE: the ORM's bulk-update bookkeeping cost more than the write
     result = await session.execute(
-        update(table)
-        .where(table.c.channel == channel, table.c.chat_id == chat_id, table.c.version == expected_version)
-        .values(flow=flow, step=step, data=data, last_press=last_press, version=expected_version + 1, updated_at=now)
+        _SAVE,
+        {
+            "key_channel": channel,
+            "key_chat": chat_id,
+            "expected": expected_version,
+            "new_flow": flow,
+            "new_step": step,
+            "new_data": data,
+            "new_last_press": last_press,
+            "new_version": expected_version + 1,
+            "now": now,
+        },
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleConversation(f"{channel}:{chat_id}")
@@ -103,16 +128,15 @@ ABANDONED = "abandoned"
 async def expire_abandoned(session: AsyncSession, before: datetime) -> int:
     """Clear the flow and answers (name, NIK ...) of conversations left in a flow since `before`;
     return how many. The version moves on, so a turn that loaded the old state retries on the new."""
-    table = Conversation.__table__
     result = await session.execute(
-        update(table)
-        .where(table.c.flow.is_not(None), table.c.updated_at < before)
+        update(TABLE)
+        .where(TABLE.c.flow.is_not(None), TABLE.c.updated_at < before)
         .values(
             flow=None,
             step=None,
             data={ABANDONED: True},
             last_press=None,
-            version=table.c.version + 1,
+            version=TABLE.c.version + 1,
             updated_at=before,
         )
     )
