@@ -101,6 +101,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters  # noqa: E402
 
+from bot import event_loop  # noqa: E402
 from bot.runtime import prepare_database  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from conversations.context import Services  # noqa: E402
@@ -908,8 +909,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.channel == "whatsapp":
         from bench.whatsapp_load import main_async as whatsapp_main
 
-        return asyncio.run(whatsapp_main(args))
-    return asyncio.run(main_async(args))
+        return event_loop.run(whatsapp_main(args))  # the bot's side runs on the loop `blkbot run` uses
+    return event_loop.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import event_loop
 from bot.logs import configure_logging
 from bot.settings import Settings
 from storage.db import database_label
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chatting and getattr(args, "uses_database", True):
         print(f"blkbot: database {database_label(settings.database_url)}", file=sys.stderr)
     try:
-        return asyncio.run(args.handler(settings, args)) or 0
+        return event_loop.run(args.handler(settings, args)) or 0
     except BlkbotError as problem:
         print(f"blkbot: {problem}", file=sys.stderr)
         return 1

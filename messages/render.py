@@ -9,6 +9,7 @@ the Indonesian one when the English partial does not exist.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import ChainMap
 from collections.abc import Callable, MutableMapping
@@ -74,9 +75,12 @@ def format_rupiah(amount: int | float | Decimal, lang: str = DEFAULT_LANG) -> st
     return f"{sign}Rp {_group(f'{abs(whole):,}', lang)}"
 
 
+@functools.lru_cache(maxsize=4096)
 def format_phone(e164: str) -> str:
     """A phone number the way Indonesians write it: "+6281234567890" -> "0812-3456-7890"
-    (another country's number in its international form); anything unreadable as it came."""
+    (another country's number in its international form); anything unreadable as it came.
+    Remembered: every WhatsApp reply offers the sender's own number, and parsing it costs more
+    than the rest of rendering the reply."""
     try:
         number = phonenumbers.parse(e164 if e164.startswith("+") else "+" + e164)
     except phonenumbers.NumberParseException:

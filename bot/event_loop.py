@@ -1,0 +1,29 @@
+"""The event loop blkbot runs on: uvloop where it is installed (Linux, macOS), asyncio's own elsewhere.
+
+A turn is mostly small socket reads and writes (a webhook in, a Graph API call out) and hand-offs
+to the SQLite driver's thread; uvloop does those in C, which took a fifth off the CPU time of a
+WhatsApp turn (bench/conversation_load.py --channel whatsapp). The tests run on asyncio's loop:
+nothing in blkbot depends on which one it gets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run on blkbot's loop."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(main)
