@@ -26,7 +26,8 @@ the child process on one monotonic clock: what a resident feels, Meta's network 
 
 Load shapes as in the Telegram bench: closed loop (each resident answers at once) and paced (a Poisson
 process of --rate turns/s dealt to the residents). The ceiling: a bare Starlette app that checks the
-signature and answers each webhook by POSTing one message with one button to the same fake Graph API;
+signature and answers each webhook by POSTing one message with one button to the same fake Graph API
+through blkbot's own Graph API client;
 there one webhook -> one message is a turn. After each blkbot phase the database must hold exactly N
 applications, one per resident, numbered without gaps, each the number the resident was told.
 
@@ -76,6 +77,7 @@ from bot.settings import Settings
 from conversations.context import Services
 from conversations.runner import Conversations
 from handlers.http import build_app, listen, serve_in_background
+from handlers.whatsapp.graph import GraphApi
 from handlers.whatsapp.signature import is_signed
 from messages.render import Templates
 from tests.fakes.whatsapp_server import FakeWhatsAppServer, Sent
@@ -288,8 +290,9 @@ def driver_main(conn: Any) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-def echo_routes(base_url: str, client: httpx.AsyncClient) -> list[Route]:
-    """A bare webhook: check the signature, answer each message by one message with one button."""
+def echo_routes(graph: GraphApi) -> list[Route]:
+    """A bare webhook: check the signature, answer each message by one message with one button, sent
+    through blkbot's own Graph API client (so the ceiling pays for the same HTTP calls as the bot)."""
 
     async def receive(request: Request) -> Response:
         body = await request.body()
@@ -304,13 +307,7 @@ def echo_routes(base_url: str, client: httpx.AsyncClient) -> list[Route]:
                         "body": {"text": said},
                         "action": {"buttons": [{"type": "reply", "reply": {"id": "again", "title": "again"}}]},
                     }
-                    document = {"messaging_product": "whatsapp", "to": message["from"], "type": "interactive"}
-                    answer = await client.post(
-                        f"{base_url}/{PHONE_ID}/messages",
-                        json=document | {"interactive": interactive},
-                        headers={"Authorization": f"Bearer {TOKEN}"},
-                    )
-                    answer.raise_for_status()
+                    await graph.send(message["from"], {"type": "interactive", "interactive": interactive})
         return PlainTextResponse("ok")
 
     return [Route("/whatsapp", receive, methods=["POST"])]
@@ -383,9 +380,9 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
                 tasks += [asyncio.create_task(parts.shares.run(stop)), asyncio.create_task(channel.run(stop))]
                 routes = channel.routes()
             else:
-                client = httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=httpx.Limits(max_connections=None))
-                stack.push_async_callback(client.aclose)
-                routes = echo_routes(base_url, client)
+                graph = GraphApi(base_url, PHONE_ID, TOKEN, timeout=TURN_TIMEOUT)
+                stack.push_async_callback(graph.aclose)
+                routes = echo_routes(graph)
             sock = listen("127.0.0.1", 0)
             tasks.append(serve_in_background(build_app(routes), sock, stop))
             await driver.call("webhook", f"http://127.0.0.1:{sock.getsockname()[1]}/whatsapp")

@@ -4,10 +4,12 @@ Meta's error codes are mapped onto outreach.errors in one table, read top to bot
 above handlers/ ever sees a Graph API code. The base URL is a setting (BLKBOT_WHATSAPP_BASE_URL),
 so a proxy or the tests' fake server stands in for graph.facebook.com without code changes.
 
-Written on httpx rather than a WhatsApp framework (pywa and others): blkbot needs the raw webhook
+Written on aiohttp rather than a WhatsApp framework (pywa and others): blkbot needs the raw webhook
 body for the signature and stores every message before answering, then processes it on its own
 schedule; a framework that owns the webhook and dispatches to callbacks would stand in the way,
-and the three calls used here are small.
+and the three calls used here are small. aiohttp rather than httpx (which python-telegram-bot
+brings): every reply is one of these calls, and httpx's took about 4 ms of CPU against aiohttp's
+1, a quarter of a whole WhatsApp turn (bench/conversation_load.py --channel whatsapp).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from outreach.errors import (
     AccountRefused,
@@ -108,15 +110,22 @@ def _seconds(header: str | None) -> float:
 class GraphApi:
     def __init__(self, base_url: str, phone_number_id: str, token: str, *, timeout: float = 20.0) -> None:
         self.phone_number_id = phone_number_id
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=32),
-        )
+        self._base = base_url.rstrip("/") + "/"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """Made on first use: an aiohttp session belongs to the event loop it was made in."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=self._timeout, connector=aiohttp.TCPConnector(limit=32)
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, to: str, body: dict[str, Any]) -> str:
         """Send one message body (as handlers.whatsapp.render builds it) to `to`; its wamid."""
@@ -136,24 +145,25 @@ class GraphApi:
         if int(info.get("file_size") or 0) > MEDIA_MAX_BYTES:
             raise Rejected(f"media {media_id}: larger than {MEDIA_MAX_BYTES} bytes")
         try:
-            answer = await self._client.get(url)
-        except httpx.HTTPError as problem:
+            async with self._client().get(url) as answer:
+                if answer.status != 200:
+                    raise map_error(answer.status, {}, answer.headers.get("retry-after"))
+                return MediaFile((await answer.content.read(MEDIA_MAX_BYTES + 1)), mime)
+        except (aiohttp.ClientError, TimeoutError) as problem:
             raise TransientSendError(f"media {media_id}: {type(problem).__name__}") from None
-        if answer.status_code != 200:
-            raise map_error(answer.status_code, {}, answer.headers.get("retry-after"))
-        return MediaFile(answer.content[: MEDIA_MAX_BYTES + 1], mime)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            answer = await self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
+            async with self._client().request(method, self._base + path, **kwargs) as answer:
+                status, retry_after = answer.status, answer.headers.get("retry-after")
+                try:
+                    document = await answer.json(content_type=None)
+                except ValueError:
+                    document = {}
+        except TimeoutError:
             raise TransientSendError("WhatsApp did not answer in time") from None
-        except httpx.HTTPError as problem:
+        except aiohttp.ClientError as problem:
             raise TransientSendError(f"WhatsApp unreachable: {type(problem).__name__}") from None
-        try:
-            document = answer.json()
-        except ValueError:
-            document = {}
-        if answer.status_code != 200:
-            raise map_error(answer.status_code, document, answer.headers.get("retry-after"))
+        if status != 200:
+            raise map_error(status, document, retry_after)
         return document if isinstance(document, dict) else {}
