@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +16,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage.sqlite_inline import InlineConnection
+
+BUSY_TIMEOUT = 30.0
+"""Seconds a transaction waits for another process's write lock before it fails."""
 
 
 def async_url(url: str) -> str:
@@ -41,17 +48,24 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 10)
         return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
     # One connection: SQLite has one writer anyway, and a single connection turns "database is
-    # locked" races between concurrent turns into an orderly queue inside the pool. Turns queue
-    # for it, so every round trip to aiosqlite's thread while holding it costs throughput: the
-    # pool's extra ROLLBACK on return is skipped, as every user ends its own transaction
+    # locked" races between concurrent turns into an orderly queue inside the pool. Its calls run on
+    # the event loop's thread (storage/sqlite_inline.py), so a turn holds it only while it works.
+    # The pool's extra ROLLBACK on return is skipped, as every user ends its own transaction
     # (Session.begin commits or rolls back, and a closed Connection rolls back what it began).
+    engine: AsyncEngine
+
+    async def connect() -> InlineConnection:
+        args, options = engine.dialect.create_connect_args(engine.url)
+        options |= {"timeout": 0, "check_same_thread": False, "isolation_level": "IMMEDIATE"}
+        return await InlineConnection(lambda: sqlite3.connect(*args, **options), busy_timeout=BUSY_TIMEOUT)
+
     engine = create_async_engine(
         url,
         pool_size=1,
         max_overflow=0,
         pool_timeout=60,
         pool_reset_on_return=None,
-        connect_args={"timeout": 30},
+        async_creator=connect,
         hide_parameters=True,
         **kwargs,
     )
@@ -62,7 +76,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     if not _is_memory(dbapi_connection):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -91,9 +104,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block ends, rolled back when it raises."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        """One unit of work: committed when the block ends, rolled back when it raises.
+
+        On SQLite the connection goes back to the pool without a pause: AsyncSession's own exit
+        closes in a shielded task, which lets every other ready coroutine run first while the one
+        connection is still out, and each of them that wants it then waits a further loop cycle.
+        Closing cannot be interrupted there (storage/sqlite_inline.py never suspends), so nothing
+        needs the shield; on PostgreSQL, whose close does wait on the server, it stays."""
+        session = self.sessions()
+        try:
+            async with session.begin():
+                yield session
+        finally:
+            if self.is_sqlite:
+                await session.close()
+            else:
+                await asyncio.shield(session.close())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
