@@ -179,7 +179,8 @@ async def test_forged_siaran_and_hapusdata_change_nothing(
     db: Database, server: FakeTelegramServer, webhook_bot: str
 ) -> None:
     await server.send_text(RESIDENT, "/start")
-    await server.wait_for_message(RESIDENT)
+    for _ in range(2):  # the welcome, then the first question: the turn is over
+        await server.wait_for_message(RESIDENT)
     before = await snapshot(db)
     seen_by_resident = len(server.messages(RESIDENT))
 
