@@ -26,7 +26,9 @@ What runs where
 
 Figures: msg/s = (accepted sends - 1) / (last - first) at the server (free-form and templates
 together), rate_ratio = msg/s / --rate; lost = recipients with nothing accepted; duplicates = sends
-beyond one per recipient; 130429s the server gave (injected and from its bucket).
+beyond one per recipient; 130429s the server gave (injected and from its bucket); stops = spells of
+over 0.2 s without an accepted send, and the rate kept between them (where the time went: pauses,
+or a loop that does not keep the pace).
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ PHONE_ID = "106540352242922"
 FIRST_WA = 6281200000000
 TEMPLATES = {"application": "blkbot_bench_utility", "announcement": "blkbot_bench_marketing"}
 PAIR_INTERVAL = 6.0
+GAP = 0.2
+"""Seconds without an accepted send that count as a stop (at 80/s sends are 12.5 ms apart): the
+figures split the broadcast's time into stops and the pace kept between them."""
 
 
 class LimitedServer(FakeWhatsAppServer):
@@ -269,6 +274,8 @@ async def run_whatsapp(
     times: list[float] = report["times"]
     rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
     seconds = Counter(int(t - times[0]) for t in times) if times else Counter()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times) if later - earlier > GAP]
+    between = (times[-1] - times[0] - sum(gaps)) if len(times) > 1 else 0.0
     together = [t for t in times if joined_at is not None and t >= joined_at + 2.0]
     return {
         "mode": "whatsapp-beside-deliver" if args.beside else "whatsapp",
@@ -290,6 +297,9 @@ async def run_whatsapp(
         "other_answers": report["other"],
         "loop_rate_limited": loop.stats.rate_limited,
         "loop_sent": loop.stats.sent,
+        "gaps": len(gaps),
+        "gap_seconds": round(sum(gaps), 3),
+        "rate_between_gaps": round((len(times) - 1 - len(gaps)) / between, 3) if between > 0 else None,
         "peak_1s": max(seconds.values()) if seconds else 0,
         "together_rate": round((len(together) - 1) / (together[-1] - together[0]), 3) if len(together) > 1 else None,
         "timed_out": time.monotonic() >= deadline,
@@ -310,6 +320,10 @@ def print_whatsapp_report(result: dict[str, Any]) -> None:
     print(
         f"130429s: injected {r['injected_130429']}, from the bucket {r['bucket_130429']}; 131056s {r['pair_131056']}; "
         f"the loop paused {r['loop_rate_limited']} times; other answers {r['other_answers'] or 'none'}"
+    )
+    print(
+        f"stops (no send for over {GAP:g} s): {r['gaps']}, {r['gap_seconds']} s in all; "
+        f"{r['rate_between_gaps']} msg/s between them"
     )
     if r["mode"] == "whatsapp-beside-deliver":
         print(
