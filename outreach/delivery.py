@@ -14,10 +14,10 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from outreach.budget import SendBudget
 from outreach.errors import (
@@ -50,6 +50,13 @@ class Sender(Protocol):
     platform's status callbacks will quote the message's id."""
 
     async def send(self, message: OutboxMessage, *, plain: bool = False) -> Receipt | None: ...
+
+
+@runtime_checkable
+class PreparesBatches(Protocol):
+    """A sender that looks up what it needs for a claimed batch at once, before its sends."""
+
+    async def prepare(self, messages: Sequence[OutboxMessage]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,7 @@ class DeliveryLoop:
                 lease=self.settings.lease,
                 limit=self.settings.batch,
             )
+        await self._prepare(batch)
         deferred: dict[str, datetime] = {}
         for message in batch:
             if stop is not None and stop.is_set():
@@ -192,6 +200,19 @@ class DeliveryLoop:
             self._last_to_chat[chat] = task
         self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if not t.done()}
         return len(batch)
+
+    async def _prepare(self, batch: Sequence[OutboxMessage]) -> None:
+        """Let each channel's sender look up what its sends need for the batch in one go."""
+        by_channel: dict[str, list[OutboxMessage]] = {}
+        for message in batch:
+            by_channel.setdefault(message.channel, []).append(message)
+        for channel, messages in by_channel.items():
+            sender = self.senders.get(channel)
+            if isinstance(sender, PreparesBatches):
+                try:
+                    await sender.prepare(messages)
+                except Exception:  # each send looks up for itself then, and fails there if it must
+                    log.exception("%s: could not look up a batch's recipients", channel)
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
