@@ -302,6 +302,7 @@ async def run_whatsapp(
         "loop_sent": loop.stats.sent,
         "gaps": len(gaps),
         "gap_seconds": round(sum(gaps), 3),
+        "longest_gap": round(max(gaps, default=0.0), 3),
         "rate_between_gaps": round((len(times) - 1 - len(gaps)) / between, 3) if between > 0 else None,
         "peak_1s": max(seconds.values()) if seconds else 0,
         "together_rate": round((len(together) - 1) / (together[-1] - together[0]), 3) if len(together) > 1 else None,
@@ -326,7 +327,7 @@ def print_whatsapp_report(result: dict[str, Any]) -> None:
         f"the loop paused {r['loop_rate_limited']} times; other answers {r['other_answers'] or 'none'}"
     )
     print(
-        f"stops (no send for over {GAP:g} s): {r['gaps']}, {r['gap_seconds']} s in all; "
+        f"stops (no send for over {GAP:g} s): {r['gaps']}, {r['gap_seconds']} s in all, the longest {r['longest_gap']} s; "
         f"{r['rate_between_gaps']} msg/s between them"
     )
     if r["mode"] == "whatsapp-beside-deliver":
