@@ -217,6 +217,12 @@ class SendBudget:
         while (wait := self._paused_until - self.clock()) > 0:
             await self._sleep(wait)
 
+    def not_sent(self, chat_key: str) -> None:
+        """The platform refused the push to `chat_key` unsent (a rate limit): it does not count
+        against the person's pacing, so its retry goes after the pause, not a pacing interval later.
+        Their previous message went at least an interval before that push, which waited for it."""
+        self._chat_next.pop(chat_key, None)
+
     def chat_ready_in(self, chat_key: str) -> float:
         """Seconds until `chat_key` may get its next pushed message (0 when it may now)."""
         ready = self._chat_next.get(chat_key)

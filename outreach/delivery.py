@@ -100,6 +100,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _chat_key(message: OutboxMessage) -> str:
+    """The person's key in the budget's pacing: one chat on one channel."""
+    return f"{message.channel}:{message.chat_id}"
+
+
 @dataclass
 class DeliveryLoop:
     db: Database
@@ -178,7 +183,7 @@ class DeliveryLoop:
         for message in batch:
             if stop is not None and stop.is_set():
                 break
-            chat = f"{message.channel}:{message.chat_id}"
+            chat = _chat_key(message)
             wait = self.budget_of(message.channel).chat_ready_in(chat)
             if chat in deferred or wait > DEFER_AFTER:
                 # Not this person's turn yet (WhatsApp paces one person to a message every few
@@ -232,6 +237,7 @@ class DeliveryLoop:
                 receipt = await sender.send(message, plain=True)
         except RateLimited as limited:
             self.budget_of(message.channel).limited(limited.retry_after)
+            self.budget_of(message.channel).not_sent(_chat_key(message))
             self.stats.rate_limited += 1
             at = self.clock() + timedelta(seconds=limited.retry_after)
             return _Outcome(message, "retry_free", str(limited), at)

@@ -158,3 +158,14 @@ async def test_a_real_limit_below_the_configured_rate_is_kept_with_few_throughpu
             budget.limited(THROUGHPUT_ANSWER)
     assert accepted / 120 >= 0.95 * real
     assert answers <= accepted / 100  # under one in a hundred sends, never a storm
+
+
+async def test_a_push_refused_unsent_does_not_hold_back_that_persons_next_one() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    await budget.push("siti")
+    assert budget.chat_ready_in("siti") == 6
+    budget.limited(THROUGHPUT_ANSWER)
+    budget.not_sent("siti")
+    await budget.push("siti")
+    assert vt.seconds < 1  # the retry went after the pause, not six seconds later
