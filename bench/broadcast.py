@@ -3,7 +3,7 @@
     .venv/bin/python bench/broadcast.py [--recipients 10000] [--rate 30] [--database-url URL]
         [--kill | --workers N | --talkers N | --beside deliver|broadcast] [--bulk-share S] [--skip-baselines]
         [--quiet-seconds 30] [--seed 1]
-        [--channel whatsapp [--outside 0.3] [--inject-every 2000]]   (see bench/whatsapp_broadcast.py)
+        [--channel whatsapp [--outside 0.3] [--inject-every 2000] [--server-rate R]]   (see bench/whatsapp_broadcast.py)
 
     e.g. --rate 30 --recipients 3000          the 30/s target, with the three baselines
          --rate 1000 --recipients 10000       the loop against the harness ceiling
@@ -1390,6 +1390,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--inject-every", type=int, default=2000, help="whatsapp: answer every N-th call 130429 (0: never)"
+    )
+    parser.add_argument(
+        "--server-rate",
+        type=float,
+        default=None,
+        help="whatsapp: the fake Cloud API's real limit, msg/s (default --rate); below --rate, the 130429s its "
+        "bucket answers show whether the loop settles under a limit lower than configured",
     )
     args = parser.parse_args(argv)
     if args.channel == "whatsapp" and (args.kill or args.workers > 1 or args.talkers or args.beside == "broadcast"):

@@ -6,6 +6,11 @@ at most a share of the overall rate (default 80%), and they wait whenever replie
 rest. Replies reserve overall tokens ahead (they may drive the bucket below zero); bulk never
 reserves, it only takes a token that is there. One budget per process: when several processes send
 for the same bot, outreach.budget_shares sizes each to its share of the bot's rate as they come and go.
+
+A platform's "wait N seconds" (Telegram's 429) stops everyone for N seconds. WhatsApp's 130429
+("throughput reached") comes without a wait and means "slower", not "stop": the budget pauses a
+moment and cuts its rate, then climbs back (AIMD, as TCP does), so an odd 130429 costs a fraction of
+a second's sends while a number whose real limit is below the configured rate settles under it.
 """
 
 from __future__ import annotations
@@ -18,11 +23,35 @@ EPSILON = 1e-9
 """Rounding slack: 0.9999999999 tokens is a token."""
 MIN_WAIT = 1e-4
 """Never sleep less than this: a wait of 1e-17 s would not move a clock and would spin."""
+SLOW_DOWN_BELOW = 1.0
+"""A wait shorter than this is a throughput answer (handlers.whatsapp.graph.THROUGHPUT_WAIT): pause
+that long and slow down. Telegram's retry_after and any Retry-After header are whole seconds, at
+least one, and stop everyone for that long as before."""
+SLOWED_TO = 0.75
+"""After a throughput answer the rate is this share of what it was (the multiplicative decrease)."""
+SLOWEST = 0.02
+"""However many answers come, the rate stays above this share of the configured one: low enough to
+get under a real limit far below a mistaken setting (1,000 configured, 80 real), never a standstill."""
+RECOVERY = 1.0
+"""Seconds to climb back, linearly, from a cut to the full rate while throughput answers are rare."""
+LONGEST_RECOVERY = 32.0
+CALM = 10.0
+"""A cut within this many seconds of the rate being full again doubles the climb's length (up to
+LONGEST_RECOVERY); a cut after a longer calm climbs back in RECOVERY again. When the real limit is
+below the configured rate the budget so spends longer under it and knocks on it ever more rarely,
+instead of drawing a 130429 every second."""
 
 
 def _burst(rate: float) -> float:
     """A fifth of a second's worth, at least one token."""
     return max(1.0, rate * 0.2)
+
+
+def _bulk_burst(bulk_rate: float) -> float:
+    """A twentieth of a second's worth, at least one token: pushes catch up on a short stall of the
+    sending loop (a claim, a status write, a busy event loop) instead of losing it for good, which
+    at one token cost a WhatsApp broadcast at 80/s a few per cent; Telegram's 24/s keeps about one."""
+    return max(1.0, bulk_rate * 0.05)
 
 
 def _reply_reserve(burst: float) -> float:
@@ -86,7 +115,7 @@ class SendBudget:
         self.clock = clock
         self._sleep = sleep
         self.overall = TokenBucket(rate, burst=_burst(rate), clock=clock)
-        self.bulk = TokenBucket(rate * bulk_share, burst=1.0, clock=clock)
+        self.bulk = TokenBucket(rate * bulk_share, burst=_bulk_burst(rate * bulk_share), clock=clock)
         self.reply_reserve = _reply_reserve(self.overall.burst)
         """Tokens pushed messages leave in the overall bucket, so a reply finds one waiting rather
         than queueing behind the refill (2.5 at 30/s; none when the burst is a single token)."""
@@ -95,6 +124,14 @@ class SendBudget:
         self._paused_until = 0.0
         self._chat_next: dict[str, float] = {}
         self.rate_limited = 0
+        self.slowed = 0
+        """Cuts of the rate after throughput answers (several answers at once cut once)."""
+        self._pace = 1.0
+        """The share of the configured rate the buckets run at now."""
+        self._cut_to = 1.0
+        self._cut_at = -float("inf")
+        self._recovery = RECOVERY
+        self._full_at = -float("inf")
 
     def hold(self) -> None:
         """Send nothing until `set_share` says how much of the bot's rate is this process's."""
@@ -104,8 +141,8 @@ class SendBudget:
         """This process's part of the bot's rate: `rate` in all, of which pushed messages may take
         `bulk_rate` (the rest is the replies'). Sending resumes if it was held."""
         self.rate, self.bulk_share = rate, bulk_rate / rate
-        self.overall.resize(rate, _burst(rate))
-        self.bulk.resize(bulk_rate, self.bulk.burst)
+        self.overall.resize(rate * self._pace, _burst(rate))
+        self.bulk.resize(bulk_rate * self._pace, _bulk_burst(bulk_rate))
         self.reply_reserve = _reply_reserve(self.overall.burst)
         self._share_known.set()
 
@@ -113,6 +150,7 @@ class SendBudget:
         """Wait for the right to send one reply to someone in a conversation."""
         await self._share_known.wait()
         await self._wait_pause()
+        self._keep_pace()
         delay = self.overall.reserve()
         if delay > 0:
             await self._sleep(delay)
@@ -121,6 +159,7 @@ class SendBudget:
         """Wait for the right to push one message to `chat_key`, behind every reply."""
         await self._share_known.wait()
         await self._wait_chat(chat_key)
+        self._keep_pace()
         delay = self.bulk.reserve()
         if delay > 0:
             await self._sleep(delay)
@@ -133,14 +172,56 @@ class SendBudget:
         self._chat_next[chat_key] = self.clock() + self.per_chat_interval
 
     def limited(self, retry_after: float) -> None:
-        """The platform answered 429: nobody sends until `retry_after` has passed."""
+        """The platform answered 429: nobody sends until `retry_after` has passed. A wait under
+        SLOW_DOWN_BELOW (WhatsApp's 130429) pauses that long and slows the rate down as well."""
         self.rate_limited += 1
-        self._paused_until = max(self._paused_until, self.clock() + retry_after)
+        now = self.clock()
+        self._paused_until = max(self._paused_until, now + retry_after)
         self.overall.tokens = min(self.overall.tokens, 0.0)
+        if retry_after < SLOW_DOWN_BELOW:
+            self._slow_down(now, retry_after)
+
+    def _slow_down(self, now: float, pause: float) -> None:
+        """Cut the rate, once for all the answers to sends that were already on their way when the
+        first came (they went at the old rate): those come within the pause."""
+        if now < self._cut_at + pause:
+            return
+        if now - self._full_at < CALM or self._pace_at(now) < 1.0:
+            self._recovery = min(self._recovery * 2, LONGEST_RECOVERY)
+        else:
+            self._recovery = RECOVERY
+        self.slowed += 1
+        self._cut_to = max(SLOWEST, self._pace_at(now) * SLOWED_TO)
+        self._cut_at = now
+        self._set_pace(self._cut_to)
+
+    def _pace_at(self, now: float) -> float:
+        """The rate's share at `now`: the last cut, climbing back linearly over the recovery time."""
+        climbed = (now - self._cut_at) / self._recovery
+        return min(1.0, self._cut_to + (1.0 - self._cut_to) * climbed)
+
+    def _keep_pace(self) -> None:
+        if self._pace < 1.0:
+            now = self.clock()
+            pace = self._pace_at(now)
+            if pace >= 1.0:
+                self._full_at = now
+            self._set_pace(pace)
+
+    def _set_pace(self, pace: float) -> None:
+        self._pace = pace
+        self.overall.resize(self.rate * pace, self.overall.burst)
+        self.bulk.resize(self.rate * self.bulk_share * pace, self.bulk.burst)
 
     async def _wait_pause(self) -> None:
         while (wait := self._paused_until - self.clock()) > 0:
             await self._sleep(wait)
+
+    def not_sent(self, chat_key: str) -> None:
+        """The platform refused the push to `chat_key` unsent (a rate limit): it does not count
+        against the person's pacing, so its retry goes after the pause, not a pacing interval later.
+        Their previous message went at least an interval before that push, which waited for it."""
+        self._chat_next.pop(chat_key, None)
 
     def chat_ready_in(self, chat_key: str) -> float:
         """Seconds until `chat_key` may get its next pushed message (0 when it may now)."""

@@ -14,10 +14,10 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from outreach.budget import SendBudget
 from outreach.errors import (
@@ -50,6 +50,13 @@ class Sender(Protocol):
     platform's status callbacks will quote the message's id."""
 
     async def send(self, message: OutboxMessage, *, plain: bool = False) -> Receipt | None: ...
+
+
+@runtime_checkable
+class PreparesBatches(Protocol):
+    """A sender that looks up what it needs for a claimed batch at once, before its sends."""
+
+    async def prepare(self, messages: Sequence[OutboxMessage]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,11 @@ Telegram's one-second pacing waits in line; WhatsApp's six seconds would stall t
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _chat_key(message: OutboxMessage) -> str:
+    """The person's key in the budget's pacing: one chat on one channel."""
+    return f"{message.channel}:{message.chat_id}"
 
 
 @dataclass
@@ -166,11 +178,12 @@ class DeliveryLoop:
                 lease=self.settings.lease,
                 limit=self.settings.batch,
             )
+        await self._prepare(batch)
         deferred: dict[str, datetime] = {}
         for message in batch:
             if stop is not None and stop.is_set():
                 break
-            chat = f"{message.channel}:{message.chat_id}"
+            chat = _chat_key(message)
             wait = self.budget_of(message.channel).chat_ready_in(chat)
             if chat in deferred or wait > DEFER_AFTER:
                 # Not this person's turn yet (WhatsApp paces one person to a message every few
@@ -193,6 +206,19 @@ class DeliveryLoop:
         self._last_to_chat = {c: t for c, t in self._last_to_chat.items() if not t.done()}
         return len(batch)
 
+    async def _prepare(self, batch: Sequence[OutboxMessage]) -> None:
+        """Let each channel's sender look up what its sends need for the batch in one go."""
+        by_channel: dict[str, list[OutboxMessage]] = {}
+        for message in batch:
+            by_channel.setdefault(message.channel, []).append(message)
+        for channel, messages in by_channel.items():
+            sender = self.senders.get(channel)
+            if isinstance(sender, PreparesBatches):
+                try:
+                    await sender.prepare(messages)
+                except Exception:  # each send looks up for itself then, and fails there if it must
+                    log.exception("%s: could not look up a batch's recipients", channel)
+
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
             self._record(await self._attempt(message))
@@ -211,6 +237,7 @@ class DeliveryLoop:
                 receipt = await sender.send(message, plain=True)
         except RateLimited as limited:
             self.budget_of(message.channel).limited(limited.retry_after)
+            self.budget_of(message.channel).not_sent(_chat_key(message))
             self.stats.rate_limited += 1
             at = self.clock() + timedelta(seconds=limited.retry_after)
             return _Outcome(message, "retry_free", str(limited), at)

@@ -36,10 +36,11 @@ MEDIA_MAX_BYTES = 16 * 1024 * 1024
 """What blkbot fetches of one file; WhatsApp's own limit for documents is 100 MB."""
 RATE_LIMIT_WAIT = 60.0
 """Seconds to wait after a rate-limit code that came without a Retry-After header."""
-THROUGHPUT_WAIT = 1.0
-"""Seconds to wait after 130429 without a Retry-After header: the number's messages-per-second
-limit refills within a second, so a minute's pause (as for the app's hourly limits) would idle a
-broadcast for 80 x 60 messages at every injected 130429."""
+THROUGHPUT_WAIT = 0.2
+"""Seconds to wait after 130429 without a Retry-After header. Under a second, so the budget takes it
+as "slow down" (outreach.budget.SLOW_DOWN_BELOW): a short pause and a cut of the rate that climbs
+back, rather than a full stop; the number's messages-per-second limit refills within a second, and a
+one-second stop cost a broadcast 80 messages at every odd 130429."""
 
 PAIR_RATE_WAIT = 60.0
 """Seconds before another message to one person after 131056 (too many to that person at once)."""

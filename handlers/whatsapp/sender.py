@@ -11,7 +11,7 @@ all, on their clock) switches to the template path at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 WINDOW = timedelta(hours=24)
+PREPARED_FOR = timedelta(seconds=5)
+"""How long a batch's recipient lookup stands in for one at the send: a person who wrote since is
+at worst sent a template rather than a free-form message; a window that closed since makes Meta
+answer 131047, which switches to the template path anyway."""
 
 
 def utc_now() -> datetime:
@@ -56,6 +60,8 @@ class WhatsAppSender:
         """The approved template's name per MessageKind value (settings.whatsapp_templates())."""
         self.default_language = default_language
         self.clock = clock
+        self._prepared: dict[int, tuple[outbox.Recipient, datetime]] = {}
+        """Recipients looked up for a claimed batch, by message id, with when they were looked up."""
 
     async def start_up(self) -> int:
         """Rows held for a template that is configured now go out again; returns how many."""
@@ -65,12 +71,17 @@ class WhatsAppSender:
             log.info("WhatsApp: %d messages held for a template go out now", released)
         return released
 
-    async def send(self, message: OutboxMessage, *, plain: bool = False) -> Receipt:
+    async def prepare(self, messages: Sequence[OutboxMessage]) -> None:
+        """Look up a claimed batch's recipients in one query (outreach.delivery calls this before
+        sending it), so that each send need not open a transaction for two lookups of its own."""
+        now = self.clock()
+        self._prepared = {i: known for i, known in self._prepared.items() if now - known[1] < PREPARED_FOR}
         async with self.db.transaction() as session:
-            chat = await whatsapp_chats.get(session, message.chat_id)
-            contact = await contacts.by_id(session, message.contact_id)
-        language = contact.language if contact is not None else self.default_language
-        heard = chat.last_message_at if chat is not None else None
+            found = await outbox.recipients(session, [m.id for m in messages])
+        self._prepared.update((i, (recipient, now)) for i, recipient in found.items())
+
+    async def send(self, message: OutboxMessage, *, plain: bool = False) -> Receipt:
+        language, heard = await self._recipient(message)
         if heard is not None and self.clock() - heard < WINDOW and message.receipt != RECEIPT_FAILED:
             try:
                 wamids = [await self.graph.send(message.chat_id, body) for body in self.bodies(message, language)]
@@ -78,6 +89,19 @@ class WhatsAppSender:
             except NeedsTemplate:
                 pass  # Meta's clock says the window closed: the template path, as for anyone outside it
         return await self._send_template(message, language, heard)
+
+    async def _recipient(self, message: OutboxMessage) -> tuple[str, datetime | None]:
+        """The recipient's language and last message: as `prepare` found them moments ago, or looked
+        up now (a row sent without a batch, or one that waited longer than PREPARED_FOR)."""
+        prepared = self._prepared.pop(message.id, None)
+        if prepared is not None and self.clock() - prepared[1] < PREPARED_FOR:
+            recipient = prepared[0]
+            return recipient.language or self.default_language, recipient.last_message_at
+        async with self.db.transaction() as session:
+            chat = await whatsapp_chats.get(session, message.chat_id)
+            contact = await contacts.by_id(session, message.contact_id)
+        language = contact.language if contact is not None else self.default_language
+        return language, chat.last_message_at if chat is not None else None
 
     def bodies(self, message: OutboxMessage, language: str) -> list[dict[str, Any]]:
         """The free-form messages: callback buttons as reply buttons or a list, links as lines."""

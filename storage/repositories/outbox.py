@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import SHOWN_ON_READ, Contact, DeliveryStatus, MessageKind, OutboxMessage
+from storage.models import SHOWN_ON_READ, Contact, DeliveryStatus, MessageKind, OutboxMessage, WhatsAppChat
 
 ERASED = "cancelled: the person erased their data"
 UNSUBSCRIBED = "cancelled: the person stopped announcements (/berhenti)"
@@ -361,16 +361,26 @@ class SentAs:
 
 
 async def note_sent_as(session: AsyncSession, sent: Sequence[SentAs], now: datetime) -> None:
-    """Keep the platform's id of each sent row, so its later status callbacks find it."""
-    for item in sent:
-        await _set(
-            session,
-            [item.message_id],
-            platform_message_id=item.platform_message_id,
-            template=item.template,
+    """Keep the platform's id of each sent row, so its later status callbacks find it. One statement
+    run for every row (executemany), not a statement each: the delivery loop writes a few of these
+    every 50 ms while a broadcast runs, and on PostgreSQL each statement is a round trip."""
+    if not sent:
+        return
+    table = OutboxMessage.__table__
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("sent_id"))
+        .values(
+            platform_message_id=bindparam("sent_platform_id"),
+            template=bindparam("sent_template"),
             receipt=RECEIPT_SENT,
             receipt_at=now,
-        )
+        ),
+        [
+            {"sent_id": item.message_id, "sent_platform_id": item.platform_message_id, "sent_template": item.template}
+            for item in sent
+        ],
+    )
 
 
 RECEIPT_SENT = "sent"
@@ -429,3 +439,25 @@ async def reasons(session: AsyncSession, broadcast_id: int, status: DeliveryStat
         .group_by(OutboxMessage.last_error)
     )
     return {reason or "": count for reason, count in (await session.execute(query)).all()}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a WhatsApp sender needs of a row's recipient: their language, and when they last wrote."""
+
+    language: str | None
+    last_message_at: datetime | None
+
+
+async def recipients(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, Recipient]:
+    """The recipients of a claimed batch, by message id, in one query rather than two lookups a
+    message: at 80 messages a second those lookups were a fifth of the delivery loop's work."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.id, Contact.language, WhatsAppChat.last_message_at)
+        .outerjoin(Contact, Contact.id == OutboxMessage.contact_id)
+        .outerjoin(WhatsAppChat, WhatsAppChat.wa_id == OutboxMessage.chat_id)
+        .where(OutboxMessage.id.in_(list(message_ids)))
+    )
+    return {message_id: Recipient(language, heard) for message_id, language, heard in rows.all()}

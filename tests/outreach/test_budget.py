@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Iterator
 
-from outreach.budget import SendBudget
+import pytest
+
+from outreach.budget import SendBudget, TokenBucket
 from tests.outreach.conftest import VirtualTime
 
 
@@ -61,3 +65,107 @@ async def test_a_rate_limit_answer_stops_everyone_for_retry_after() -> None:
     await budget.reply()
     assert vt.seconds >= 3.0
     assert budget.rate_limited == 1
+
+
+async def pushes_during(budget: SendBudget, vt: VirtualTime, seconds: float, chats: Iterator[str]) -> int:
+    """How many pushes get their turn in the next `seconds` of virtual time."""
+    end, count = vt.seconds + seconds, 0
+    while True:
+        await budget.push(next(chats))
+        if vt.seconds > end:
+            return count
+        count += 1
+
+
+def new_chats() -> Iterator[str]:
+    return (f"chat{i}" for i in itertools.count())
+
+
+async def test_pushes_catch_up_on_a_short_stall_of_the_sending_loop() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    chats = new_chats()
+    await pushes_during(budget, vt, 1.0, chats)
+    vt.advance(0.05)  # the loop was busy elsewhere (a claim, a status write) for four tokens' time
+    stalled = vt.seconds
+    for _ in range(3):
+        await budget.push(next(chats))
+    assert vt.seconds == stalled  # what the stall held back goes at once, not lost
+
+
+# -- WhatsApp's 130429: slow down, not stop --------------------------------------------------------
+
+THROUGHPUT_ANSWER = 0.2
+"""What handlers.whatsapp.graph makes of a 130429 (THROUGHPUT_WAIT): a wait under a second."""
+
+
+async def test_a_throughput_answer_pauses_a_moment_slows_down_and_climbs_back() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    chats = new_chats()
+    await pushes_during(budget, vt, 2.0, chats)  # a broadcast in full flow
+
+    budget.limited(THROUGHPUT_ANSWER)
+    answered = vt.seconds
+    await budget.push(next(chats))
+    paused = vt.seconds - answered
+    slowed = await pushes_during(budget, vt, 0.5, chats)
+    await pushes_during(budget, vt, 1.0, chats)
+    recovered = await pushes_during(budget, vt, 1.0, chats)
+
+    assert THROUGHPUT_ANSWER <= paused < 0.25  # a moment, not the second it used to be
+    assert 24 <= slowed <= 37  # under the 40 of half a second at full rate
+    assert recovered >= 79  # back to the full rate
+    assert (budget.rate_limited, budget.slowed) == (1, 1)
+
+
+async def test_a_wait_of_a_second_or_more_stops_everyone_and_then_goes_at_full_rate() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    chats = new_chats()
+    budget.limited(1.0)
+    await budget.push(next(chats))
+    assert vt.seconds >= 1.0
+    assert await pushes_during(budget, vt, 1.0, chats) >= 79
+    assert (budget.rate_limited, budget.slowed) == (1, 0)
+
+
+async def test_answers_to_sends_already_on_their_way_slow_down_once() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    for _ in range(4):
+        budget.limited(THROUGHPUT_ANSWER)
+    assert (budget.rate_limited, budget.slowed) == (4, 1)
+
+
+@pytest.mark.parametrize(("configured", "real"), [(80, 60), (100, 80), (1000, 80)])
+async def test_a_real_limit_below_the_configured_rate_is_kept_with_few_throughput_answers(
+    configured: float, real: float
+) -> None:
+    """The platform's own bucket (a second's worth of burst, as Meta's) answers 130429 whenever the
+    budget goes faster than the number really may: the budget settles under it, knocking rarely."""
+    vt = VirtualTime()
+    budget = SendBudget(rate=configured, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    platform = TokenBucket(real, burst=real, clock=vt.monotonic)
+    accepted = answers = 0
+    chats = new_chats()
+    while vt.seconds < 120:
+        await budget.push(next(chats))
+        if platform.try_take() == 0:
+            accepted += 1
+        else:
+            answers += 1
+            budget.limited(THROUGHPUT_ANSWER)
+    assert accepted / 120 >= 0.95 * real
+    assert answers <= accepted / 100  # under one in a hundred sends, never a storm
+
+
+async def test_a_push_refused_unsent_does_not_hold_back_that_persons_next_one() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    await budget.push("siti")
+    assert budget.chat_ready_in("siti") == 6
+    budget.limited(THROUGHPUT_ANSWER)
+    budget.not_sent("siti")
+    await budget.push("siti")
+    assert vt.seconds < 1  # the retry went after the pause, not six seconds later
