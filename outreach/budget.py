@@ -23,10 +23,6 @@ EPSILON = 1e-9
 """Rounding slack: 0.9999999999 tokens is a token."""
 MIN_WAIT = 1e-4
 """Never sleep less than this: a wait of 1e-17 s would not move a clock and would spin."""
-SLOW_DOWN_BELOW = 1.0
-"""A wait shorter than this is a throughput answer (handlers.whatsapp.graph.THROUGHPUT_WAIT): pause
-that long and slow down. Telegram's retry_after and any Retry-After header are whole seconds, at
-least one, and stop everyone for that long as before."""
 SLOWED_TO = 0.75
 """After a throughput answer the rate is this share of what it was (the multiplicative decrease)."""
 SLOWEST = 0.02
@@ -171,14 +167,14 @@ class SendBudget:
             await self._sleep(delay)
         self._chat_next[chat_key] = self.clock() + self.per_chat_interval
 
-    def limited(self, retry_after: float) -> None:
-        """The platform answered 429: nobody sends until `retry_after` has passed. A wait under
-        SLOW_DOWN_BELOW (WhatsApp's 130429) pauses that long and slows the rate down as well."""
+    def limited(self, retry_after: float, *, slow_down: bool = False) -> None:
+        """The platform answered 429: nobody sends until `retry_after` has passed. With `slow_down`
+        (WhatsApp's 130429, outreach.errors.RateLimited) the rate is cut as well, and climbs back."""
         self.rate_limited += 1
         now = self.clock()
         self._paused_until = max(self._paused_until, now + retry_after)
         self.overall.tokens = min(self.overall.tokens, 0.0)
-        if retry_after < SLOW_DOWN_BELOW:
+        if slow_down:
             self._slow_down(now, retry_after)
 
     def _slow_down(self, now: float, pause: float) -> None:

@@ -236,7 +236,7 @@ class DeliveryLoop:
                 self.stats.plain_fallbacks += 1
                 receipt = await sender.send(message, plain=True)
         except RateLimited as limited:
-            self.budget_of(message.channel).limited(limited.retry_after)
+            self.budget_of(message.channel).limited(limited.retry_after, slow_down=limited.slow_down)
             self.budget_of(message.channel).not_sent(_chat_key(message))
             self.stats.rate_limited += 1
             at = self.clock() + timedelta(seconds=limited.retry_after)

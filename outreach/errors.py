@@ -14,11 +14,14 @@ class SendError(BlkbotError):
 
 
 class RateLimited(SendError):
-    """The platform asked us to wait (HTTP 429): everyone slows down, the message waits."""
+    """The platform asked us to wait (HTTP 429): everyone stops that long, the message waits.
+    With `slow_down` (WhatsApp's 130429, "throughput reached", which names no wait) it asks for a
+    slower pace instead: everyone pauses `retry_after` and the rate is cut for a while."""
 
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited, retry after {retry_after:g}s")
+    def __init__(self, retry_after: float, *, slow_down: bool = False) -> None:
+        super().__init__(f"{'throughput limit' if slow_down else 'rate limited'}, retry after {retry_after:g}s")
         self.retry_after = retry_after
+        self.slow_down = slow_down
 
 
 class Unreachable(SendError):

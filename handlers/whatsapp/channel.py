@@ -347,10 +347,13 @@ class WhatsAppChannel:
             try:
                 self._note_reply(await self.graph.send(wa_id, body))
                 return
-            except (RateLimited, AccountRefused) as limited:
-                self.budget.limited(limited.retry_after)  # the delivery loop's pushes wait too
-                if attempt == SEND_ATTEMPTS or isinstance(limited, AccountRefused):
+            except RateLimited as limited:
+                self.budget.limited(limited.retry_after, slow_down=limited.slow_down)  # pushes wait too
+                if attempt == SEND_ATTEMPTS:
                     raise TransientSendError(str(limited)) from None
+            except AccountRefused as refused:
+                self.budget.limited(refused.retry_after)
+                raise TransientSendError(str(refused)) from None
             except RetryLater as later:  # too many to this person just now: wait a little, then again
                 if attempt == SEND_ATTEMPTS:
                     raise TransientSendError(str(later)) from None

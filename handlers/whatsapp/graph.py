@@ -37,10 +37,9 @@ MEDIA_MAX_BYTES = 16 * 1024 * 1024
 RATE_LIMIT_WAIT = 60.0
 """Seconds to wait after a rate-limit code that came without a Retry-After header."""
 THROUGHPUT_WAIT = 0.2
-"""Seconds to wait after 130429 without a Retry-After header. Under a second, so the budget takes it
-as "slow down" (outreach.budget.SLOW_DOWN_BELOW): a short pause and a cut of the rate that climbs
-back, rather than a full stop; the number's messages-per-second limit refills within a second, and a
-one-second stop cost a broadcast 80 messages at every odd 130429."""
+"""Seconds everyone pauses after 130429 without a Retry-After header, before sending on at a cut rate
+that climbs back (outreach.budget, slow_down): the number's messages-per-second limit refills within
+a second, and the full one-second stop it used to be cost a broadcast 80 messages at every odd 130429."""
 
 PAIR_RATE_WAIT = 60.0
 """Seconds before another message to one person after 131056 (too many to that person at once)."""
@@ -55,7 +54,7 @@ Outcome = Callable[[str, float], SendError]
 
 # (codes, what it means, the outcome): the first row whose codes hold the error's code wins.
 ERROR_TABLE: tuple[tuple[frozenset[int], str, Outcome], ...] = (
-    (frozenset({130429}), "throughput limit", lambda _, wait: RateLimited(wait or THROUGHPUT_WAIT)),
+    (frozenset({130429}), "throughput limit", lambda _, wait: RateLimited(wait or THROUGHPUT_WAIT, slow_down=True)),
     (frozenset({4, 80007, 131048}), "rate limit", lambda _, wait: RateLimited(wait or RATE_LIMIT_WAIT)),
     (
         frozenset({131056}),

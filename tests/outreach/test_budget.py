@@ -96,7 +96,7 @@ async def test_pushes_catch_up_on_a_short_stall_of_the_sending_loop() -> None:
 # -- WhatsApp's 130429: slow down, not stop --------------------------------------------------------
 
 THROUGHPUT_ANSWER = 0.2
-"""What handlers.whatsapp.graph makes of a 130429 (THROUGHPUT_WAIT): a wait under a second."""
+"""The pause handlers.whatsapp.graph asks for with a 130429 (THROUGHPUT_WAIT)."""
 
 
 async def test_a_throughput_answer_pauses_a_moment_slows_down_and_climbs_back() -> None:
@@ -105,7 +105,7 @@ async def test_a_throughput_answer_pauses_a_moment_slows_down_and_climbs_back() 
     chats = new_chats()
     await pushes_during(budget, vt, 2.0, chats)  # a broadcast in full flow
 
-    budget.limited(THROUGHPUT_ANSWER)
+    budget.limited(THROUGHPUT_ANSWER, slow_down=True)
     answered = vt.seconds
     await budget.push(next(chats))
     paused = vt.seconds - answered
@@ -119,7 +119,7 @@ async def test_a_throughput_answer_pauses_a_moment_slows_down_and_climbs_back() 
     assert (budget.rate_limited, budget.slowed) == (1, 1)
 
 
-async def test_a_wait_of_a_second_or_more_stops_everyone_and_then_goes_at_full_rate() -> None:
+async def test_a_429_stops_everyone_for_its_wait_and_then_goes_at_full_rate() -> None:
     vt = VirtualTime()
     budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
     chats = new_chats()
@@ -134,7 +134,7 @@ async def test_answers_to_sends_already_on_their_way_slow_down_once() -> None:
     vt = VirtualTime()
     budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
     for _ in range(4):
-        budget.limited(THROUGHPUT_ANSWER)
+        budget.limited(THROUGHPUT_ANSWER, slow_down=True)
     assert (budget.rate_limited, budget.slowed) == (4, 1)
 
 
@@ -155,7 +155,7 @@ async def test_a_real_limit_below_the_configured_rate_is_kept_with_few_throughpu
             accepted += 1
         else:
             answers += 1
-            budget.limited(THROUGHPUT_ANSWER)
+            budget.limited(THROUGHPUT_ANSWER, slow_down=True)
     assert accepted / 120 >= 0.95 * real
     assert answers <= accepted / 100  # under one in a hundred sends, never a storm
 
@@ -165,7 +165,19 @@ async def test_a_push_refused_unsent_does_not_hold_back_that_persons_next_one() 
     budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
     await budget.push("siti")
     assert budget.chat_ready_in("siti") == 6
-    budget.limited(THROUGHPUT_ANSWER)
+    budget.limited(THROUGHPUT_ANSWER, slow_down=True)
     budget.not_sent("siti")
     await budget.push("siti")
     assert vt.seconds < 1  # the retry went after the pause, not six seconds later
+
+
+async def test_a_short_429_is_a_stop_not_a_slow_down() -> None:
+    """What slows down is the kind of answer (130429), not how short the wait is."""
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, bulk_share=1.0, per_chat_interval=6, clock=vt.monotonic, sleep=vt.sleep)
+    chats = new_chats()
+    budget.limited(THROUGHPUT_ANSWER)
+    await budget.push(next(chats))
+    assert vt.seconds >= THROUGHPUT_ANSWER
+    assert await pushes_during(budget, vt, 1.0, chats) >= 79  # full rate at once
+    assert (budget.rate_limited, budget.slowed) == (1, 0)

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from handlers.whatsapp.graph import RATE_LIMIT_WAIT, THROUGHPUT_WAIT, map_error
-from outreach.budget import SLOW_DOWN_BELOW
 from outreach.errors import (
     AccountRefused,
     NeedsTemplate,
@@ -63,7 +62,7 @@ def test_rate_limit_waits_what_the_header_says_or_a_minute() -> None:
 def test_throughput_limit_without_a_header_is_a_slow_down_not_a_stop() -> None:
     throughput = map_error(400, graph_error(130429, "Rate limit hit"), None)
     assert isinstance(throughput, RateLimited) and throughput.retry_after == THROUGHPUT_WAIT
-    assert THROUGHPUT_WAIT < SLOW_DOWN_BELOW  # the budget pauses a moment and slows down
+    assert throughput.slow_down  # the budget pauses a moment and slows down, not a full stop
     told = map_error(400, graph_error(130429, "Rate limit hit"), "3")
     assert isinstance(told, RateLimited) and told.retry_after == 3.0
 
