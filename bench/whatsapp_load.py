@@ -239,6 +239,7 @@ async def run_load(server: LoadServer, spec: dict[str, Any]) -> dict[str, Any]:
         "turns": sum(len(o.latency) for o in outcomes),
         "wall": end - first,
         "latency": [t for o in outcomes for t in o.latency],
+        "steps": [step for o in outcomes for step in range(len(o.latency))],
         "late": sum(o.late for o in outcomes),
         "extra": sum(o.extra for o in outcomes),
         "refused": server.refused,
@@ -328,6 +329,8 @@ class Result:
     turns: int = 0
     wall: float = 0.0
     latency: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    """The step of the dialogue each latency is of (0: the click-to-chat text)."""
     late: int = 0
     errors: int = 0
     samples: list[str] = field(default_factory=list)
@@ -398,10 +401,11 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
             finally:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
-            result.turns, result.wall, result.latency, result.late = (
+            result.turns, result.wall, result.latency, result.steps, result.late = (
                 raw["turns"],
                 raw["wall"],
                 raw["latency"],
+                raw["steps"],
                 raw["late"],
             )
             result.errors = len(raw["errors"]) + raw["refused"] + raw["extra"]
@@ -417,6 +421,16 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
     result.errors += errors.count
     result.samples += errors.first
     return result
+
+
+def print_steps(result: Result) -> None:
+    """Where a blkbot turn's time goes, by step of the dialogue (the first programme's script)."""
+    print(f"\n{result.phase.name}, latency by step (ms):")
+    print(f"  {'step':<28}{'p50':>8}{'p95':>8}")
+    for step, (kind, value) in enumerate(registration_script(0)):
+        values = [lat for lat, s in zip(result.latency, result.steps, strict=True) if s == step]
+        label = f"{kind} {value}"[:27]
+        print(f"  {label:<28}{percentile(values, 50) * 1000:>8.1f}{percentile(values, 95) * 1000:>8.1f}")
 
 
 def plan(args: argparse.Namespace) -> list[Phase]:
@@ -509,6 +523,7 @@ async def main_async(args: argparse.Namespace) -> int:
         f"database {database}, number's rate {args.whatsapp_rate:g} msg/s"
     )
     print_table(results)
+    print_steps(next(r for r in results if r.phase.name == "blkbot paced"))
     summary = summary_json(results, args, database)
     print(json.dumps(summary))
     return 0 if summary["lost"] == 0 and summary["duplicates"] == 0 and summary["errors"] == 0 else 1

@@ -479,7 +479,7 @@ class InboundMessage(Base):
     __tablename__ = "inbound"
     __table_args__ = (
         UniqueConstraint("channel", "message_id"),
-        Index("ix_inbound_due", "status", "chat_id"),
+        Index("ix_inbound_open", "channel", "status", "chat_id"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
