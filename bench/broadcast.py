@@ -117,6 +117,7 @@ from bench.whatsapp_broadcast import (  # noqa: E402
     print_whatsapp_report,
     run_whatsapp,
 )
+from bot import event_loop  # noqa: E402
 from bot.runtime import budget_shares, make_delivery_loop, send_budget, telegram_bot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.telegram import retry_after_seconds  # noqa: E402
@@ -1491,7 +1492,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    result, status = asyncio.run(main_async(args))
+    result, status = event_loop.run(main_async(args))  # the sending side on the loop `blkbot` uses
     print(json.dumps(result))
     return status
 
