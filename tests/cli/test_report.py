@@ -43,7 +43,7 @@ async def test_report_prints_writes_the_workbook_and_draws_the_charts(
     assert await blkbot(intake, ["report", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
-    assert max(len(line) for line in lines) <= 100
+    assert max(len(line) for line in lines if str(out) not in line) <= 100  # the files' paths are as long as they are
     head = next(line for line in lines if line.startswith("Program"))
     assert head.split() == [
         "Program", "Terdaftar", "Memenuhi", "syarat", "Lolos", "administrasi", "Terpilih",

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from bot.commands import run
 from bot.periodic import TASK_PREFIX
 from bot.settings import Settings
+from storage.db import Database
 from tests.e2e.test_telegram_webhook import free_port
 from tests.fakes.whatsapp_server import FakeWhatsAppServer
 
@@ -20,7 +21,10 @@ JOBS = ("reminders", "abandoned", "seat_deadlines", "tracer")
 """Every periodic job of `blkbot run` (bot/scheduler.py), with Telegram or without."""
 
 
-async def test_run_with_whatsapp_only_answers_a_signed_webhook(db_url: str) -> None:
+async def test_run_with_whatsapp_only_answers_a_signed_webhook(empty_db: Database) -> None:
+    """On an empty database: a sending process left in the budget by an earlier test would hold this
+    one's replies as a newcomer's until it is forgotten."""
+    db_url = empty_db.url
     async with FakeWhatsAppServer() as server:
         port = free_port()
         settings = Settings(
