@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import insert_for
 from storage.models import BudgetMember
 
 
@@ -16,7 +15,7 @@ async def beat(
     session: AsyncSession, *, name: str, role: str, answers: bool, now: datetime, channel: str = "telegram"
 ) -> None:
     """Say that `name` is alive at `now`; its first beat also records when it joined."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = insert(BudgetMember).values(
         name=name, channel=channel, role=role, answers=answers, joined_at=now, seen_at=now
     )

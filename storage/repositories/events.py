@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import insert_for
 from storage.models import (
     Application,
     Attendance,
@@ -159,7 +158,7 @@ async def upsert_attendance(
     session: AsyncSession, event_id: int, application_id: int, attending: bool, when: datetime
 ) -> None:
     """Store the latest answer: a second press (changing one's mind) replaces the first."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = insert(Attendance).values(
         event_id=event_id, application_id=application_id, attending=attending, answered_at=when
     )

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import per_dialect
 from storage.models import InboundMessage, InboundStatus
 
 OPEN = (InboundStatus.RECEIVED, InboundStatus.ANSWERED)
@@ -45,10 +44,9 @@ class NewInbound:
 
 
 _COLUMNS = (TABLE.c.id, TABLE.c.chat_id, TABLE.c.sent_at, TABLE.c.status, TABLE.c.payload, TABLE.c.reply)
-_STORE = {
-    dialect: insert(TABLE).on_conflict_do_nothing(index_elements=["channel", "message_id"]).returning(TABLE.c.id)
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+_STORE = per_dialect(
+    lambda insert: insert(TABLE).on_conflict_do_nothing(index_elements=["channel", "message_id"]).returning(TABLE.c.id)
+)
 _CLAIM_VALUES = {
     "claimed_by": bindparam("worker"),
     "claimed_until": bindparam("until", type_=TABLE.c.claimed_until.type),

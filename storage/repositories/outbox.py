@@ -8,10 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import insert_for
 from storage.models import SHOWN_ON_READ, Contact, DeliveryStatus, MessageKind, OutboxMessage, WhatsAppChat
 
 ERASED = "cancelled: the person erased their data"
@@ -66,7 +65,7 @@ async def insert_new(session: AsyncSession, messages: Sequence[NewMessage], now:
         }
         for m in messages
     ]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     total = 0
     for start in range(0, len(rows), 500):
         statement = (

@@ -6,10 +6,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import insert_for
 from storage.models import PastParticipant
 
 CHUNK: Final = 5000
@@ -26,7 +25,7 @@ async def upsert(session: AsyncSession, people: Sequence[dict[str, Any]]) -> int
     if not people:
         return 0
     before = await count(session)
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = insert(PastParticipant)
     statement = statement.on_conflict_do_update(
         index_elements=["nik"], set_={"name": statement.excluded.name, "year": statement.excluded.year}

@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import per_dialect
 from storage.models import WhatsAppChat
 
 TABLE = WhatsAppChat.__table__
@@ -25,7 +24,7 @@ def _heard_from(insert: Any) -> Any:
     )
 
 
-_HEARD_FROM = {"postgresql": _heard_from(pg_insert), "sqlite": _heard_from(sqlite_insert)}
+_HEARD_FROM = per_dialect(_heard_from)
 _SET_MENU = (
     update(TABLE).where(TABLE.c.wa_id == bindparam("chat")).values(menu=bindparam("shown", type_=TABLE.c.menu.type))
 )
