@@ -226,8 +226,9 @@ class WhatsAppChannel:
         """One claim, answered before it returns."""
         chats = await self._claim()
         await asyncio.gather(*(self._chat(messages, menu) for messages, menu in chats))
-        async with self._transaction():
-            pass  # what it answered is closed before it returns
+        if self._sent:
+            async with self._transaction():
+                pass  # what it answered is closed before it returns
         return sum(len(messages) for messages, _ in chats)
 
     async def _claim(self) -> list[Claimed]:

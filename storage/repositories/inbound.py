@@ -7,7 +7,7 @@ writes themselves (bench/conversation_load.py --channel whatsapp).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,8 +82,10 @@ _DONE = (
 )
 
 
-def _open(row: Row[Any]) -> OpenMessage:
-    return OpenMessage(row.id, row.chat_id, row.sent_at, row.status, row.payload or {}, row.reply or [])
+def _opened(rows: Iterable[Row[Any]]) -> list[OpenMessage]:
+    """Claimed rows as OpenMessages, in the order they were sent."""
+    found = [OpenMessage(r.id, r.chat_id, r.sent_at, r.status, r.payload or {}, r.reply or []) for r in rows]
+    return sorted(found, key=lambda m: (m.sent_at, m.id))
 
 
 async def store(session: AsyncSession, messages: Sequence[NewInbound], now: datetime) -> list[int]:
@@ -144,7 +146,7 @@ async def claim(
         update(TABLE).where(TABLE.c.id.in_(ids)).values(_CLAIM_VALUES).returning(*_COLUMNS),
         {"worker": worker, "until": now + lease},
     )
-    return sorted(map(_open, rows), key=lambda m: (m.sent_at, m.id))
+    return _opened(rows)
 
 
 async def claim_new(
@@ -155,8 +157,7 @@ async def claim_new(
     if not ids:
         return []
     params = {"ids": list(ids), "new_ids": list(ids), "chan": channel, "worker": worker, "until": now + lease}
-    rows = await session.execute(_CLAIM_NEW, params)
-    return sorted(map(_open, rows), key=lambda m: (m.sent_at, m.id))
+    return _opened(await session.execute(_CLAIM_NEW, params))
 
 
 async def answered(session: AsyncSession, message_id: int, reply: list[Any]) -> None:
