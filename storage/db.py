@@ -19,9 +19,6 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.sqlite_inline import InlineConnection
 
-BUSY_TIMEOUT = 30.0
-"""Seconds a transaction waits for another process's write lock before it fails."""
-
 
 def async_url(url: str) -> str:
     """Accept the URLs people copy from docs ("postgresql://", "sqlite:///x") and pick async drivers."""
@@ -57,7 +54,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     async def connect() -> InlineConnection:
         args, options = engine.dialect.create_connect_args(engine.url)
         options |= {"timeout": 0, "check_same_thread": False, "isolation_level": "IMMEDIATE"}
-        return await InlineConnection(lambda: sqlite3.connect(*args, **options), busy_timeout=BUSY_TIMEOUT)
+        return await InlineConnection(lambda: sqlite3.connect(*args, **options))
 
     engine = create_async_engine(
         url,

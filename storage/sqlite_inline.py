@@ -24,12 +24,14 @@ from typing import Any
 
 import aiosqlite
 
+BUSY_TIMEOUT = 30.0
+"""Seconds a transaction waits for another process's write lock before it fails."""
 FIRST_RETRY = 0.001
 LAST_RETRY = 0.05
 
 
 class InlineConnection(aiosqlite.Connection):
-    def __init__(self, connector: Callable[[], sqlite3.Connection], busy_timeout: float = 30.0) -> None:
+    def __init__(self, connector: Callable[[], sqlite3.Connection], busy_timeout: float = BUSY_TIMEOUT) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self.busy_timeout = busy_timeout
 
@@ -43,7 +45,8 @@ class InlineConnection(aiosqlite.Connection):
                 return fn(*args, **kwargs)
             except sqlite3.OperationalError as problem:
                 # Only a refusal before this call began a transaction is safe to repeat: nothing ran.
-                if not (beginning and _is_busy(problem)) or time.monotonic() + wait > deadline:
+                busy = problem.sqlite_errorcode == sqlite3.SQLITE_BUSY
+                if not (beginning and busy) or time.monotonic() + wait > deadline:
                     raise
             await asyncio.sleep(wait)
             wait = min(wait * 2, LAST_RETRY)
@@ -64,9 +67,3 @@ class InlineConnection(aiosqlite.Connection):
 
     async def close(self) -> None:
         self.stop()
-
-
-def _is_busy(problem: sqlite3.OperationalError) -> bool:
-    return getattr(problem, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
-        "database is locked" in str(problem)
-    )
