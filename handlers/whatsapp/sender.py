@@ -25,7 +25,7 @@ from outreach.delivery import Receipt
 from outreach.errors import NeedsTemplate
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.repositories import contacts, outbox, whatsapp_chats
+from storage.repositories import outbox
 from storage.repositories.outbox import RECEIPT_FAILED
 
 log = logging.getLogger(__name__)
@@ -95,13 +95,11 @@ class WhatsAppSender:
         up now (a row sent without a batch, or one that waited longer than PREPARED_FOR)."""
         prepared = self._prepared.pop(message.id, None)
         if prepared is not None and self.clock() - prepared[1] < PREPARED_FOR:
-            recipient = prepared[0]
-            return recipient.language or self.default_language, recipient.last_message_at
-        async with self.db.transaction() as session:
-            chat = await whatsapp_chats.get(session, message.chat_id)
-            contact = await contacts.by_id(session, message.contact_id)
-        language = contact.language if contact is not None else self.default_language
-        return language, chat.last_message_at if chat is not None else None
+            found = prepared[0]
+        else:
+            async with self.db.transaction() as session:
+                found = (await outbox.recipients(session, [message.id])).get(message.id, outbox.Recipient(None, None))
+        return found.language or self.default_language, found.last_message_at
 
     def bodies(self, message: OutboxMessage, language: str) -> list[dict[str, Any]]:
         """The free-form messages: callback buttons as reply buttons or a list, links as lines."""
