@@ -137,8 +137,7 @@ class SendBudget:
         """This process's part of the bot's rate: `rate` in all, of which pushed messages may take
         `bulk_rate` (the rest is the replies'). Sending resumes if it was held."""
         self.rate, self.bulk_share = rate, bulk_rate / rate
-        self.overall.resize(rate * self._pace, _burst(rate))
-        self.bulk.resize(bulk_rate * self._pace, _bulk_burst(bulk_rate))
+        self._resize()
         self.reply_reserve = _reply_reserve(self.overall.burst)
         self._share_known.set()
 
@@ -206,8 +205,13 @@ class SendBudget:
 
     def _set_pace(self, pace: float) -> None:
         self._pace = pace
-        self.overall.resize(self.rate * pace, self.overall.burst)
-        self.bulk.resize(self.rate * self.bulk_share * pace, self.bulk.burst)
+        self._resize()
+
+    def _resize(self) -> None:
+        """The buckets at this process's rate times the pace; their bursts follow the rate itself."""
+        bulk_rate = self.rate * self.bulk_share
+        self.overall.resize(self.rate * self._pace, _burst(self.rate))
+        self.bulk.resize(bulk_rate * self._pace, _bulk_burst(bulk_rate))
 
     async def _wait_pause(self) -> None:
         while (wait := self._paused_until - self.clock()) > 0:
