@@ -37,6 +37,10 @@ class Services:
     files: FileStore = field(default_factory=MemoryFileStore)
     """Where the documents residents send are kept (a folder under BLKBOT_FILES_DIR when running)."""
 
+    def now(self) -> datetime:
+        """Always UTC: SQLite keeps no offset, so every stored time must be in the same zone."""
+        return self.clock().astimezone(UTC)
+
 
 @dataclass
 class Context:
@@ -70,8 +74,7 @@ class Context:
         return self.data.setdefault("answers", {})
 
     def now(self) -> datetime:
-        """Always UTC: SQLite keeps no offset, so every stored time must be in the same zone."""
-        return self.services.clock().astimezone(UTC)
+        return self.services.now()
 
     def today(self) -> date:
         """The date in the office's time zone: registration windows close at local midnight."""

@@ -114,7 +114,14 @@ class Conversations:
             await conversations.lock(session, channel, chat)
             contact, row = await conversations.load_with_contact(session, channel, chat)
             if contact is None:
-                contact = await contacts.get_or_create(session, channel, chat, language=self.default_language)
+                contact = await people.first_turn(
+                    session,
+                    channel,
+                    chat,
+                    language=self.default_language,
+                    when=self.services.now(),
+                    verified_phone=inbound.verified_phone,
+                )
                 row = await conversations.load(session, channel, chat)
             state = State(row.flow, row.step, copy.deepcopy(row.data or {}), row.last_press) if row else State()
             abandoned = state.data.pop(conversations.ABANDONED, False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact
@@ -37,14 +38,32 @@ def own_number(phone: str) -> str | None:
     return f"+{digits}"
 
 
+async def first_turn(
+    session: AsyncSession, channel: str, chat_id: str, *, language: str, when: datetime, verified_phone: str | None
+) -> Contact:
+    """The contact of a chat never seen, created with its first turn already noted (`note_turn`)."""
+    return await contacts.get_or_create(
+        session, channel, chat_id, language=language, seen_at=when, verified_phone=_vouched(verified_phone)
+    )
+
+
 async def note_turn(session: AsyncSession, contact: Contact, when: datetime, verified_phone: str | None) -> None:
     """Record that the chat was used now and, when the platform vouched for one, the person's number."""
-    await contacts.note_turn(session, contact, when, own_number(verified_phone) if verified_phone else None)
+    await contacts.note_turn(session, contact, when, _vouched(verified_phone))
+
+
+def _vouched(verified_phone: str | None) -> str | None:
+    return own_number(verified_phone) if verified_phone else None
 
 
 async def contacts_of(session: AsyncSession, contact: Contact) -> list[Contact]:
     """Every chat of the person, this one included."""
     return await contacts.linked(session, contact)
+
+
+def chats_of(contact: Contact) -> Select[tuple[int]]:
+    """The ids of every chat of the person, as a subquery for a query about their rows."""
+    return contacts.linked_ids(contact)
 
 
 async def contact_ids(session: AsyncSession, contact: Contact) -> list[int]:

@@ -78,12 +78,14 @@ async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
     )
 
 
-async def active_for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
+async def active_for_contacts(
+    session: AsyncSession, contact_ids: Sequence[int] | Select[tuple[int]]
+) -> list[Application]:
     """The contacts' applications still in the running, oldest first."""
     return list(
         await session.scalars(
             select(Application)
-            .where(Application.contact_id.in_(list(contact_ids)), Application.stage.in_(list(ACTIVE_STAGES)))
+            .where(Application.contact_id.in_(_ids(contact_ids)), Application.stage.in_(list(ACTIVE_STAGES)))
             .order_by(Application.id)
         )
     )
@@ -103,11 +105,11 @@ async def active_for_niks(session: AsyncSession, niks: Sequence[str], chunk: int
     return sorted(found, key=lambda a: a.id)
 
 
-async def for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
+async def for_contacts(session: AsyncSession, contact_ids: Sequence[int] | Select[tuple[int]]) -> list[Application]:
     """The contacts' applications (one person's chats), oldest first."""
     return list(
         await session.scalars(
-            select(Application).where(Application.contact_id.in_(list(contact_ids))).order_by(Application.id)
+            select(Application).where(Application.contact_id.in_(_ids(contact_ids))).order_by(Application.id)
         )
     )
 
@@ -216,3 +218,7 @@ async def set_stage(
         application.stage_reason = reason
         application.stage_changed_at = when
     await session.flush()
+
+
+def _ids(contact_ids: Sequence[int] | Select[tuple[int]]) -> list[int] | Select[tuple[int]]:
+    return contact_ids if isinstance(contact_ids, Select) else list(contact_ids)

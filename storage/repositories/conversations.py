@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import per_dialect
 from storage.errors import StaleConversation
 from storage.models import Contact, Conversation
 
@@ -32,6 +33,22 @@ _SAVE = (
         last_press=bindparam("new_last_press"),
         version=bindparam("new_version"),
         updated_at=bindparam("now", type_=TABLE.c.updated_at.type),
+    )
+)
+_CREATE = per_dialect(
+    lambda insert: (
+        insert(TABLE)
+        .values(
+            channel=bindparam("channel"),
+            chat_id=bindparam("chat"),
+            flow=bindparam("flow"),
+            step=bindparam("step"),
+            data=bindparam("data", type_=TABLE.c.data.type),
+            last_press=bindparam("last_press"),
+            version=1,
+            updated_at=bindparam("now", type_=TABLE.c.updated_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
     )
 )
 
@@ -78,25 +95,21 @@ async def save(
     Raises StaleConversation when a second worker (or a racing update) saved first, so the turn
     is retried on fresh state rather than merged.
     """
-    if expected_version == 0:
-        exists = await session.scalar(
-            select(Conversation.version).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+    if expected_version == 0:  # the chat's first state: a row someone else created first is theirs
+        created = await session.execute(
+            _CREATE[session.bind.dialect.name],
+            {
+                "channel": channel,
+                "chat": chat_id,
+                "flow": flow,
+                "step": step,
+                "data": data,
+                "last_press": last_press,
+                "now": now,
+            },
         )
-        if exists is not None:
+        if created.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleConversation(f"{channel}:{chat_id}")
-        session.add(
-            Conversation(
-                channel=channel,
-                chat_id=chat_id,
-                flow=flow,
-                step=step,
-                data=data,
-                last_press=last_press,
-                version=1,
-                updated_at=now,
-            )
-        )
-        await session.flush()
         return 1
     result = await session.execute(
         _SAVE,
