@@ -122,7 +122,8 @@ class Conversations:
                     when=self.services.now(),
                     verified_phone=inbound.verified_phone,
                 )
-                row = await conversations.load(session, channel, chat)
+                # No dialogue yet: should a racing worker have saved one, this turn's save fails and is retried on it.
+                row = None
             state = State(row.flow, row.step, copy.deepcopy(row.data or {}), row.last_press) if row else State()
             abandoned = state.data.pop(conversations.ABANDONED, False)
             version = row.version if row else 0

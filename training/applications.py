@@ -178,13 +178,13 @@ async def submit(
 async def active_of_contact(session: AsyncSession, contact: Contact) -> list[Application]:
     """The person's applications still in the running, from any of their chats (one per NIK; a parent
     may register a child)."""
-    return await applications.active_for_contacts(session, people.chats_of(contact))
+    return await applications.active_of_person(session, contact)
 
 
 async def latest_of_contact(session: AsyncSession, contact: Contact) -> Application | None:
     """The person's latest application in any stage, to offer its answers again; an erased one names
     no one and no longer belongs to the contact, so it is never offered."""
-    mine = await applications.for_contacts(session, people.chats_of(contact))
+    mine = await applications.of_person(session, contact)
     return mine[-1] if mine else None
 
 
@@ -210,7 +210,7 @@ async def withdraw(session: AsyncSession, application: Application, contact: Con
 
 async def of_contact(session: AsyncSession, contact: Contact) -> list[Application]:
     """The person's applications, from any of their chats, oldest first."""
-    return await applications.for_contacts(session, people.chats_of(contact))
+    return await applications.of_person(session, contact)
 
 
 async def erase_person(session: AsyncSession, contact: Contact, when: datetime, files: FileStore) -> int:

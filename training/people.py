@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact
@@ -59,11 +58,6 @@ def _vouched(verified_phone: str | None) -> str | None:
 async def contacts_of(session: AsyncSession, contact: Contact) -> list[Contact]:
     """Every chat of the person, this one included."""
     return await contacts.linked(session, contact)
-
-
-def chats_of(contact: Contact) -> Select[tuple[int]]:
-    """The ids of every chat of the person, as a subquery for a query about their rows."""
-    return contacts.linked_ids(contact)
 
 
 async def contact_ids(session: AsyncSession, contact: Contact) -> list[int]:

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
-from storage.repositories import selection, training
+from storage.models import ACTIVE_STAGES, Application, Contact, Programme, Screening, Stage
+from storage.repositories import contacts, selection, training
 
 PERSONAL_COLUMNS = (
     "stage_reason",
@@ -78,17 +78,19 @@ async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
     )
 
 
-async def active_for_contacts(
-    session: AsyncSession, contact_ids: Sequence[int] | Select[tuple[int]]
-) -> list[Application]:
-    """The contacts' applications still in the running, oldest first."""
-    return list(
-        await session.scalars(
-            select(Application)
-            .where(Application.contact_id.in_(_ids(contact_ids)), Application.stage.in_(list(ACTIVE_STAGES)))
-            .order_by(Application.id)
-        )
-    )
+_OF_PERSON = select(Application).where(Application.contact_id.in_(contacts.LINKED_IDS)).order_by(Application.id)
+_ACTIVE_OF_PERSON = _OF_PERSON.where(Application.stage.in_(list(ACTIVE_STAGES)))
+
+
+async def of_person(session: AsyncSession, contact: Contact) -> list[Application]:
+    """The applications of the contact's person, from any of their chats, oldest first: one prebuilt
+    query (a registration's first turns ask it), where looking up the chats first took two."""
+    return list(await session.scalars(_OF_PERSON, contacts.linked_params(contact)))
+
+
+async def active_of_person(session: AsyncSession, contact: Contact) -> list[Application]:
+    """Those of `of_person` still in the running."""
+    return list(await session.scalars(_ACTIVE_OF_PERSON, contacts.linked_params(contact)))
 
 
 async def active_for_niks(session: AsyncSession, niks: Sequence[str], chunk: int = 5000) -> list[Application]:
@@ -105,11 +107,11 @@ async def active_for_niks(session: AsyncSession, niks: Sequence[str], chunk: int
     return sorted(found, key=lambda a: a.id)
 
 
-async def for_contacts(session: AsyncSession, contact_ids: Sequence[int] | Select[tuple[int]]) -> list[Application]:
+async def for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
     """The contacts' applications (one person's chats), oldest first."""
     return list(
         await session.scalars(
-            select(Application).where(Application.contact_id.in_(_ids(contact_ids))).order_by(Application.id)
+            select(Application).where(Application.contact_id.in_(list(contact_ids))).order_by(Application.id)
         )
     )
 
@@ -218,7 +220,3 @@ async def set_stage(
         application.stage_reason = reason
         application.stage_changed_at = when
     await session.flush()
-
-
-def _ids(contact_ids: Sequence[int] | Select[tuple[int]]) -> list[int] | Select[tuple[int]]:
-    return contact_ids if isinstance(contact_ids, Select) else list(contact_ids)

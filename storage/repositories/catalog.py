@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -108,13 +108,19 @@ async def application_counts(session: AsyncSession, programme_ids: Sequence[int]
     return {pid: count for pid, count in rows.all()}
 
 
+_REGISTERED_COUNTS = (
+    select(Application.programme_id, func.count())
+    .where(
+        Application.programme_id.in_(bindparam("programmes", expanding=True)),
+        Application.stage.in_(list(ACTIVE_STAGES)),
+    )
+    .group_by(Application.programme_id)
+)
+
+
 async def registered_counts(session: AsyncSession, programme_ids: Sequence[int]) -> dict[int, int]:
-    """Applications holding a seat (active stages) per programme."""
+    """Applications holding a seat (active stages) per programme (prebuilt: every programme card asks)."""
     if not programme_ids:
         return {}
-    rows = await session.execute(
-        select(Application.programme_id, func.count())
-        .where(Application.programme_id.in_(programme_ids), Application.stage.in_(list(ACTIVE_STAGES)))
-        .group_by(Application.programme_id)
-    )
+    rows = await session.execute(_REGISTERED_COUNTS, {"programmes": list(programme_ids)})
     return {pid: count for pid, count in rows.all()}
