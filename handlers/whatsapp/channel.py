@@ -286,16 +286,23 @@ class WhatsAppChannel:
 
     async def _answer(self, message: OpenMessage, menu: list[str]) -> list[str]:
         """Take the turn (unless taken before a crash) and send its reply; the message is closed by
-        the next transaction this channel opens (`_transaction`). Returns the chat's menu now."""
+        the next transaction this channel opens (`_transaction`). Returns the chat's menu now.
+
+        What part of a reply went out is written down only when the rest could not go (a transaction
+        between every two messages cost a first turn a tenth of its work): a crash in between sends
+        the whole reply again, as a crash before the close always did."""
         wa_id = message.chat_id
         bodies: list[dict[str, Any]] = list(message.reply)
         if message.status == InboundStatus.RECEIVED:
             bodies, menu = await self._take_turn(message, menu)
         for index, body in enumerate(bodies):
-            await self._send(wa_id, body)
-            if index < len(bodies) - 1:
-                async with self.db.transaction() as session:
-                    await inbound.still_to_send(session, message.id, bodies[index + 1 :])
+            try:
+                await self._send(wa_id, body)
+            except TransientSendError:
+                if index:  # tried again later, the message sends only what did not go out
+                    async with self.db.transaction() as session:
+                        await inbound.still_to_send(session, message.id, bodies[index:])
+                raise
         self._sent.append(message.id)
         return menu
 

@@ -3,6 +3,7 @@ replies out through the Cloud API, both over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -125,6 +126,27 @@ async def test_a_reply_that_could_not_be_sent_goes_out_later_without_taking_the_
     async with whatsapp.conversations.db.transaction() as session:
         contact = await session.scalar(select(Contact).where(Contact.chat_id == siti.wa_id))
         assert contact.consented_at is not None
+
+
+async def test_a_reply_cut_off_halfway_sends_only_the_rest_later(siti: Phone, whatsapp: WhatsApp) -> None:
+    """The welcome went out, the programme card below it could not: tried again, only the card goes."""
+    welcome = whatsapp.server.hold_next(to=siti.wa_id)
+    assert (await whatsapp.server.text(siti.wa_id, "DAFTAR BOGA1__poster")).status_code == 200
+    answering = asyncio.create_task(whatsapp.channel.drain())
+    await welcome.arrived.wait()
+    card = whatsapp.server.hold_next(to=siti.wa_id)
+    welcome.answer()
+    await card.arrived.wait()
+    for _ in range(3):  # the card's every attempt
+        whatsapp.server.fail_next(500, 131000, "Something went wrong", to=siti.wa_id)
+    card.answer()
+    await answering
+    assert ["Selamat datang" in s.text for s in whatsapp.server.to(siti.wa_id)] == [True]
+
+    whatsapp.clock.now += timedelta(minutes=2)  # the claim's lease ran out
+    await whatsapp.restarted().drain()
+    sent = whatsapp.server.to(siti.wa_id)
+    assert len(sent) == 2 and "Punya KTP Kota Pekalongan" in sent[1].text
 
 
 @pytest.mark.parametrize("kind", ["sticker", "location", "audio", "reaction", "unsupported"])
