@@ -9,6 +9,7 @@ programme brings come from its catalog rules.
 
 from __future__ import annotations
 
+import weakref
 from datetime import date
 from typing import Any
 
@@ -382,8 +383,23 @@ async def check_reuse(ctx: Context, reuse: bool) -> Finish | None:
 # -- the flow ----------------------------------------------------------------------------------
 
 
+_STEPS: weakref.WeakKeyDictionary[Programme, list[Step]] = weakref.WeakKeyDictionary()
+"""Each catalog row's steps, built once: the engine asks for them twice a turn, and building them
+(the programme's rules parsed, a step for each) was a tenth of a turn. A reloaded catalog brings new
+rows, and the old rows' steps go with them."""
+
+
 async def steps(ctx: Context) -> list[Step]:
     programme = chosen_programme(ctx)
+    if programme is None:
+        return _steps_without_programme
+    built = _STEPS.get(programme)
+    if built is None:
+        built = _STEPS[programme] = build_steps(programme)
+    return built
+
+
+def build_steps(programme: Programme | None) -> list[Step]:
     rules = rules_of(programme)
     return [
         Choice("cluster", "registration/ask_cluster", cluster_options, resets=("programme",)),
@@ -431,6 +447,9 @@ async def steps(ctx: Context) -> list[Step]:
         *documents.document_steps(document_rules.required(programme)),
         Summary("summary", "registration/summary", EDITABLE, params=summary_params),
     ]
+
+
+_steps_without_programme = build_steps(None)
 
 
 async def submit(ctx: Context) -> list[Outbound]:
