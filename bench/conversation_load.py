@@ -153,6 +153,8 @@ WARMUP_CHAT = 999_999
 TURN_TIMEOUT = 60.0
 ECHO_PACED_SECONDS = 8.0
 """The echo bot's paced phase is cut to about this long: it is only the ceiling's latency at --rate."""
+THINK_SECONDS = 1.0
+"""--arrivals staggered: a resident's mean pause before answering the next question."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -344,18 +346,35 @@ async def run_resident(
     return outcome
 
 
-def paced_times(residents: int, turns: int | list[int], rate: float, seed: int) -> list[list[float]]:
-    """When each resident sends each of its turns, in seconds from the start.
+def paced_times(
+    residents: int, turns: int | list[int], rate: float, seed: int, arrivals: str = "together"
+) -> list[list[float]]:
+    """When each resident sends each of its turns, in seconds from the start; `rate` turns/s in all.
 
-    A Poisson process of `rate` arrivals per second, whose arrivals are dealt to the residents in a
-    random interleaving (each resident keeps its own order), so that the turns in flight at any
-    moment belong to several steps of the dialogue rather than all residents moving in lockstep.
+    together: a Poisson process of `rate` arrivals per second, dealt to the residents in a random
+    interleaving (each resident keeps its own order), so that the turns in flight at any moment
+    belong to several steps of the dialogue rather than all residents moving in lockstep. Every
+    resident starts within the first seconds: a burst of first turns, as after a poster goes up.
+
+    staggered: residents arrive one after another (a Poisson process of `rate` / turns-per-resident
+    a second) and each answers its next question THINK_SECONDS later on average (exponential): once
+    the first arrivals are THINK_SECONDS x turns in, the mix of steps is steady, as on an ordinary
+    day. It needs enough residents to get there (about 5 x --rate at 15 turns each).
     """
     rng = random.Random(seed)
     counts = turns if isinstance(turns, list) else [turns] * residents  # or each resident's own count
+    times: list[list[float]] = [[] for _ in range(residents)]
+    if arrivals == "staggered":
+        start = 0.0
+        for resident in range(residents):
+            start += rng.expovariate(rate * residents / sum(counts))
+            clock = start
+            for _ in range(counts[resident]):
+                times[resident].append(clock)
+                clock += rng.expovariate(1 / THINK_SECONDS)
+        return times
     owners = [resident for resident in range(residents) for _ in range(counts[resident])]
     rng.shuffle(owners)
-    times: list[list[float]] = [[] for _ in range(residents)]
     clock = 0.0
     for owner in owners:
         clock += rng.expovariate(rate)
@@ -381,7 +400,7 @@ async def run_load(server: BenchServer, spec: dict[str, Any]) -> dict[str, Any]:
     schedules: list[Callable[[int], float] | None] = [None] * count
     if spec["shape"] == "paced":
         start = t0 + 0.05
-        times = paced_times(count, len(STEP_NAMES), spec["rate"], spec["seed"])
+        times = paced_times(count, len(STEP_NAMES), spec["rate"], spec["seed"], spec["arrivals"])
         schedules = [_schedule(start, mine) for mine in times]
     outcomes = await asyncio.gather(
         *(run_resident(server, i, CHAT_BASE + i, script_of(i), schedules[i]) for i in range(count))
@@ -675,7 +694,7 @@ async def run_phase(phase: Phase, driver: Driver, args: argparse.Namespace, work
                 app = build_echo_application(TOKEN, base_url)
             async with polling(app):
                 spec = {"bot": phase.bot, "shape": phase.shape, "residents": phase.residents}
-                spec |= {"rate": phase.rate, "seed": seed}
+                spec |= {"rate": phase.rate, "seed": seed, "arrivals": args.arrivals}
                 problem = await driver.call("warm-up", spec)
                 if problem:
                     raise RuntimeError(f"warm-up failed: {problem}")
@@ -808,6 +827,7 @@ def summary_json(results: list[Result], args: argparse.Namespace, database: str)
         "p95_ms": num(closed.ms(95)),
         "p99_ms": num(closed.ms(99)),
         "paced_rate": args.rate,
+        "arrivals": args.arrivals,
         "api_latency_ms": args.api_latency_ms,
         "paced_turns_per_s": num(paced.turns_per_s),
         "paced_p50_ms": num(paced.ms(50)),
@@ -844,6 +864,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-echo", action="store_true", help="do not measure the echo-bot ceiling")
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced arrival process")
+    parser.add_argument(
+        "--arrivals",
+        choices=("together", "staggered"),
+        default="together",
+        help="paced phase: every resident starts at once (default), or one after another at a steady mix of steps",
+    )
     parser.add_argument(
         "--whatsapp-rate",
         type=float,

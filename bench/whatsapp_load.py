@@ -228,7 +228,8 @@ async def run_load(server: LoadServer, spec: dict[str, Any]) -> dict[str, Any]:
     schedules: list[list[float] | None] = [None] * count
     t0 = time.monotonic()
     if spec["shape"] == "paced":
-        times = paced_times(count, [len(registration_script(i)) for i in range(count)], spec["rate"], spec["seed"])
+        counts = [len(registration_script(i)) for i in range(count)]
+        times = paced_times(count, counts, spec["rate"], spec["seed"], spec["arrivals"])
         schedules = [[t0 + 0.05 + offset for offset in mine] for mine in times]
     outcomes = await asyncio.gather(
         *(run_resident(server, wa_id_of(i), registration_script(i), echo, schedules[i]) for i in range(count))
@@ -391,7 +392,7 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
             await driver.call("webhook", f"http://127.0.0.1:{sock.getsockname()[1]}/whatsapp")
             try:
                 spec = {"bot": phase.bot, "shape": phase.shape, "residents": phase.residents}
-                spec |= {"rate": phase.rate, "seed": args.seed}
+                spec |= {"rate": phase.rate, "seed": args.seed, "arrivals": args.arrivals}
                 problem = await driver.call("warm-up", spec)
                 if problem:
                     raise RuntimeError(f"warm-up failed: {problem}")
@@ -488,6 +489,7 @@ def summary_json(results: list[Result], args: argparse.Namespace, database: str)
         "p95_ms": figure(closed.ms(95)),
         "p99_ms": figure(closed.ms(99)),
         "paced_rate": args.rate,
+        "arrivals": args.arrivals,
         "paced_turns_per_s": figure(paced.turns_per_s),
         "paced_p50_ms": figure(paced.ms(50)),
         "paced_p95_ms": figure(paced.ms(95)),
@@ -520,7 +522,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print()
     print(
         f"blkbot conversation load over WhatsApp: {args.residents} residents x 15 turns (19 for {', '.join(DOCUMENTS)}: documents later), "
-        f"database {database}, number's rate {args.whatsapp_rate:g} msg/s"
+        f"database {database}, number's rate {args.whatsapp_rate:g} msg/s, paced arrivals {args.arrivals}"
     )
     print_table(results)
     print_steps(next(r for r in results if r.phase.name == "blkbot paced"))
