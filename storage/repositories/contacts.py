@@ -90,16 +90,6 @@ async def by_id(session: AsyncSession, contact_id: int) -> Contact | None:
     return await session.get(Contact, contact_id)
 
 
-async def linked(session: AsyncSession, contact: Contact) -> list[Contact]:
-    """The contact and every other with the same verified phone, oldest first."""
-    if contact.verified_phone is None:
-        return [contact]
-    found = await session.scalars(
-        select(Contact).where(Contact.verified_phone == contact.verified_phone).order_by(Contact.id)
-    )
-    return list(found)
-
-
 LINKED_IDS = select(Contact.id).where(
     (Contact.id == bindparam("contact_id")) | (Contact.verified_phone == bindparam("verified_phone"))
 )
@@ -109,6 +99,16 @@ bound with `linked_params`. A chat with no verified phone matches only itself (N
 
 def linked_params(contact: Contact) -> dict[str, Any]:
     return {"contact_id": contact.id, "verified_phone": contact.verified_phone}
+
+
+_LINKED = select(Contact).where(Contact.id.in_(LINKED_IDS)).order_by(Contact.id)
+
+
+async def linked(session: AsyncSession, contact: Contact) -> list[Contact]:
+    """The contact and every other with the same verified phone, oldest first."""
+    if contact.verified_phone is None:
+        return [contact]
+    return list(await session.scalars(_LINKED, linked_params(contact)))
 
 
 SEEN_TO_WITHIN = timedelta(minutes=1)
