@@ -66,12 +66,14 @@ from bench.conversation_load import (
     ErrorCount,
     bench_clock,
     check_registrations,
+    collector_off,
     make_nik,
     paced_times,
     percentile,
     programme_of,
     scratch_database,
 )
+from bot import event_loop
 from bot.runtime import Runtime, send_budget, whatsapp_channel, whatsapp_parts
 from bot.settings import Settings
 from conversations.context import Services
@@ -268,7 +270,8 @@ async def _driver(conn: Any) -> None:
                 conn.send((await run_resident(server, WARMUP_WA, script, argument["bot"] == "echo", None)).error)
             elif command == "run":
                 assert server is not None
-                conn.send(await run_load(server, argument))
+                with collector_off():
+                    conn.send(await run_load(server, argument))
             elif command == "stop":
                 if server is not None:
                     await server.__aexit__()
@@ -389,6 +392,7 @@ async def run_phase(phase: Phase, driver: ChildProcess, args: argparse.Namespace
                 routes = echo_routes(graph)
             sock = listen("127.0.0.1", 0)
             tasks.append(serve_in_background(build_app(routes), sock, stop))
+            event_loop.settle()  # as `blkbot run` does once it is ready to serve
             await driver.call("webhook", f"http://127.0.0.1:{sock.getsockname()[1]}/whatsapp")
             try:
                 spec = {"bot": phase.bot, "shape": phase.shape, "residents": phase.residents}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import event_loop
 from bot.periodic import Periodic
 from bot.progress import ProgressBoard
 from bot.runtime import (
@@ -91,6 +92,7 @@ async def run(settings: Settings, args: argparse.Namespace, stop: asyncio.Event 
             whatsapp = whatsapp_parts(settings, runtime.db, runtime.conversations.services.templates)
             await whatsapp.sender.start_up()
         channel = whatsapp_channel(settings, runtime, whatsapp, secrets) if whatsapp and secrets else None
+        event_loop.settle()
         if settings.telegram_token is not None:
             await _run_with_telegram(settings, runtime, offsets, stop, whatsapp, channel)
         else:
