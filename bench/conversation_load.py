@@ -708,6 +708,7 @@ async def run_phase(phase: Phase, driver: Driver, args: argparse.Namespace, work
             else:
                 app = build_echo_application(TOKEN, base_url)
             async with polling(app):
+                event_loop.settle()  # as `blkbot run` does once it is ready to serve
                 spec = {"bot": phase.bot, "shape": phase.shape, "residents": phase.residents}
                 spec |= {"rate": phase.rate, "seed": seed, "arrivals": args.arrivals}
                 problem = await driver.call("warm-up", spec)
