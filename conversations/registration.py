@@ -463,7 +463,7 @@ async def submit(ctx: Context) -> list[Outbound]:
     except AlreadyRegistered as already:
         return [await nik_in_use(ctx, already.existing)]
     await document_rules.attach(
-        ctx.session, ctx.services.files, ctx.contact, application, documents.received_ids(ctx.answers)
+        ctx.session, ctx.services.files, ctx.contact, application.id, documents.received_ids(ctx.answers)
     )
     return [
         *documents.later_note(ctx, programme),

@@ -6,11 +6,32 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
 from storage.repositories import selection, training
+
+TABLE = Application.__table__
+PROGRAMMES = Programme.__table__
+SCREENINGS = Screening.__table__
+
+# A submission runs these (and a NIK typed, the first): built once, as building them cost about as
+# much as running them, and in Core, as no caller needs the rows as objects.
+_NEXT_NUMBER = (
+    update(PROGRAMMES)
+    .where(PROGRAMMES.c.id == bindparam("programme"))
+    .values(last_number=PROGRAMMES.c.last_number + 1)
+    .returning(PROGRAMMES.c.last_number)
+)
+_ACTIVE_NUMBER_FOR_NIK = (
+    select(TABLE.c.number)
+    .where(TABLE.c.nik == bindparam("nik"), TABLE.c.stage.in_(sorted(ACTIVE_STAGES)))
+    .order_by(TABLE.c.id)
+    .limit(1)
+)
+_INSERT = insert(TABLE).returning(TABLE.c.id)
+_INSERT_SCREENING = insert(SCREENINGS)
 
 PERSONAL_COLUMNS = (
     "stage_reason",
@@ -36,13 +57,7 @@ async def next_number(session: AsyncSession, programme_id: int) -> int:
     The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
     submissions queue here; a rolled-back submission rolls its number back too: no gaps.
     """
-    result = await session.execute(
-        update(Programme)
-        .where(Programme.id == programme_id)
-        .values(last_number=Programme.last_number + 1)
-        .returning(Programme.last_number)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_NEXT_NUMBER, {"programme": programme_id})
     return int(result.scalar_one())
 
 
@@ -63,19 +78,22 @@ async def add(session: AsyncSession, application: Application) -> Application:
     return application
 
 
+async def insert_new(session: AsyncSession, columns: dict[str, Any]) -> int:
+    """Store an application from its column values and return its id, without an object to flush
+    and load back: a submission only needs the id and the number it already has."""
+    result = await session.execute(_INSERT, columns)
+    return int(result.scalar_one())
+
+
 async def add_flag(session: AsyncSession, application: Application, flag: Any) -> None:
     """Append to the JSON list by assigning a new one: SQLAlchemy does not see a list changed in place."""
     application.flags = [*(application.flags or []), flag]
     await session.flush()
 
 
-async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
-    return await session.scalar(
-        select(Application)
-        .where(Application.nik == nik, Application.stage.in_(list(ACTIVE_STAGES)))
-        .order_by(Application.id)
-        .limit(1)
-    )
+async def active_number_for_nik(session: AsyncSession, nik: str) -> str | None:
+    """The number of the NIK's application in the running, without loading it: the usual answer is none."""
+    return await session.scalar(_ACTIVE_NUMBER_FOR_NIK, {"nik": nik})
 
 
 async def active_for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
@@ -157,12 +175,16 @@ async def add_screening(
     source: str | None,
     contact_id: int | None = None,
 ) -> None:
-    session.add(
-        Screening(
-            programme_id=programme_id, contact_id=contact_id, eligible=eligible, failed_rule=failed_rule, source=source
-        )
+    await session.execute(
+        _INSERT_SCREENING,
+        {
+            "programme_id": programme_id,
+            "contact_id": contact_id,
+            "eligible": eligible,
+            "failed_rule": failed_rule,
+            "source": source,
+        },
     )
-    await session.flush()
 
 
 def latest_screenings() -> Select[tuple[int]]:
