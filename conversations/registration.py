@@ -296,9 +296,8 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
     district = ctx.answers.get("district")
     district_row = ctx.catalog.district(district) if district and district != "other" else None
-    counts = await catalog.registered_counts(ctx.session, [programme.id])
     return {
-        "programme": describe(programme, ctx.lang, counts.get(programme.id, 0)),
+        "programme": describe(programme, ctx.lang, 0),  # the summary shows no seat count: none is counted
         "full_name": ctx.answers["full_name"],
         "nik": nik.value,
         "birth_date": nik.birth_date,
