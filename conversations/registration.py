@@ -228,11 +228,12 @@ def read_nik(ctx: Context, text: str) -> str:
 
 
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
-    existing = await applications.active_for_nik(ctx.session, nik)
-    if existing is not None and existing.number != ctx.data.get(REPLACES):
-        return Finish([await nik_in_use(ctx, existing)])
-    year = await applications.past_participation(ctx.session, nik)
-    failure = eligibility.check_history(rules_of(chosen_programme(ctx)), year)
+    standing = await applications.nik_standing(ctx.session, nik)
+    if standing.active_number is not None and standing.active_number != ctx.data.get(REPLACES):
+        existing = await applications.active_for_nik(ctx.session, nik)
+        if existing is not None:
+            return Finish([await nik_in_use(ctx, existing)])
+    failure = eligibility.check_history(rules_of(chosen_programme(ctx)), standing.trained_in)
     return await turned_away(ctx, failure) if failure else None
 
 

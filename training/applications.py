@@ -19,7 +19,6 @@ from storage.repositories import (
     conversations,
     interests,
     outbox,
-    participants,
     whatsapp_chats,
 )
 from training import documents, eligibility, people
@@ -124,9 +123,17 @@ async def note_past_participants(session: AsyncSession, years: Mapping[str, int]
     return flagged
 
 
-async def past_participation(session: AsyncSession, nik: str) -> int | None:
-    """The year this NIK trained with the office before, if the imported list has it."""
-    return await participants.year_for_nik(session, nik)
+@dataclass(frozen=True)
+class NikStanding:
+    """What a typed NIK already has: an application in the running (its number), and the year it
+    trained with the office before, if the imported list has it."""
+
+    active_number: str | None
+    trained_in: int | None
+
+
+async def nik_standing(session: AsyncSession, nik: str) -> NikStanding:
+    return NikStanding(*await applications.nik_standing(session, nik))
 
 
 async def submit(

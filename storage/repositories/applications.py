@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ACTIVE_STAGES, Application, Programme, Screening, Stage
+from storage.models import ACTIVE_STAGES, Application, PastParticipant, Programme, Screening, Stage
 from storage.repositories import selection, training
 
 TABLE = Application.__table__
@@ -29,6 +29,12 @@ _ACTIVE_NUMBER_FOR_NIK = (
     .where(TABLE.c.nik == bindparam("nik"), TABLE.c.stage.in_(sorted(ACTIVE_STAGES)))
     .order_by(TABLE.c.id)
     .limit(1)
+)
+_NIK_STANDING = select(
+    _ACTIVE_NUMBER_FOR_NIK.scalar_subquery(),
+    select(PastParticipant.__table__.c.year)
+    .where(PastParticipant.__table__.c.nik == bindparam("nik"))
+    .scalar_subquery(),
 )
 _INSERT = insert(TABLE).returning(TABLE.c.id)
 _INSERT_SCREENING = insert(SCREENINGS)
@@ -94,6 +100,13 @@ async def add_flag(session: AsyncSession, application: Application, flag: Any) -
 async def active_number_for_nik(session: AsyncSession, nik: str) -> str | None:
     """The number of the NIK's application in the running, without loading it: the usual answer is none."""
     return await session.scalar(_ACTIVE_NUMBER_FOR_NIK, {"nik": nik})
+
+
+async def nik_standing(session: AsyncSession, nik: str) -> tuple[str | None, int | None]:
+    """The number of the NIK's application in the running and the year it trained with the office
+    before (the imported list), in one query: a typed NIK is checked against both."""
+    row = (await session.execute(_NIK_STANDING, {"nik": nik})).one()
+    return row[0], row[1]
 
 
 async def active_for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Application]:
