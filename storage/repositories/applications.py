@@ -16,8 +16,9 @@ TABLE = Application.__table__
 PROGRAMMES = Programme.__table__
 SCREENINGS = Screening.__table__
 
-# A submission runs these (and a NIK typed, the first): built once, as building them cost about as
-# much as running them, and in Core, as no caller needs the rows as objects.
+# A submission and a typed NIK run these: built once, as building them cost about as much as running
+# them, and in Core, as no caller needs the rows as objects.
+_LOCK_PERSON = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("nik"), 0)))
 _NEXT_NUMBER = (
     update(PROGRAMMES)
     .where(PROGRAMMES.c.id == bindparam("programme"))
@@ -75,7 +76,7 @@ async def lock_person(session: AsyncSession, nik: str) -> None:
     advisory lock keyed on the NIK; SQLite already admits one writer at a time.
     """
     if session.bind.dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(nik, 0))))
+        await session.execute(_LOCK_PERSON, {"nik": nik})
 
 
 async def add(session: AsyncSession, application: Application) -> Application:
