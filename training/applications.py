@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.files import FileStore
@@ -158,35 +157,30 @@ async def submit(
     existing = await active_for_nik(session, submission.nik)
     if existing is not None:
         raise AlreadyRegistered(existing)
-    try:
-        async with session.begin_nested():
-            number = registration_number(code, training_starts, await applications.next_number(session, programme_id))
-            application_id = await applications.insert_new(
-                session,
-                {
-                    "number": number,
-                    "programme_id": programme_id,
-                    "contact_id": contact.id,
-                    "stage": Stage.REGISTERED,
-                    "source": submission.source,
-                    "nik": submission.nik,
-                    "full_name": submission.full_name,
-                    "birth_date": submission.birth_date,
-                    "sex": submission.sex,
-                    "address": submission.address,
-                    "district_code": submission.district_code,
-                    "phone": submission.phone,
-                    "education": submission.education,
-                    "answers": submission.answers,
-                    "flags": submission.flags,
-                },
-            )
-    except IntegrityError:
-        # Another worker stored the same NIK for this programme a moment ago.
-        existing = await active_for_nik(session, submission.nik)
-        if existing is None:
-            raise
-        raise AlreadyRegistered(existing) from None
+    # No savepoint to fall back on: lock_person (PostgreSQL) and SQLite's one writer keep any other
+    # submission of this NIK from landing between the check above and this insert, so a unique
+    # violation here is a fault, and it rolls the whole turn back, the number with it.
+    number = registration_number(code, training_starts, await applications.next_number(session, programme_id))
+    application_id = await applications.insert_new(
+        session,
+        {
+            "number": number,
+            "programme_id": programme_id,
+            "contact_id": contact.id,
+            "stage": Stage.REGISTERED,
+            "source": submission.source,
+            "nik": submission.nik,
+            "full_name": submission.full_name,
+            "birth_date": submission.birth_date,
+            "sex": submission.sex,
+            "address": submission.address,
+            "district_code": submission.district_code,
+            "phone": submission.phone,
+            "education": submission.education,
+            "answers": submission.answers,
+            "flags": submission.flags,
+        },
+    )
     # Eligible once sent, not when the last rule passed: a chat left before the summary is no demand.
     await applications.add_screening(
         session, programme_id, contact_id=contact.id, eligible=True, failed_rule=None, source=submission.source
