@@ -80,10 +80,6 @@ async def programme(session: AsyncSession, code: str) -> Programme | None:
     return await session.scalar(select(Programme).where(Programme.code == code))
 
 
-async def programme_by_id(session: AsyncSession, programme_id: int) -> Programme | None:
-    return await session.get(Programme, programme_id)
-
-
 async def open_programme(session: AsyncSession, programme_id: int, today: date) -> tuple[str, date] | None:
     """The programme's code and training start if it takes registrations on `today`, else None:
     what a submission checks and numbers with, read from the stored catalog without loading the row."""
