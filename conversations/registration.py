@@ -229,11 +229,12 @@ def read_nik(ctx: Context, text: str) -> str:
 
 
 async def check_nik(ctx: Context, nik: str) -> Finish | None:
-    existing = await applications.active_for_nik(ctx.session, nik)
-    if existing is not None and existing.number != ctx.data.get(REPLACES):
-        return Finish([await nik_in_use(ctx, existing)])
-    year = await applications.past_participation(ctx.session, nik)
-    failure = eligibility.check_history(rules_of(chosen_programme(ctx)), year)
+    standing = await applications.nik_standing(ctx.session, nik)
+    if standing.active_number is not None and standing.active_number != ctx.data.get(REPLACES):
+        existing = await applications.active_for_nik(ctx.session, nik)
+        if existing is not None:
+            return Finish([await nik_in_use(ctx, existing)])
+    failure = eligibility.check_history(rules_of(chosen_programme(ctx)), standing.trained_in)
     return await turned_away(ctx, failure) if failure else None
 
 
@@ -297,9 +298,8 @@ async def summary_params(ctx: Context) -> dict[str, Any]:
     nik = parse_nik(ctx.answers["nik"], today=ctx.today())
     district = ctx.answers.get("district")
     district_row = ctx.catalog.district(district) if district and district != "other" else None
-    counts = await catalog.registered_counts(ctx.session, [programme.id])
     return {
-        "programme": describe(programme, ctx.lang, counts.get(programme.id, 0)),
+        "programme": describe(programme, ctx.lang, 0),  # the summary shows no seat count: none is counted
         "full_name": ctx.answers["full_name"],
         "nik": nik.value,
         "birth_date": nik.birth_date,
@@ -482,7 +482,7 @@ async def submit(ctx: Context) -> list[Outbound]:
     except AlreadyRegistered as already:
         return [await nik_in_use(ctx, already.existing)]
     await document_rules.attach(
-        ctx.session, ctx.services.files, ctx.contact, application, documents.received_ids(ctx.answers)
+        ctx.session, ctx.services.files, ctx.contact, application.id, documents.received_ids(ctx.answers)
     )
     return [
         *documents.later_note(ctx, programme),

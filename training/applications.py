@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.files import FileStore
@@ -19,7 +18,6 @@ from storage.repositories import (
     conversations,
     interests,
     outbox,
-    participants,
     whatsapp_chats,
 )
 from training import documents, eligibility, people
@@ -72,13 +70,24 @@ NIK_CLAIMED_ELSEWHERE = "nik_claimed_elsewhere"
 """Flag kind: another chat typed the NIK of this application (it may have been registered by a stranger)."""
 
 
-def registration_number(programme: Programme, sequence: int) -> str:
+@dataclass(frozen=True)
+class Submitted:
+    """What a submission stored: the id (the documents attach to it) and the number the resident is told."""
+
+    id: int
+    number: str
+
+
+def registration_number(code: str, training_starts: date, sequence: int) -> str:
     """LAS1-2027-0001: the programme's code, its training year and a per-programme sequence."""
-    return f"{programme.code}-{programme.training_starts.year}-{sequence:04d}"
+    return f"{code}-{training_starts.year}-{sequence:04d}"
 
 
 async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
-    return await applications.active_for_nik(session, nik)
+    """The NIK's application in the running. Asked by number first, since nearly always there is
+    none, and then no application (with its programme) is loaded."""
+    number = await applications.active_number_for_nik(session, nik)
+    return None if number is None else await applications.by_number(session, number)
 
 
 async def note_claimed_elsewhere(session: AsyncSession, application: Application, channel: str, when: datetime) -> None:
@@ -113,66 +122,71 @@ async def note_past_participants(session: AsyncSession, years: Mapping[str, int]
     return flagged
 
 
-async def past_participation(session: AsyncSession, nik: str) -> int | None:
-    """The year this NIK trained with the office before, if the imported list has it."""
-    return await participants.year_for_nik(session, nik)
+@dataclass(frozen=True)
+class NikStanding:
+    """What a typed NIK already has: an application in the running (its number), and the year it
+    trained with the office before, if the imported list has it."""
+
+    active_number: str | None
+    trained_in: int | None
+
+
+async def nik_standing(session: AsyncSession, nik: str) -> NikStanding:
+    return NikStanding(*await applications.nik_standing(session, nik))
 
 
 async def submit(
     session: AsyncSession, contact: Contact, submission: Submission, now: datetime, today: date
-) -> Application:
+) -> Submitted:
     """Store the application with the next number of its programme, in the caller's transaction.
 
     The checks are repeated here, inside the transaction, because the resident may have spent
     an hour on the summary: the window may have closed, or the same NIK registered elsewhere.
     """
+    programme_id = submission.programme.id
     # Read afresh: the flow saw the catalog as it was when the resident started (see catalog_view).
-    programme = await catalog.programme_by_id(session, submission.programme.id)
-    if programme is None or not programme.is_open(today):
+    programme = await catalog.open_programme(session, programme_id, today)
+    if programme is None:
         raise RegistrationClosed(submission.programme.code)
+    code, training_starts = programme
     await applications.lock_person(session, submission.nik)
     if submission.replaces is not None:
         replaced = await applications.by_number(session, submission.replaces)
         if replaced is not None and await people.owns(session, contact, replaced) and Stage(replaced.stage).is_active:
             await withdraw(session, replaced, contact, now)
-    existing = await applications.active_for_nik(session, submission.nik)
+    existing = await active_for_nik(session, submission.nik)
     if existing is not None:
         raise AlreadyRegistered(existing)
-    try:
-        async with session.begin_nested():
-            sequence = await applications.next_number(session, programme.id)
-            application = await applications.add(
-                session,
-                Application(
-                    number=registration_number(programme, sequence),
-                    programme_id=programme.id,
-                    contact_id=contact.id,
-                    stage=Stage.REGISTERED,
-                    source=submission.source,
-                    nik=submission.nik,
-                    full_name=submission.full_name,
-                    birth_date=submission.birth_date,
-                    sex=submission.sex,
-                    address=submission.address,
-                    district_code=submission.district_code,
-                    phone=submission.phone,
-                    education=submission.education,
-                    answers=submission.answers,
-                    flags=submission.flags,
-                ),
-            )
-    except IntegrityError:
-        # Another worker stored the same NIK for this programme a moment ago.
-        existing = await applications.active_for_nik(session, submission.nik)
-        if existing is None:
-            raise
-        raise AlreadyRegistered(existing) from None
+    # No savepoint to fall back on: lock_person (PostgreSQL) and SQLite's one writer keep any other
+    # submission of this NIK from landing between the check above and this insert, so a unique
+    # violation here is a fault, and it rolls the whole turn back, the number with it.
+    number = registration_number(code, training_starts, await applications.next_number(session, programme_id))
+    application_id = await applications.insert_new(
+        session,
+        {
+            "number": number,
+            "programme_id": programme_id,
+            "contact_id": contact.id,
+            "stage": Stage.REGISTERED,
+            "source": submission.source,
+            "nik": submission.nik,
+            "full_name": submission.full_name,
+            "birth_date": submission.birth_date,
+            "sex": submission.sex,
+            "address": submission.address,
+            "district_code": submission.district_code,
+            "phone": submission.phone,
+            "education": submission.education,
+            "answers": submission.answers,
+            "flags": submission.flags,
+        },
+    )
     # Eligible once sent, not when the last rule passed: a chat left before the summary is no demand.
     await applications.add_screening(
-        session, programme.id, contact_id=contact.id, eligible=True, failed_rule=None, source=submission.source
+        session, programme_id, contact_id=contact.id, eligible=True, failed_rule=None, source=submission.source
     )
     await people.set_subscribed(session, contact, True)
-    return application
+    return Submitted(application_id, number)
 
 
 async def active_of_contact(session: AsyncSession, contact: Contact) -> list[Application]:

@@ -112,12 +112,13 @@ async def receive(
 
 
 async def attach(
-    session: AsyncSession, files: FileStore, contact: Contact, application: Application, document_ids: Sequence[int]
+    session: AsyncSession, files: FileStore, contact: Contact, application_id: int, document_ids: Sequence[int]
 ) -> None:
     """Give the registration's documents to the application just submitted, and delete the other
     files the contact sent while filling it in (replaced ones, those of an abandoned registration)."""
-    await documents.attach(session, document_ids, contact.id, application.id)
-    await _delete(session, files, await documents.unattached_of_contact(session, contact.id))
+    await documents.attach(session, document_ids, contact.id, application_id)
+    for key in await documents.remove_unattached(session, contact.id):
+        await files.delete(key)
 
 
 async def missing(session: AsyncSession, application: Application) -> list[DocumentKind]:

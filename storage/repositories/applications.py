@@ -6,11 +6,39 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ACTIVE_STAGES, Application, Contact, Programme, Screening, Stage
+from storage.models import ACTIVE_STAGES, Application, Contact, PastParticipant, Programme, Screening, Stage
 from storage.repositories import contacts, selection, training
+
+TABLE = Application.__table__
+PROGRAMMES = Programme.__table__
+SCREENINGS = Screening.__table__
+
+# A submission and a typed NIK run these: built once, as building them cost about as much as running
+# them, and in Core, as no caller needs the rows as objects.
+_LOCK_PERSON = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("nik"), 0)))
+_NEXT_NUMBER = (
+    update(PROGRAMMES)
+    .where(PROGRAMMES.c.id == bindparam("programme"))
+    .values(last_number=PROGRAMMES.c.last_number + 1)
+    .returning(PROGRAMMES.c.last_number)
+)
+_ACTIVE_NUMBER_FOR_NIK = (
+    select(TABLE.c.number)
+    .where(TABLE.c.nik == bindparam("nik"), TABLE.c.stage.in_(sorted(ACTIVE_STAGES)))
+    .order_by(TABLE.c.id)
+    .limit(1)
+)
+_NIK_STANDING = select(
+    _ACTIVE_NUMBER_FOR_NIK.scalar_subquery(),
+    select(PastParticipant.__table__.c.year)
+    .where(PastParticipant.__table__.c.nik == bindparam("nik"))
+    .scalar_subquery(),
+)
+_INSERT = insert(TABLE).returning(TABLE.c.id)
+_INSERT_SCREENING = insert(SCREENINGS)
 
 PERSONAL_COLUMNS = (
     "stage_reason",
@@ -36,13 +64,7 @@ async def next_number(session: AsyncSession, programme_id: int) -> int:
     The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite), so concurrent
     submissions queue here; a rolled-back submission rolls its number back too: no gaps.
     """
-    result = await session.execute(
-        update(Programme)
-        .where(Programme.id == programme_id)
-        .values(last_number=Programme.last_number + 1)
-        .returning(Programme.last_number)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_NEXT_NUMBER, {"programme": programme_id})
     return int(result.scalar_one())
 
 
@@ -54,7 +76,7 @@ async def lock_person(session: AsyncSession, nik: str) -> None:
     advisory lock keyed on the NIK; SQLite already admits one writer at a time.
     """
     if session.bind.dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(nik, 0))))
+        await session.execute(_LOCK_PERSON, {"nik": nik})
 
 
 async def add(session: AsyncSession, application: Application) -> Application:
@@ -63,19 +85,29 @@ async def add(session: AsyncSession, application: Application) -> Application:
     return application
 
 
+async def insert_new(session: AsyncSession, columns: dict[str, Any]) -> int:
+    """Store an application from its column values and return its id, without an object to flush
+    and load back: a submission only needs the id and the number it already has."""
+    result = await session.execute(_INSERT, columns)
+    return int(result.scalar_one())
+
+
 async def add_flag(session: AsyncSession, application: Application, flag: Any) -> None:
     """Append to the JSON list by assigning a new one: SQLAlchemy does not see a list changed in place."""
     application.flags = [*(application.flags or []), flag]
     await session.flush()
 
 
-async def active_for_nik(session: AsyncSession, nik: str) -> Application | None:
-    return await session.scalar(
-        select(Application)
-        .where(Application.nik == nik, Application.stage.in_(list(ACTIVE_STAGES)))
-        .order_by(Application.id)
-        .limit(1)
-    )
+async def active_number_for_nik(session: AsyncSession, nik: str) -> str | None:
+    """The number of the NIK's application in the running, without loading it: the usual answer is none."""
+    return await session.scalar(_ACTIVE_NUMBER_FOR_NIK, {"nik": nik})
+
+
+async def nik_standing(session: AsyncSession, nik: str) -> tuple[str | None, int | None]:
+    """The number of the NIK's application in the running and the year it trained with the office
+    before (the imported list), in one query: a typed NIK is checked against both."""
+    row = (await session.execute(_NIK_STANDING, {"nik": nik})).one()
+    return row[0], row[1]
 
 
 _OF_PERSON = select(Application).where(Application.contact_id.in_(contacts.LINKED_IDS)).order_by(Application.id)
@@ -161,12 +193,16 @@ async def add_screening(
     source: str | None,
     contact_id: int | None = None,
 ) -> None:
-    session.add(
-        Screening(
-            programme_id=programme_id, contact_id=contact_id, eligible=eligible, failed_rule=failed_rule, source=source
-        )
+    await session.execute(
+        _INSERT_SCREENING,
+        {
+            "programme_id": programme_id,
+            "contact_id": contact_id,
+            "eligible": eligible,
+            "failed_rule": failed_rule,
+            "source": source,
+        },
     )
-    await session.flush()
 
 
 def latest_screenings() -> Select[tuple[int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,16 @@ from storage.models import (
     Region,
     Venue,
 )
+
+PROGRAMMES = Programme.__table__
+
+_OPEN_PROGRAMME = select(PROGRAMMES.c.code, PROGRAMMES.c.training_starts).where(
+    PROGRAMMES.c.id == bindparam("programme"),
+    PROGRAMMES.c.active,
+    PROGRAMMES.c.registration_opens <= bindparam("today"),
+    PROGRAMMES.c.registration_closes >= bindparam("today"),
+)
+"""`Programme.is_open` as a query, built once: every submission asks it."""
 
 
 async def replace(
@@ -69,8 +80,11 @@ async def programme(session: AsyncSession, code: str) -> Programme | None:
     return await session.scalar(select(Programme).where(Programme.code == code))
 
 
-async def programme_by_id(session: AsyncSession, programme_id: int) -> Programme | None:
-    return await session.get(Programme, programme_id)
+async def open_programme(session: AsyncSession, programme_id: int, today: date) -> tuple[str, date] | None:
+    """The programme's code and training start if it takes registrations on `today`, else None:
+    what a submission checks and numbers with, read from the stored catalog without loading the row."""
+    row = (await session.execute(_OPEN_PROGRAMME, {"programme": programme_id, "today": today})).first()
+    return (row.code, row.training_starts) if row else None
 
 
 async def programmes(session: AsyncSession) -> list[Programme]:

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Document
+
+TABLE = Document.__table__
+
+_REMOVE_UNATTACHED = (
+    delete(TABLE)
+    .where(TABLE.c.contact_id == bindparam("contact"), TABLE.c.application_id.is_(None))
+    .returning(TABLE.c.key)
+)
+"""Every submission runs it, nearly always deleting nothing: built once."""
 
 
 async def add(session: AsyncSession, document: Document) -> Document:
@@ -56,6 +65,11 @@ async def attach(session: AsyncSession, document_ids: Sequence[int], contact_id:
             )
             .values(application_id=application_id)
         )
+
+
+async def remove_unattached(session: AsyncSession, contact_id: int) -> list[str]:
+    """Delete the rows of the contact's files no application took; returns their keys, for the files."""
+    return list(await session.scalars(_REMOVE_UNATTACHED, {"contact": contact_id}))
 
 
 async def of_person(session: AsyncSession, contact_id: int, application_ids: Collection[int]) -> list[Document]:

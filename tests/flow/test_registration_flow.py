@@ -20,7 +20,7 @@ from conversations.io import Inbound
 from conversations.runner import Conversations
 from messages.render import Templates
 from storage.db import Database
-from storage.models import Application, PastParticipant, Stage
+from storage.models import PastParticipant, Stage
 from storage.repositories import applications as application_repo
 from tests.conftest import JAKARTA, NOW, Clock
 from tests.flow.helpers import (
@@ -1106,7 +1106,7 @@ async def test_same_nik_submitted_for_two_programmes_at_once_registers_once(
         # started theirs, as two workers can. A per-person lock must then hold the second back.
         started: list[str] = []
         both_started = asyncio.Event()
-        lock_person, add = application_repo.lock_person, application_repo.add
+        lock_person, insert_new = application_repo.lock_person, application_repo.insert_new
 
         async def note_start(session: AsyncSession, nik: str) -> None:
             started.append(nik)
@@ -1114,13 +1114,13 @@ async def test_same_nik_submitted_for_two_programmes_at_once_registers_once(
                 both_started.set()
             await lock_person(session, nik)
 
-        async def add_after_both_started(session: AsyncSession, application: Application) -> Application:
+        async def insert_after_both_started(session: AsyncSession, columns: dict[str, Any]) -> int:
             async with asyncio.timeout(10):  # a guard against a hang, not a timing assertion
                 await both_started.wait()
-            return await add(session, application)
+            return await insert_new(session, columns)
 
         monkeypatch.setattr(application_repo, "lock_person", note_start)
-        monkeypatch.setattr(application_repo, "add", add_after_both_started)
+        monkeypatch.setattr(application_repo, "insert_new", insert_after_both_started)
 
     await asyncio.gather(a.submit(), b.submit())
 
