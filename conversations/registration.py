@@ -23,7 +23,7 @@ from storage.models import Application, Programme, Stage
 from storage.repositories import catalog, contacts
 from training import applications, eligibility, people
 from training import documents as document_rules
-from training.applications import AlreadyRegistered, RegistrationClosed, Submission
+from training.applications import AlreadyRegistered, AppliedBefore, RegistrationClosed, Submission
 from training.catalog import training_days
 from training.education import Education
 from training.eligibility import Declaration, Failure, KtpRegion, MaxAge, MinAge, MinEducation
@@ -250,6 +250,21 @@ async def nik_in_use(ctx: Context, existing: Application) -> Outbound:
         return already_registered(ctx, existing)
     await applications.note_claimed_elsewhere(ctx.session, existing, ctx.contact.channel, ctx.now())
     return ctx.say("registration/nik_taken", office=ctx.catalog.office, contact=ctx.catalog.office_contact)
+
+
+async def applied_before(ctx: Context, earlier: Application) -> Outbound:
+    """The NIK applied to this programme before. Its own chat hears which application and its stage;
+    any other chat only that the NIK is taken (a NIK is easily learnt)."""
+    if not await people.owns(ctx.session, ctx.contact, earlier):
+        return ctx.say("registration/nik_taken", office=ctx.catalog.office, contact=ctx.catalog.office_contact)
+    return ctx.say(
+        "registration/applied_before",
+        number=earlier.number,
+        programme=local(earlier.programme.name, ctx.lang),
+        stage=ctx.label(f"stages/{earlier.stage}"),
+        office=ctx.catalog.office,
+        contact=ctx.catalog.office_contact,
+    )
 
 
 def already_registered(ctx: Context, existing: Application) -> Outbound:
@@ -481,6 +496,8 @@ async def submit(ctx: Context) -> list[Outbound]:
         return [closed_meanwhile(ctx)]
     except AlreadyRegistered as already:
         return [await nik_in_use(ctx, already.existing)]
+    except AppliedBefore as before:
+        return [await applied_before(ctx, before.existing)]
     await document_rules.attach(
         ctx.session, ctx.services.files, ctx.contact, application.id, documents.received_ids(ctx.answers)
     )

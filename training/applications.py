@@ -32,6 +32,15 @@ class AlreadyRegistered(BlkbotError):
         self.existing = existing
 
 
+class AppliedBefore(BlkbotError):
+    """The NIK applied to this programme before: one application per NIK and programme, in any
+    stage, so one withdrawn or turned down is not made again (the office can reopen it)."""
+
+    def __init__(self, existing: Application) -> None:
+        super().__init__(existing.number)
+        self.existing = existing
+
+
 class NotWithdrawable(BlkbotError):
     """The application is not this person's, or no longer in the running (withdrawn, decided, gone)."""
 
@@ -150,6 +159,9 @@ async def submit(
         raise RegistrationClosed(submission.programme.code)
     code, training_starts = programme
     await applications.lock_person(session, submission.nik)
+    earlier = await applications.of_programme_and_nik(session, programme_id, submission.nik)
+    if earlier is not None and (not Stage(earlier.stage).is_active or earlier.number == submission.replaces):
+        raise AppliedBefore(earlier)  # before a replaced application is withdrawn: nothing has changed
     if submission.replaces is not None:
         replaced = await applications.by_number(session, submission.replaces)
         if replaced is not None and await people.owns(session, contact, replaced) and Stage(replaced.stage).is_active:

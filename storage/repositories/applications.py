@@ -148,6 +148,13 @@ async def for_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> lis
     )
 
 
+async def of_programme_and_nik(session: AsyncSession, programme_id: int, nik: str) -> Application | None:
+    """The NIK's application to this programme in any stage: there is at most one."""
+    return await session.scalar(
+        select(Application).where(Application.programme_id == programme_id, Application.nik == nik)
+    )
+
+
 async def by_number(session: AsyncSession, number: str) -> Application | None:
     return await session.scalar(select(Application).where(Application.number == number))
 

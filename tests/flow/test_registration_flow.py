@@ -1204,6 +1204,37 @@ async def test_status_withdraws_an_application_after_a_confirmation(siti: Reside
     assert siti.step == "cluster"  # no application in progress any more
 
 
+async def test_a_programme_applied_to_before_is_not_applied_to_again(siti: Resident, db: Database) -> None:
+    """Withdrawn, then registered for the same programme again: one application per NIK and programme,
+    so the resident hears which one it was and whom to ask, instead of an error, and nothing changes."""
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/status")
+    await siti.press("❌ Tarik BOGA1-2027-0001")
+    await siti.press("Ya, tarik")
+
+    await siti.walk_to_summary()
+    await siti.submit()
+    assert "pernah mendaftar Olahan Kue dan Roti dengan nomor <b>BOGA1-2027-0001</b>" in siti.text
+    assert "tahap: Dibatalkan" in siti.text and "hubungi kantor" in siti.text
+    [application] = await all_applications(db)
+    assert application.stage == Stage.WITHDRAWN
+
+
+async def test_replacing_an_application_with_the_same_programme_keeps_it(siti: Resident, db: Database) -> None:
+    await siti.walk_to_summary()
+    await siti.submit()
+    await siti.type("/daftar")
+    await siti.press("Tarik, daftar yang baru")
+    await siti.pick("BOGA1", "BOGA")
+    await siti.answer_questions()
+    await siti.give_details()
+    await siti.submit()
+    assert "pernah mendaftar Olahan Kue dan Roti dengan nomor <b>BOGA1-2027-0001</b>" in siti.text
+    [application] = await all_applications(db)
+    assert application.stage == Stage.REGISTERED  # not withdrawn for a new one that cannot be
+
+
 async def test_a_withdraw_button_for_another_persons_application_changes_nothing(
     siti: Resident, db: Database, words: Words
 ) -> None:
