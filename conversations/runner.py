@@ -21,7 +21,7 @@ from conversations.commands import build_engine
 from conversations.context import Context, Services
 from conversations.engine import Engine, State
 from conversations.io import Inbound, Outbound, Reply
-from storage.db import Database
+from storage.db import Database, connection_lost
 from storage.errors import StaleConversation
 from storage.models import Contact
 from storage.repositories import contacts, conversations, staff
@@ -96,13 +96,22 @@ class Conversations:
         """Take one turn. `within` runs inside the turn's transaction with its reply, so what a
         channel writes there (the rendered reply of a stored webhook message) commits with it."""
         chat = str(chat_id)
+        reconnected = False
         async with self.locks.hold((channel, chat)):
-            for attempt in range(1, RETRIES + 1):
+            attempt = 1
+            while attempt <= RETRIES:
                 try:
                     return await self._turn(channel, chat, inbound, within)
                 except StaleConversation:
                     log.info("conversation %s:%s changed under us, retry %d", channel, chat, attempt)
-                except Exception:
+                    attempt += 1
+                except Exception as error:
+                    # A connection that died under the turn (a database restart) rolled it back:
+                    # taken again once on a new one, the resident gets an answer, not an apology.
+                    if connection_lost(error) and not reconnected:
+                        log.warning("turn in %s chat lost its database connection; taking it again", channel)
+                        reconnected = True
+                        continue
                     log.exception("turn failed in %s chat", channel)
                     return Reply([self._error_message()])
         # Every attempt met another writer: rare enough that someone should hear of it.

@@ -40,7 +40,7 @@ from handlers.whatsapp.wire import BadPayload, Delivery, WaMessage, parse_delive
 from messages.render import format_phone
 from outreach.budget import SendBudget
 from outreach.errors import AccountRefused, RateLimited, RetryLater, SendError, TransientSendError
-from storage.db import Database
+from storage.db import Database, retried_once
 from storage.models import Contact, InboundStatus
 from storage.repositories import early_statuses, inbound, whatsapp_chats
 from storage.repositories.inbound import OpenMessage
@@ -150,6 +150,17 @@ class WhatsAppChannel:
 
         While the worker runs, the new messages of chats nobody is answering are claimed in the
         same transaction and handed to it directly: no claim of their own, no wait for a poll."""
+        new, claimed = await retried_once(lambda: self._store(delivery), "a WhatsApp webhook")
+        self._dispatch(claimed)
+        if new:
+            for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:
+                # Busy (here or in another worker): claimable once that is done. A task here ending
+                # wakes the claim loop for it; the loop looks now too, and at each idle poll.
+                self._waiting.add(chat_id)
+                self._wake.set()
+        return len(new)
+
+    async def _store(self, delivery: Delivery) -> tuple[list[int], list[Claimed]]:
         now = self.clock()
         claimed: list[Claimed] = []
         menus: dict[str, list[str]] = {}
@@ -169,14 +180,7 @@ class WhatsAppChannel:
             if new and self._running:
                 rows = await inbound.claim_new(session, CHANNEL, new, worker=self.worker, now=now, lease=self.lease)
                 claimed = [(list(group), menus[chat_id]) for chat_id, group in _by_chat(rows)]
-        self._dispatch(claimed)
-        if new:
-            for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:
-                # Busy (here or in another worker): claimable once that is done. A task here ending
-                # wakes the claim loop for it; the loop looks now too, and at each idle poll.
-                self._waiting.add(chat_id)
-                self._wake.set()
-        return len(new)
+        return new, claimed
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -233,6 +237,9 @@ class WhatsAppChannel:
 
     async def _claim(self) -> list[Claimed]:
         """The open messages of chats nobody answers now, per chat, with the chat's last menu."""
+        return await retried_once(self._claim_once, "a WhatsApp claim")
+
+    async def _claim_once(self) -> list[Claimed]:
         async with self._transaction() as session:
             rows = await inbound.claim(session, CHANNEL, worker=self.worker, now=self.clock(), lease=self.lease)
             menus = await whatsapp_chats.menus(session, {row.chat_id for row in rows})
