@@ -65,10 +65,6 @@ async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
         await session.execute(_LOCK, {"key": f"conversation:{channel}:{chat_id}"})
 
 
-async def load(session: AsyncSession, channel: str, chat_id: str) -> Conversation | None:
-    return await session.get(Conversation, (channel, chat_id), populate_existing=True)
-
-
 async def load_with_contact(
     session: AsyncSession, channel: str, chat_id: str
 ) -> tuple[Contact | None, Conversation | None]:
