@@ -3,6 +3,8 @@ turn may be running when it happens. The resident must get the right answer, not
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from sqlalchemy import select, text
@@ -21,7 +23,8 @@ APOLOGY = "terjadi gangguan"
 
 
 async def kill_backends(db: Database, pid: int | None = None) -> int:
-    """What a server restart does to the bot: its backends end (all of this database's, or one).
+    """What a server restart does to the bot: its backends end (all of this database's, or one),
+    and are gone when this returns (pg_terminate_backend waits up to 5 s for each to exit).
     Done from a connection of its own, so the bot's pool learns of it only by using its own."""
     url = make_url(db.url)
     admin = await asyncpg.connect(
@@ -29,7 +32,7 @@ async def kill_backends(db: Database, pid: int | None = None) -> int:
     )
     try:
         rows = await admin.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid() AND ($1::int IS NULL OR pid = $1)",
             pid,
         )
@@ -76,10 +79,16 @@ async def test_a_turn_whose_connection_dies_under_it_is_taken_again_on_a_new_one
 
 async def test_a_pooled_connection_the_server_closed_is_replaced_before_anyone_uses_it(db: Database) -> None:
     """What every other user of the database (the delivery loop, the scheduler) relies on: they
-    have no retry of their own, and no round trip is spent asking a connection whether it lives."""
+    have no retry of their own, and no round trip is spent asking a connection whether it lives.
+    The test waits until the pooled connection has read the server's goodbye (its termination
+    listener), as an idle bot's would in the moment after a restart."""
+    ended = asyncio.Event()
     async with db.transaction() as session:
         first = await session.scalar(text("SELECT pg_backend_pid()"))
+        pooled = (await (await session.connection()).get_raw_connection()).driver_connection
+        pooled.add_termination_listener(lambda _connection: ended.set())
     assert await kill_backends(db, first) == 1
+    await asyncio.wait_for(ended.wait(), timeout=10)
     async with db.transaction() as session:
         second = await session.scalar(text("SELECT pg_backend_pid()"))
     assert second != first
