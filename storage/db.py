@@ -69,7 +69,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     async def connect() -> InlineConnection:
         args, options = engine.dialect.create_connect_args(engine.url)
-        options |= {"timeout": 0, "check_same_thread": False, "isolation_level": "IMMEDIATE"}
+        options |= {"timeout": 0, "check_same_thread": False, "isolation_level": None}
         return await InlineConnection(lambda: sqlite3.connect(*args, **options))
 
     engine = create_async_engine(
@@ -83,6 +83,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         **kwargs,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
 
 
@@ -108,6 +109,15 @@ async def retried_once(work: Callable[[], Awaitable[T]], what: str) -> T:
             raise
         log.warning("%s lost its database connection; trying once more on a new one", what)
     return await work()
+
+
+def _begin_immediate(connection: Any) -> None:
+    """Take SQLite's write lock when a transaction begins, not at its first write. The driver's own
+    BEGIN came only before the first INSERT or UPDATE, so what a transaction read before it was read
+    outside it: `blkbot deliver` and the bot both read the same rows as due, and both claimed and
+    sent them. Now another process's transaction waits (storage/sqlite_inline.py) until this one
+    ends, and reads what it wrote: SQLite's one writer at a time, as PostgreSQL's row locks give."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

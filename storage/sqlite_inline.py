@@ -9,8 +9,8 @@ small statements in microseconds, so here they run where they are called.
 
 The one wait SQLite can impose is another process holding the write lock (a staff command, `blkbot
 deliver`). Blocking the loop for it would freeze every chat, so the connection has no busy timeout:
-transactions begin IMMEDIATE (the write lock is taken when the first write begins the transaction,
-the only place it can be refused), and a refusal there is retried after an asyncio sleep, up to
+transactions begin IMMEDIATE (storage/db.py: the write lock is taken by the BEGIN, the only place
+it can be refused), and a refusal there is retried after an asyncio sleep, up to
 `busy_timeout` seconds, as SQLite's own busy handler would have slept.
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from telegram import Bot
 
@@ -185,6 +187,44 @@ async def test_a_worker_starting_beside_another_leaves_its_claims_until_their_le
     vtime.advance(61)  # the bot died: its lease runs out
     assert (await loop.drain()).sent == 4
     assert all(len(server.messages(int(p.chat_id))) == 1 for p in people)
+
+
+async def test_two_processes_claiming_at_the_same_moment_never_take_the_same_message(
+    db: Database, vtime: VirtualTime
+) -> None:
+    """The bot and `blkbot deliver` (a connection each) claim while the other's claim is still open:
+    on SQLite the second waits for the first to commit and then finds the rows taken, instead of
+    reading them as pending before the first committed and sending them a second time."""
+    from datetime import timedelta
+
+    from storage.repositories import outbox
+
+    await push_to(db, await make_contacts(db, 4), vtime)
+    other_process = Database(db.url)
+
+    async def claim(database: Database, worker: str) -> set[int]:
+        async with database.transaction() as session:
+            found = await outbox.claim_due(
+                session, now=vtime.now(), worker=worker, lease=timedelta(minutes=1), limit=10
+            )
+        return {m.id for m in found}
+
+    try:
+        async with db.transaction() as session:
+            mine = {
+                m.id
+                for m in await outbox.claim_due(
+                    session, now=vtime.now(), worker="host:bot", lease=timedelta(minutes=1), limit=10
+                )
+            }
+            theirs = asyncio.create_task(claim(other_process, "host:deliver"))
+            for _ in range(20):  # the other process runs its claim meanwhile, as far as it can
+                await asyncio.sleep(0)
+        assert await asyncio.wait_for(theirs, 10) == set()
+    finally:
+        await other_process.dispose()
+    assert len(mine) == 4
+    assert {m.claimed_by for m in await rows(db)} == {"host:bot"}
 
 
 async def test_results_go_before_broadcasts(
