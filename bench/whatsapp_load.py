@@ -93,6 +93,7 @@ DOCUMENTS = {"JAHIT1": 4}
 """Programmes of the demo catalog that ask for documents (by code: how many); the others take 15 turns."""
 WARMUP_TURNS = 13  # the first programme's script but the submission: caches warm, no application left
 TURN_TIMEOUT = 60.0
+RESIDENTS_PER_CLIENT = 20
 ECHO_PACED_SECONDS = 8.0
 
 
@@ -134,12 +135,23 @@ class LoadServer(FakeWhatsAppServer):
         super().__init__(phone_number_id=PHONE_ID, token=TOKEN, app_secret=APP_SECRET)
         self.inboxes: dict[str, asyncio.Queue[tuple[float, Sent]]] = {}
         self.refused = 0
+        self._clients: dict[int, httpx.AsyncClient] = {}
 
-    async def __aenter__(self) -> LoadServer:
-        await super().__aenter__()
-        await self._client.aclose()  # residents post at once: no pool queue on the driver's side
-        self._client = httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=httpx.Limits(max_connections=None))
-        return self
+    def client_for(self, value: dict[str, Any]) -> httpx.AsyncClient:
+        """A client per RESIDENTS_PER_CLIENT residents, each with a connection per resident: no one
+        waits for a connection, and httpx's pool, which looks over all its connections at every
+        request, stays small. With one pool of 500 connections that look was half the driver's CPU,
+        and in closed loop the driver, not the bot, set the pace."""
+        shard = int(value["contacts"][0]["wa_id"]) // RESIDENTS_PER_CLIENT
+        if shard not in self._clients:
+            limits = httpx.Limits(max_connections=RESIDENTS_PER_CLIENT)
+            self._clients[shard] = httpx.AsyncClient(timeout=TURN_TIMEOUT, limits=limits)
+        return self._clients[shard]
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        await super().__aexit__(*exc)
 
     def inbox(self, wa_id: str) -> asyncio.Queue[tuple[float, Sent]]:
         return self.inboxes.setdefault(wa_id, asyncio.Queue())

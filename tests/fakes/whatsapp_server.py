@@ -196,13 +196,17 @@ class FakeWhatsAppServer:
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(secret or self.app_secret, body)}
         for attempt in range(1, REDELIVERIES + 1):
             try:
-                return await self._client.post(self.webhook_url, content=body, headers=headers)
+                return await self.client_for(value).post(self.webhook_url, content=body, headers=headers)
             except (httpx.ReadError, httpx.RemoteProtocolError):
                 # A kept-alive connection the bot's server closed as this call went out: Meta
                 # delivers again what got no answer, and so does this fake (the bot keeps it once).
                 if attempt == REDELIVERIES:
                     raise
         raise AssertionError("unreachable")
+
+    def client_for(self, value: dict[str, Any]) -> httpx.AsyncClient:
+        """The client that posts a webhook (one for all here; the load bench keeps several)."""
+        return self._client
 
     def message_value(
         self, wa_id: str, message: dict[str, Any], *, name: str = "Warga", at: float | None = None
