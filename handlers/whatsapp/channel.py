@@ -163,7 +163,7 @@ class WhatsAppChannel:
                 self._wake.set()
         return len(new)
 
-    async def _store(self, delivery: Delivery) -> tuple[list[int], list[Claimed]]:
+    async def _store(self, delivery: Delivery) -> tuple[dict[int, inbound.NewInbound], list[Claimed]]:
         now = self.clock()
         claimed: list[Claimed] = []
         menus: dict[str, list[str]] = {}

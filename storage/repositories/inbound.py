@@ -7,7 +7,7 @@ writes themselves (bench/conversation_load.py --channel whatsapp).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +45,11 @@ class NewInbound:
 
 _COLUMNS = (TABLE.c.id, TABLE.c.chat_id, TABLE.c.sent_at, TABLE.c.status, TABLE.c.payload, TABLE.c.reply)
 _STORE = per_dialect(
-    lambda insert: insert(TABLE).on_conflict_do_nothing(index_elements=["channel", "message_id"]).returning(TABLE.c.id)
+    lambda insert: (
+        insert(TABLE)
+        .on_conflict_do_nothing(index_elements=["channel", "message_id"])
+        .returning(TABLE.c.id, TABLE.c.message_id)
+    )
 )
 _CLAIM_VALUES = {
     "claimed_by": bindparam("worker"),
@@ -67,7 +71,7 @@ _CLAIM_NEW = (
         ),
     )
     .values(_CLAIM_VALUES)
-    .returning(*_COLUMNS)
+    .returning(TABLE.c.id)
 )
 _ANSWERED = (
     update(TABLE)
@@ -86,14 +90,18 @@ _DONE = (
 
 def _opened(rows: Iterable[Row[Any]]) -> list[OpenMessage]:
     """Claimed rows as OpenMessages, in the order they were sent."""
-    found = [OpenMessage(r.id, r.chat_id, r.sent_at, r.status, r.payload or {}, r.reply or []) for r in rows]
-    return sorted(found, key=lambda m: (m.sent_at, m.id))
+    return _in_order(OpenMessage(r.id, r.chat_id, r.sent_at, r.status, r.payload or {}, r.reply or []) for r in rows)
 
 
-async def store(session: AsyncSession, messages: Sequence[NewInbound], now: datetime) -> list[int]:
-    """Insert the messages not seen before; the ids of the new rows (a redelivery adds none)."""
+def _in_order(messages: Iterable[OpenMessage]) -> list[OpenMessage]:
+    return sorted(messages, key=lambda m: (m.sent_at, m.id))
+
+
+async def store(session: AsyncSession, messages: Sequence[NewInbound], now: datetime) -> dict[int, NewInbound]:
+    """Insert the messages not seen before; they are returned by the id of their new row (a
+    redelivery adds none)."""
     if not messages:
-        return []
+        return {}
     rows = [
         {
             "channel": m.channel,
@@ -109,7 +117,8 @@ async def store(session: AsyncSession, messages: Sequence[NewInbound], now: date
         for m in messages
     ]
     statement = _STORE[session.bind.dialect.name]
-    return [row[0] for row in (await session.execute(statement, rows)).all()]
+    by_message_id = {m.message_id: m for m in messages}
+    return {row.id: by_message_id[row.message_id] for row in await session.execute(statement, rows)}
 
 
 async def claim(
@@ -152,14 +161,25 @@ async def claim(
 
 
 async def claim_new(
-    session: AsyncSession, channel: str, ids: Sequence[int], *, worker: str, now: datetime, lease: timedelta
+    session: AsyncSession,
+    channel: str,
+    new: Mapping[int, NewInbound],
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
 ) -> list[OpenMessage]:
-    """Take messages just stored in this transaction, in one statement, unless their chat has any
-    other open message (answered now, or waiting for its turn): `claim` takes those in order later."""
-    if not ids:
+    """Take messages just stored in this transaction (`store`'s answer), in one statement, unless
+    their chat has any other open message (answered now, or waiting for its turn): `claim` takes
+    those in order later. What they hold is known here, so only their ids are read back."""
+    if not new:
         return []
-    params = {"ids": list(ids), "new_ids": list(ids), "chan": channel, "worker": worker, "until": now + lease}
-    return _opened(await session.execute(_CLAIM_NEW, params))
+    ids = list(new)
+    params = {"ids": ids, "new_ids": ids, "chan": channel, "worker": worker, "until": now + lease}
+    claimed = await session.scalars(_CLAIM_NEW, params)
+    return _in_order(
+        OpenMessage(i, new[i].chat_id, new[i].sent_at, InboundStatus.RECEIVED, new[i].payload, []) for i in claimed
+    )
 
 
 async def answered(session: AsyncSession, message_id: int, reply: list[Any]) -> None:
