@@ -84,6 +84,11 @@ class TokenBucket:
             return 0.0
         return max((1 + keep - self.tokens) / self.rate, MIN_WAIT)
 
+    def owe(self, count: int, most: float) -> None:
+        """Take `count` tokens whether or not they are there, owing at most `most`."""
+        self._refill()
+        self.tokens = max(self.tokens - count, -most)
+
     def give_back(self) -> None:
         self.tokens = min(self.burst, self.tokens + 1)
 
@@ -149,6 +154,14 @@ class SendBudget:
         delay = self.overall.reserve()
         if delay > 0:
             await self._sleep(delay)
+
+    def received(self, count: int) -> None:
+        """People sent `count` messages, which the platform counts in the same throughput as ours
+        (WhatsApp's is "inclusive of inbound and outbound"): each takes a token, owed when none is
+        left, so the sends after a burst of them wait rather than draw throughput errors. At most a
+        second's worth is owed, as the platform's limit is a rate, not a debt carried on."""
+        if count:
+            self.overall.owe(count, most=self.overall.rate)
 
     async def push(self, chat_key: str) -> None:
         """Wait for the right to push one message to `chat_key`, behind every reply."""

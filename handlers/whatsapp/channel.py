@@ -154,6 +154,7 @@ class WhatsAppChannel:
         While the worker runs, the new messages of chats nobody is answering are claimed in the
         same transaction and handed to it directly: no claim of their own, no wait for a poll."""
         new, claimed = await retried_once(lambda: self._store(delivery), "a WhatsApp webhook")
+        self.budget.received(len(new))
         self._dispatch(claimed)
         if new:
             for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:

@@ -38,6 +38,28 @@ async def test_a_reply_during_a_broadcast_goes_without_waiting_for_the_broadcast
     assert vt.seconds - before < 1 / 30 + 1e-9  # at most one token's wait, never the broadcast's queue
 
 
+async def test_messages_people_send_take_their_part_of_the_rate_before_replies_go() -> None:
+    """WhatsApp's 80 messages a second count what people send too: after 80 came in at once,
+    the replies wait for the second to pass instead of drawing 130429s."""
+    vt = VirtualTime()
+    quiet = SendBudget(rate=80, clock=vt.monotonic, sleep=vt.sleep)
+    await quiet.reply()
+    assert vt.seconds == 0
+
+    busy = SendBudget(rate=80, clock=vt.monotonic, sleep=vt.sleep)
+    busy.received(80)
+    await busy.reply()
+    assert 0.75 <= vt.seconds <= 1.05
+
+
+async def test_a_flood_of_messages_people_send_holds_replies_back_a_second_at_most() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, clock=vt.monotonic, sleep=vt.sleep)
+    budget.received(5000)
+    await budget.reply()
+    assert vt.seconds <= 1.05
+
+
 async def test_replies_and_pushes_together_stay_within_the_overall_rate() -> None:
     vt = VirtualTime()
     budget = SendBudget(rate=30, bulk_share=0.8, clock=vt.monotonic, sleep=vt.sleep)
