@@ -17,8 +17,11 @@ A resident plays the registration of tests/whatsapp/test_channel.py: the click-t
 NIK, "Benar", address, district, "Pakai nomor ini" (its own WhatsApp number), "Kirim pendaftaran": 15 turns (plus "Nanti saja"
 for each document JAHIT1 asks for), buttons and list rows pressed by their ids, the rest typed.
 Residents are spread over the four programmes of the Telegram bench. Replies go out on the number's
-budget (--whatsapp-rate, default Meta's 80 msg/s): in closed loop that limit, not blkbot, can be what
-caps turns/s; --whatsapp-rate 1000 lifts it. A turn ends with the first message carrying choices (every
+budget (--whatsapp-rate, default Meta's 80 msg/s), which the residents' own messages take their part
+of, as Meta counts them too: a turn is one message in and one or more out, so at 80 msg/s the number,
+not blkbot, caps turns/s well below 50; --whatsapp-rate 1000 (Meta's upgraded tier) lifts it. The
+residents post through a client per 20 of them (LoadServer.client_for), so the driver is not the
+limit either. A turn ends with the first message carrying choices (every
 question has them) or, for the last, the message naming the application number.
 
 latency = the turn-ending message accepted by the fake Graph API - just before the webhook POST, both in
