@@ -120,8 +120,7 @@ class Conversations:
 
     async def _turn(self, channel: str, chat: str, inbound: Inbound, within: AfterTurn | None) -> Reply:
         async with self.db.transaction() as session:
-            await conversations.lock(session, channel, chat)
-            contact, row = await conversations.load_with_contact(session, channel, chat)
+            contact, row = await conversations.load_for_turn(session, channel, chat)
             if contact is None:
                 contact = await people.first_turn(
                     session,

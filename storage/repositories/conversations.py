@@ -15,13 +15,14 @@ from storage.models import Contact, Conversation
 TABLE = Conversation.__table__
 
 # Every turn runs these: built once, as building them cost more than running them.
-_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
 _LOAD_WITH_CONTACT = (
     select(Contact, Conversation)
     .outerjoin(Conversation, (Conversation.channel == Contact.channel) & (Conversation.chat_id == Contact.chat_id))
     .where(Contact.channel == bindparam("channel"), Contact.chat_id == bindparam("chat"))
     .execution_options(populate_existing=True)
 )
+_LOAD_LOCKED = _LOAD_WITH_CONTACT.add_columns(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+"""PostgreSQL's: the same query also takes the chat's advisory lock, one round trip instead of two."""
 _SAVE = (
     update(TABLE)
     .where(TABLE.c.channel == bindparam("key_channel"), TABLE.c.chat_id == bindparam("key_chat"))
@@ -53,24 +54,23 @@ _CREATE = per_dialect(
 )
 
 
-async def lock(session: AsyncSession, channel: str, chat_id: str) -> None:
-    """Hold this chat's turn until the transaction ends, across worker processes.
-
-    Several `blkbot run` processes behind a load balancer may get two updates of one chat at
-    once; on PostgreSQL a transaction advisory lock makes the second wait for the first, so a
-    chat's turns never interleave. (In one process the runner's asyncio lock already does this,
-    and SQLite has one writer.)
-    """
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(_LOCK, {"key": f"conversation:{channel}:{chat_id}"})
-
-
-async def load_with_contact(
+async def load_for_turn(
     session: AsyncSession, channel: str, chat_id: str
 ) -> tuple[Contact | None, Conversation | None]:
     """The chat's contact and its dialogue state in one query, as every turn needs both.
-    (None, None) for a chat never seen: the caller creates the contact."""
-    row = (await session.execute(_LOAD_WITH_CONTACT, {"channel": channel, "chat": chat_id})).first()
+    (None, None) for a chat never seen: the caller creates the contact.
+
+    On PostgreSQL the query also holds this chat's turn until the transaction ends, across worker
+    processes (a transaction advisory lock): several `blkbot run` processes behind a load balancer
+    may get two updates of one chat at once, and the second waits for the first. Its snapshot was
+    taken before it waited, so it reads the state the first replaced, and its save finds the version
+    moved and takes the turn again on the new state (`save`). In one process the runner's asyncio
+    lock already keeps a chat's turns apart, and SQLite has one writer."""
+    if session.bind.dialect.name == "postgresql":
+        params = {"channel": channel, "chat": chat_id, "key": f"conversation:{channel}:{chat_id}"}
+        row = (await session.execute(_LOAD_LOCKED, params)).first()
+    else:
+        row = (await session.execute(_LOAD_WITH_CONTACT, {"channel": channel, "chat": chat_id})).first()
     return (row[0], row[1]) if row else (None, None)
 
 
