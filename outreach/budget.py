@@ -85,9 +85,10 @@ class TokenBucket:
         return max((1 + keep - self.tokens) / self.rate, MIN_WAIT)
 
     def owe(self, count: int, most: float) -> None:
-        """Take `count` tokens whether or not they are there, owing at most `most`."""
+        """Take `count` tokens whether or not they are there, owing at most `most` (never giving
+        back what others already owe beyond it)."""
         self._refill()
-        self.tokens = max(self.tokens - count, -most)
+        self.tokens = min(self.tokens, max(self.tokens - count, -most))
 
     def give_back(self) -> None:
         self.tokens = min(self.burst, self.tokens + 1)

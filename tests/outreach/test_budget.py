@@ -60,6 +60,16 @@ async def test_a_flood_of_messages_people_send_holds_replies_back_a_second_at_mo
     assert vt.seconds <= 1.05
 
 
+async def test_messages_people_send_never_shorten_the_wait_of_replies_queued_before_them() -> None:
+    vt = VirtualTime()
+    budget = SendBudget(rate=80, clock=vt.monotonic, sleep=vt.sleep)
+    for _ in range(200):  # two and a half seconds of replies, queued at once
+        budget.overall.reserve()
+    budget.received(10)
+    await budget.reply()
+    assert vt.seconds >= 2.3
+
+
 async def test_replies_and_pushes_together_stay_within_the_overall_rate() -> None:
     vt = VirtualTime()
     budget = SendBudget(rate=30, bulk_share=0.8, clock=vt.monotonic, sleep=vt.sleep)
