@@ -38,6 +38,10 @@ below the configured rate the budget so spends longer under it and knocks on it 
 instead of drawing a 130429 every second."""
 
 
+INBOUND_DEBT_SECONDS = 10.0
+"""How far behind the messages people send may put our sends (SendBudget.received)."""
+
+
 def _burst(rate: float) -> float:
     """A fifth of a second's worth, at least one token."""
     return max(1.0, rate * 0.2)
@@ -159,10 +163,11 @@ class SendBudget:
     def received(self, count: int) -> None:
         """People sent `count` messages, which the platform counts in the same throughput as ours
         (WhatsApp's is "inclusive of inbound and outbound"): each takes a token, owed when none is
-        left, so the sends after a burst of them wait rather than draw throughput errors. At most a
-        second's worth is owed, as the platform's limit is a rate, not a debt carried on."""
+        left, so the sends after a burst of them wait rather than draw throughput errors. Counted
+        until ten seconds' worth is owed (replies queued included): a flood of messages holds the
+        replies back that long at most, and under a steady load in and out share the rate."""
         if count:
-            self.overall.owe(count, most=self.overall.rate)
+            self.overall.owe(count, most=INBOUND_DEBT_SECONDS * self.overall.rate)
 
     async def push(self, chat_key: str) -> None:
         """Wait for the right to push one message to `chat_key`, behind every reply."""

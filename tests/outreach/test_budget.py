@@ -52,22 +52,22 @@ async def test_messages_people_send_take_their_part_of_the_rate_before_replies_g
     assert 0.75 <= vt.seconds <= 1.05
 
 
-async def test_a_flood_of_messages_people_send_holds_replies_back_a_second_at_most() -> None:
+async def test_a_flood_of_messages_people_send_holds_replies_back_ten_seconds_at_most() -> None:
     vt = VirtualTime()
     budget = SendBudget(rate=80, clock=vt.monotonic, sleep=vt.sleep)
     budget.received(5000)
     await budget.reply()
-    assert vt.seconds <= 1.05
+    assert 9.5 <= vt.seconds <= 10.05
 
 
 async def test_messages_people_send_never_shorten_the_wait_of_replies_queued_before_them() -> None:
     vt = VirtualTime()
     budget = SendBudget(rate=80, clock=vt.monotonic, sleep=vt.sleep)
-    for _ in range(200):  # two and a half seconds of replies, queued at once
+    for _ in range(1000):  # twelve and a half seconds of replies, queued at once
         budget.overall.reserve()
     budget.received(10)
     await budget.reply()
-    assert vt.seconds >= 2.3
+    assert vt.seconds >= 12.3
 
 
 async def test_replies_and_pushes_together_stay_within_the_overall_rate() -> None:
