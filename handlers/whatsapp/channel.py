@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
@@ -32,6 +32,7 @@ from starlette.routing import Route
 from conversations.io import Reply
 from conversations.runner import Conversations
 from handlers.whatsapp import statuses
+from handlers.whatsapp.batching import Batches
 from handlers.whatsapp.graph import GraphApi
 from handlers.whatsapp.inbound import deep_link_code, payload_of, to_inbound
 from handlers.whatsapp.render import Words, render
@@ -114,6 +115,7 @@ class WhatsAppChannel:
         while one was still being answered here does not answer it twice."""
         self.budget = budget or SendBudget(rate=80.0)
         """WhatsApp's budget, shared with the delivery loop's pushes: replies go first."""
+        self._stores: Batches[Delivery, int] = Batches(self._store_all)
 
     def routes(self, path: str = "/whatsapp") -> list[Route]:
         return [
@@ -149,36 +151,41 @@ class WhatsAppChannel:
 
     async def store(self, delivery: Delivery) -> int:
         """Keep what people sent (once per message id), when they last wrote, and what became of
-        our pushed messages (status callbacks), all in one transaction; returns how many messages were new.
+        our pushed messages (status callbacks); returns how many messages were new. Calls that come
+        while another is written are written together, in one transaction (batching.py).
 
         While the worker runs, the new messages of chats nobody is answering are claimed in the
         same transaction and handed to it directly: no claim of their own, no wait for a poll."""
-        new, claimed = await retried_once(lambda: self._store(delivery), "a WhatsApp webhook")
+        return await self._stores(delivery)
+
+    async def _store_all(self, deliveries: Sequence[Delivery]) -> list[int]:
+        new, claimed = await retried_once(lambda: self._store(deliveries), "a WhatsApp webhook")
         self.budget.received(len(new))
         self._dispatch(claimed)
         if new:
-            for chat_id in {m.wa_id for m in delivery.messages} - {messages[0].chat_id for messages, _ in claimed}:
+            sent = {m.wa_id for d in deliveries for m in d.messages}
+            for chat_id in sent - {messages[0].chat_id for messages, _ in claimed}:
                 # Busy (here or in another worker): claimable once that is done. A task here ending
                 # wakes the claim loop for it; the loop looks now too, and at each idle poll.
                 self._waiting.add(chat_id)
                 self._wake.set()
-        return len(new)
+        fresh = {m.message_id for m in new.values()}
+        counts = []
+        for delivery in deliveries:  # a message delivered twice in one batch is new once
+            counts.append(sum(1 for m in delivery.messages if m.id in fresh))
+            fresh -= {m.id for m in delivery.messages}
+        return counts
 
-    async def _store(self, delivery: Delivery) -> tuple[dict[int, inbound.NewInbound], list[Claimed]]:
+    async def _store(self, deliveries: Sequence[Delivery]) -> tuple[dict[int, inbound.NewInbound], list[Claimed]]:
         now = self.clock()
         claimed: list[Claimed] = []
-        menus: dict[str, list[str]] = {}
+        messages = list({m.id: m for d in deliveries for m in d.messages}.values())
         async with self._transaction() as session:
-            for message in sorted(delivery.messages, key=lambda m: m.sent_at):
-                menus[message.wa_id] = await whatsapp_chats.heard_from(
-                    session, message.wa_id, message.sent_at, _opt_in_via(message)
-                )
+            menus = await whatsapp_chats.heard_from(session, [(m.wa_id, m.sent_at, _opt_in_via(m)) for m in messages])
             new = await inbound.store(
-                session,
-                [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in delivery.messages],
-                now,
+                session, [inbound.NewInbound(CHANNEL, m.id, m.wa_id, m.sent_at, payload_of(m)) for m in messages], now
             )
-            ours = [s for s in delivery.statuses if s.message_id not in self._reply_ids]
+            ours = [s for d in deliveries for s in d.statuses if s.message_id not in self._reply_ids]
             if ours and (await statuses.record(session, ours, now))[1]:
                 self._early = True
             if new and self._running:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ def _heard_from(insert: Any) -> Any:
     later = statement.excluded.last_message_at
     kept = case((later > TABLE.c.last_message_at, later), else_=TABLE.c.last_message_at)
     return statement.on_conflict_do_update(index_elements=["wa_id"], set_={"last_message_at": kept}).returning(
-        TABLE.c.menu
+        TABLE.c.wa_id, TABLE.c.menu
     )
 
 
@@ -34,13 +34,20 @@ async def get(session: AsyncSession, wa_id: str) -> WhatsAppChat | None:
     return await session.get(WhatsAppChat, wa_id, populate_existing=True)
 
 
-async def heard_from(session: AsyncSession, wa_id: str, at: datetime, via: str) -> list[Any]:
-    """The person wrote at `at`: the first message opts them in (`via` says how); a late
-    redelivery of an older message never moves the window back. Returns the chat's last menu.
-    One upsert, which also holds the row until the transaction ends (two first messages of one
-    person at once cannot both insert)."""
-    row = {"wa_id": wa_id, "opted_in_at": at, "opted_in_via": via[:80], "last_message_at": at, "menu": []}
-    return list((await session.execute(_HEARD_FROM[session.bind.dialect.name], row)).scalar_one() or [])
+async def heard_from(session: AsyncSession, heard: Iterable[tuple[str, datetime, str]]) -> dict[str, list[Any]]:
+    """People wrote: each (wa_id, when, how) is a message. A chat's first message opts it in (`how`
+    says how); a late redelivery of an older message never moves the window back. Returns each
+    chat's last menu. One upsert for them all, which also holds the rows until the transaction ends
+    (two first messages of one person at once cannot both insert); rows are taken in wa_id order,
+    so two processes storing the same chats wait for each other instead of deadlocking."""
+    rows: dict[str, dict[str, Any]] = {}
+    for wa_id, at, via in sorted(heard, key=lambda h: h[1]):
+        row = rows.setdefault(wa_id, {"wa_id": wa_id, "opted_in_at": at, "opted_in_via": via[:80], "menu": []})
+        row["last_message_at"] = at
+    if not rows:
+        return {}
+    result = await session.execute(_HEARD_FROM[session.bind.dialect.name], [rows[k] for k in sorted(rows)])
+    return {wa_id: list(menu or []) for wa_id, menu in result}
 
 
 async def menus(session: AsyncSession, wa_ids: Collection[str]) -> dict[str, list[Any]]:

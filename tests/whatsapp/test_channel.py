@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.whatsapp.signature import sign
+from handlers.whatsapp.wire import Delivery, WaMessage
 from storage.models import Application, Contact, InboundMessage, InboundStatus, WhatsAppChat
 from tests.flow.helpers import SITI_NIK
 from tests.whatsapp.conftest import VERIFY_TOKEN, Phone, WhatsApp
@@ -177,3 +178,27 @@ async def test_erasure_on_whatsapp_forgets_the_poster_code_and_the_menu(siti: Ph
         stored = list(await session.scalars(select(InboundMessage)))
     assert (chat.opted_in_via, chat.menu) == ("erased", [])
     assert all(m.payload == {} and m.reply == [] for m in stored)
+
+
+async def test_webhooks_that_arrive_together_keep_each_message_once_and_answer_in_order(whatsapp: WhatsApp) -> None:
+    """Meta posts many webhooks at once under load, out of order, and repeats some: they are
+    written together (handlers/whatsapp/batching.py) and each message still counts once."""
+    ana, budi = "6281211110001", "6281211110002"
+    sent = whatsapp.clock() - timedelta(minutes=1)
+    hello = WaMessage("wamid.ANA1", ana, sent, "text", text="halo")
+    register = WaMessage("wamid.ANA2", ana, sent + timedelta(seconds=20), "text", text="/daftar")
+    other = WaMessage("wamid.BUDI1", budi, sent + timedelta(seconds=5), "text", text="halo")
+    deliveries = [Delivery([register]), Delivery([hello]), Delivery([other]), Delivery([hello])]
+
+    assert await asyncio.gather(*(whatsapp.channel.store(d) for d in deliveries)) == [1, 1, 1, 0]
+    await whatsapp.channel.drain()
+
+    to_ana = whatsapp.server.to(ana)
+    assert "Apa yang ingin Anda lakukan" in to_ana[0].text  # "halo" was sent first, so answered first
+    assert "Tata Boga" in str(to_ana[-1].choices)
+    assert len(whatsapp.server.to(budi)) == 1
+    async with whatsapp.conversations.db.transaction() as session:
+        chat = await session.get(WhatsAppChat, ana)
+        stored = await session.scalar(select(func.count()).select_from(InboundMessage))
+    assert (chat.opted_in_at, chat.last_message_at, chat.opted_in_via) == (hello.sent_at, register.sent_at, "first_message")
+    assert stored == 3
