@@ -22,7 +22,7 @@ from conversations.context import Context, Services
 from conversations.engine import Engine, State
 from conversations.io import Inbound, Outbound, Reply
 from storage.db import Database, connection_lost
-from storage.errors import StaleConversation
+from storage.errors import AlreadyAnswered, StaleConversation
 from storage.models import Contact
 from storage.repositories import contacts, conversations, staff
 from training import people
@@ -94,7 +94,8 @@ class Conversations:
         self, channel: str, chat_id: str | int, inbound: Inbound, *, within: AfterTurn | None = None
     ) -> Reply:
         """Take one turn. `within` runs inside the turn's transaction with its reply, so what a
-        channel writes there (the rendered reply of a stored webhook message) commits with it."""
+        channel writes there (the rendered reply of a stored webhook message) commits with it; its
+        AlreadyAnswered rolls the turn back and reaches the caller."""
         chat = str(chat_id)
         reconnected = False
         async with self.locks.hold((channel, chat)):
@@ -105,6 +106,8 @@ class Conversations:
                 except StaleConversation:
                     log.info("conversation %s:%s changed under us, retry %d", channel, chat, attempt)
                     attempt += 1
+                except AlreadyAnswered:
+                    raise  # `within` found its message answered before: no turn to take, no apology to give
                 except Exception as error:
                     # A connection that died under the turn (a database restart) rolled it back:
                     # taken again once on a new one, the resident gets an answer, not an apology.

@@ -7,3 +7,9 @@ class BlkbotError(Exception):
 
 class StaleConversation(BlkbotError):
     """Another worker saved this conversation first; the turn must be retried on fresh state."""
+
+
+class AlreadyAnswered(BlkbotError):
+    """The stored message a turn answers was answered already: by an attempt whose commit went
+    through although its connection died, or by a worker that took it over after a lease ran out.
+    The turn is rolled back, not taken twice."""

@@ -42,6 +42,7 @@ from messages.render import format_phone
 from outreach.budget import SendBudget
 from outreach.errors import AccountRefused, RateLimited, RetryLater, SendError, TransientSendError
 from storage.db import Database, retried_once
+from storage.errors import AlreadyAnswered
 from storage.models import Contact, InboundStatus
 from storage.repositories import early_statuses, inbound, whatsapp_chats
 from storage.repositories.inbound import OpenMessage
@@ -312,7 +313,10 @@ class WhatsAppChannel:
         wa_id = message.chat_id
         bodies: list[dict[str, Any]] = list(message.reply)
         if message.status == InboundStatus.RECEIVED:
-            bodies, menu = await self._take_turn(message, menu)
+            taken = await self._take_turn(message, menu)
+            if taken is None:
+                return menu  # another worker's now: it sends the reply and closes the message
+            bodies, menu = taken
         for index, body in enumerate(bodies):
             try:
                 await self._send(wa_id, body)
@@ -341,7 +345,8 @@ class WhatsAppChannel:
             self._sent[:0] = sent
             raise
 
-    async def _take_turn(self, message: OpenMessage, menu: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    async def _take_turn(self, message: OpenMessage, menu: list[str]) -> tuple[list[dict[str, Any]], list[str]] | None:
+        """The turn's reply and the chat's menu after it; None when the message is no longer ours."""
         wa_id = message.chat_id
         item = await to_inbound(message.payload, wa_id, menu, self.graph)
         kept: list[dict[str, Any]] = []
@@ -355,7 +360,15 @@ class WhatsAppChannel:
             await inbound.answered(session, message.id, bodies)
             kept[:] = bodies  # a retried turn keeps only its last reply
 
-        reply = await self.conversations.handle(CHANNEL, wa_id, item, within=keep)
+        try:
+            reply = await self.conversations.handle(CHANNEL, wa_id, item, within=keep)
+        except AlreadyAnswered:
+            # Answered already: by an earlier attempt here whose commit went through as its connection
+            # died, or by a worker that took the chat over when our lease ran out (then it is theirs).
+            async with self.db.transaction() as session:
+                stored = await inbound.reply_to_send(session, message.id, self.worker)
+                menus = await whatsapp_chats.menus(session, {wa_id})
+            return None if stored is None else (stored, menus.get(wa_id, []))
         if not kept and reply.messages:  # the turn failed: its apology was not kept with it
             kept = self._rendered(wa_id, self.conversations.default_language, reply)[0]
             shown = menu

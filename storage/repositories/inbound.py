@@ -16,6 +16,7 @@ from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialects import per_dialect
+from storage.errors import AlreadyAnswered
 from storage.models import InboundMessage, InboundStatus
 
 OPEN = (InboundStatus.RECEIVED, InboundStatus.ANSWERED)
@@ -75,7 +76,7 @@ _CLAIM_NEW = (
 )
 _ANSWERED = (
     update(TABLE)
-    .where(TABLE.c.id == bindparam("row_id"))
+    .where(TABLE.c.id == bindparam("row_id"), TABLE.c.status == InboundStatus.RECEIVED.value)
     .values(status=InboundStatus.ANSWERED.value, reply=bindparam("body", type_=TABLE.c.reply.type), payload={})
 )
 _STILL_TO_SEND = (
@@ -183,8 +184,26 @@ async def claim_new(
 
 
 async def answered(session: AsyncSession, message_id: int, reply: list[Any]) -> None:
-    """The turn is taken (in this same transaction): keep the reply to send, forget what was typed."""
-    await session.execute(_ANSWERED, {"row_id": message_id, "body": reply})
+    """The turn is taken (in this same transaction): keep the reply to send, forget what was typed.
+    Raises AlreadyAnswered when the message is no longer waiting for its turn."""
+    result = await session.execute(_ANSWERED, {"row_id": message_id, "body": reply})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyAnswered(str(message_id))
+
+
+async def reply_to_send(session: AsyncSession, message_id: int, worker: str) -> list[Any] | None:
+    """The reply kept for `message_id` when it is answered and still `worker`'s to send; None when
+    it is not (another worker took it over)."""
+    row = (
+        await session.execute(
+            select(TABLE.c.reply).where(
+                TABLE.c.id == message_id,
+                TABLE.c.status == InboundStatus.ANSWERED.value,
+                TABLE.c.claimed_by == worker,
+            )
+        )
+    ).first()
+    return None if row is None else list(row.reply or [])
 
 
 async def still_to_send(session: AsyncSession, message_id: int, reply: list[Any]) -> None:

@@ -8,11 +8,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from handlers.whatsapp.channel import WhatsAppChannel
 from handlers.whatsapp.signature import sign
 from handlers.whatsapp.wire import Delivery, WaMessage
-from storage.models import Application, Contact, InboundMessage, InboundStatus, WhatsAppChat
+from storage.models import Application, Contact, Conversation, InboundMessage, InboundStatus, WhatsAppChat
+from storage.repositories import inbound as inbound_rows
 from tests.flow.helpers import SITI_NIK
 from tests.whatsapp.conftest import VERIFY_TOKEN, Phone, WhatsApp
 
@@ -200,5 +204,69 @@ async def test_webhooks_that_arrive_together_keep_each_message_once_and_answer_i
     async with whatsapp.conversations.db.transaction() as session:
         chat = await session.get(WhatsAppChat, ana)
         stored = await session.scalar(select(func.count()).select_from(InboundMessage))
-    assert (chat.opted_in_at, chat.last_message_at, chat.opted_in_via) == (hello.sent_at, register.sent_at, "first_message")
+    assert (chat.opted_in_at, chat.last_message_at, chat.opted_in_via) == (
+        hello.sent_at,
+        register.sent_at,
+        "first_message",
+    )
     assert stored == 3
+
+
+async def test_a_message_another_worker_took_over_after_the_lease_ran_out_is_not_taken_twice(
+    siti: Phone, whatsapp: WhatsApp
+) -> None:
+    """Worker A claimed two messages and stalled on the first reply's send past its lease; worker B
+    took the chat over and answered both. A must not take the second turn again when it comes back."""
+    assert (await whatsapp.server.text(siti.wa_id, "/daftar")).status_code == 200
+    assert (await whatsapp.server.text(siti.wa_id, "Tata Boga")).status_code == 200
+    held = whatsapp.server.hold_next(to=siti.wa_id)
+    stalled = asyncio.create_task(whatsapp.channel.cycle())  # worker A
+    await held.arrived.wait()
+    whatsapp.clock.now += timedelta(minutes=2)  # A's lease ran out
+    other = WhatsAppChannel(
+        whatsapp.conversations, whatsapp.graph, app_secret="x", verify_token="x", worker="B", clock=whatsapp.clock
+    )
+    await other.drain()
+    held.answer()
+    await stalled
+
+    async with whatsapp.conversations.db.transaction() as session:
+        conversation = await session.get(Conversation, ("whatsapp", siti.wa_id))
+    assert conversation.version == 2  # one turn per message
+    texts = [s.text for s in whatsapp.server.to(siti.wa_id)]
+    assert sum("Olahan Kue dan Roti" in str(s.choices) for s in whatsapp.server.to(siti.wa_id)) == 1
+    assert not any("Silakan tekan salah satu tombol" in text for text in texts), texts
+
+
+async def test_a_turn_whose_commit_went_through_as_its_connection_died_is_not_taken_again(
+    siti: Phone, whatsapp: WhatsApp
+) -> None:
+    """The server committed the turn, then the connection died before it said so: the turn is
+    retried on a new connection (as for any lost connection), finds its message answered, and sends
+    the reply that was kept instead of taking the turn a second time."""
+    await siti.say("/daftar")
+    cut: list[bool] = []
+
+    def note_answer(state: ORMExecuteState) -> None:
+        if state.statement is inbound_rows._ANSWERED:
+            state.session.info["answered"] = True
+
+    def die_after_commit(session: Session) -> None:
+        if session.info.pop("answered", False) and not cut:
+            cut.append(True)
+            lost = ConnectionResetError("connection reset by peer")
+            raise DBAPIError("COMMIT", None, lost, connection_invalidated=True)
+
+    event.listen(Session, "do_orm_execute", note_answer)
+    event.listen(Session, "after_commit", die_after_commit)
+    try:
+        replies = await siti.say("Tata Boga")
+    finally:
+        event.remove(Session, "do_orm_execute", note_answer)
+        event.remove(Session, "after_commit", die_after_commit)
+
+    assert cut == [True]
+    assert len(replies) == 1 and "Olahan Kue dan Roti" in str(replies[0].choices)
+    async with whatsapp.conversations.db.transaction() as session:
+        conversation = await session.get(Conversation, ("whatsapp", siti.wa_id))
+    assert conversation.version == 2  # /daftar, then the cluster once
