@@ -20,6 +20,10 @@ class BadPayload(BlkbotError):
 
 
 MEDIA_TYPES = ("image", "document", "video", "audio", "sticker")
+WA_ID_MAX = 20
+"""E.164 numbers have at most 15 digits; the column holds 32."""
+MESSAGE_ID_MAX = 128
+"""Meta's wamid.… ids are about 60 characters; the columns hold 128."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def parse_delivery(document: Any) -> Delivery:
 
 
 def _message(raw: dict[str, Any], names: dict[str, Any]) -> WaMessage:
-    wa_id, message_id, kind = _text(raw, "from"), _text(raw, "id"), _text(raw, "type")
+    wa_id, message_id, kind = _sender(raw), _message_id(raw), _text(raw, "type")
     common: dict[str, Any] = {
         "id": message_id,
         "wa_id": wa_id,
@@ -127,7 +131,7 @@ def _status(raw: dict[str, Any]) -> WaStatus:
     first = errors[0] if errors else {}
     code = first.get("code")
     return WaStatus(
-        message_id=_text(raw, "id"),
+        message_id=_message_id(raw),
         wa_id=str(raw.get("recipient_id") or ""),
         status=_text(raw, "status"),
         at=_time(raw.get("timestamp")),
@@ -139,6 +143,21 @@ def _status(raw: dict[str, Any]) -> WaStatus:
 def _referral(raw: dict[str, Any]) -> str | None:
     referral = _dict(raw.get("referral"))
     return _optional(referral.get("source_id") or referral.get("source_url"))
+
+
+def _sender(raw: dict[str, Any]) -> str:
+    """A WhatsApp id is a phone number in international form: up to 15 digits (E.164)."""
+    wa_id = _text(raw, "from")
+    if not (wa_id.isascii() and wa_id.isdigit() and len(wa_id) <= WA_ID_MAX):
+        raise BadPayload(f"sender {wa_id[:40]!r} is not a WhatsApp number")
+    return wa_id
+
+
+def _message_id(raw: dict[str, Any]) -> str:
+    message_id = _text(raw, "id")
+    if len(message_id) > MESSAGE_ID_MAX:
+        raise BadPayload(f"message id of {len(message_id)} characters")
+    return message_id
 
 
 def _time(value: Any) -> datetime:

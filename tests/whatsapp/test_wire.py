@@ -73,6 +73,8 @@ CASES: list[tuple[str, Delivery | str]] = [
     ),
     ("not_whatsapp.json", "not a whatsapp_business_account webhook"),
     ("no_sender.json", "missing 'from'"),
+    ("sender_not_a_number.json", "is not a WhatsApp number"),
+    ("message_id_too_long.json", "message id of 206 characters"),
     ("bad_timestamp.json", "timestamp 'kemarin' is not a Unix time"),
 ]
 
