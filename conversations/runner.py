@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,16 @@ log.addFilter(RedactNiks())  # a failed turn's traceback may quote what the resi
 RETRIES = 3
 
 AfterTurn = Callable[[AsyncSession, Contact, Reply], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What an attempt saved, known before its commit: how to tell, when the connection died
+    during the commit, whether the commit went through."""
+
+    version: int
+    state: State
+    reply: Reply
 
 
 class ChatLocks:
@@ -98,11 +109,12 @@ class Conversations:
         AlreadyAnswered rolls the turn back and reaches the caller."""
         chat = str(chat_id)
         reconnected = False
+        saved: list[Saved] = []
         async with self.locks.hold((channel, chat)):
             attempt = 1
             while attempt <= RETRIES:
                 try:
-                    return await self._turn(channel, chat, inbound, within)
+                    return await self._turn(channel, chat, inbound, within, saved)
                 except StaleConversation:
                     log.info("conversation %s:%s changed under us, retry %d", channel, chat, attempt)
                     attempt += 1
@@ -112,8 +124,11 @@ class Conversations:
                     # A connection that died under the turn (a database restart) rolled it back:
                     # taken again once on a new one, the resident gets an answer, not an apology.
                     if connection_lost(error) and not reconnected:
-                        log.warning("turn in %s chat lost its database connection; taking it again", channel)
                         reconnected = True
+                        if saved and await self._committed(channel, chat, saved[0]):
+                            log.warning("turn in %s chat lost its database connection as it committed", channel)
+                            return saved[0].reply
+                        log.warning("turn in %s chat lost its database connection; taking it again", channel)
                         continue
                     log.exception("turn failed in %s chat", channel)
                     return Reply([self._error_message()])
@@ -121,7 +136,27 @@ class Conversations:
         log.warning("turn in %s chat %s gave up after %d concurrent changes", channel, chat, RETRIES)
         return Reply([self._error_message()])
 
-    async def _turn(self, channel: str, chat: str, inbound: Inbound, within: AfterTurn | None) -> Reply:
+    async def _committed(self, channel: str, chat: str, turn: Saved) -> bool:
+        """Whether a turn whose connection died as it committed was committed after all (the server
+        may have done so before the connection went): the chat holds the very state it saved. Then
+        taking it again would apply the same answer twice (a name typed as the NIK asked next)."""
+        try:
+            async with self.db.transaction() as session:
+                _, row = await conversations.load_for_turn(session, channel, chat)
+        except Exception:  # still no database: the retry will say so
+            return False
+        return row is not None and (row.version, row.flow, row.step, row.data, row.last_press) == (
+            turn.version,
+            turn.state.flow,
+            turn.state.step,
+            turn.state.data,
+            turn.state.last_press,
+        )
+
+    async def _turn(
+        self, channel: str, chat: str, inbound: Inbound, within: AfterTurn | None, saved: list[Saved]
+    ) -> Reply:
+        """One attempt; `saved` gets what it saved once everything but the commit is done."""
         async with self.db.transaction() as session:
             contact, row = await conversations.load_for_turn(session, channel, chat)
             if contact is None:
@@ -145,7 +180,7 @@ class Conversations:
             reply = await self.engine.take_turn(ctx, state, inbound)
             if abandoned:  # the registration expired while they were away (bot.scheduler.expire_abandoned)
                 reply.messages.insert(0, ctx.say("common/registration_expired"))
-            await conversations.save(
+            version = await conversations.save(
                 session,
                 channel,
                 chat,
@@ -158,6 +193,7 @@ class Conversations:
             )
             if within is not None:
                 await within(session, contact, reply)
+            saved[:] = [Saved(version, state, reply)]
             return reply
 
     async def note(self, channel: str, chat_id: str | int, key: str) -> Outbound:

@@ -6,6 +6,9 @@ import asyncio
 import logging
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from conversations.commands import menu
 from conversations.context import Context
@@ -13,6 +16,8 @@ from conversations.engine import Engine, State
 from conversations.io import Inbound, Reply
 from conversations.runner import Conversations
 from storage.errors import StaleConversation
+from storage.models import Conversation
+from storage.repositories import conversations as conversation_rows
 from tests.flow.helpers import Resident
 
 
@@ -51,3 +56,39 @@ async def test_a_turn_overtaken_on_every_retry_answers_sorry_and_logs_a_warning(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "console chat crowded" in warnings[0].getMessage()
+
+
+async def test_a_turn_whose_commit_went_through_as_its_connection_died_is_not_taken_twice(
+    conversations: Conversations,
+) -> None:
+    """The server committed the turn, then the connection died before it answered: the runner finds
+    the state the turn saved, answers with that turn's reply and does not take it again (the press
+    would have met the next step's buttons and been answered as an old button)."""
+    siti = Resident(conversations, "cut")
+    await siti.type("/daftar")
+    press = siti.option("Tata Boga")
+    cut: list[bool] = []
+
+    def note_save(state: ORMExecuteState) -> None:
+        if state.statement is conversation_rows._SAVE:
+            state.session.info["saved"] = True
+
+    def die_after_commit(session: Session) -> None:
+        if session.info.pop("saved", False) and not cut:
+            cut.append(True)
+            raise DBAPIError("COMMIT", None, ConnectionResetError("connection reset"), connection_invalidated=True)
+
+    event.listen(Session, "do_orm_execute", note_save)
+    event.listen(Session, "after_commit", die_after_commit)
+    try:
+        reply = await conversations.handle("console", "cut", Inbound(choice=press.data))
+    finally:
+        event.remove(Session, "do_orm_execute", note_save)
+        event.remove(Session, "after_commit", die_after_commit)
+
+    assert cut == [True]
+    assert not reply.stale
+    assert "Olahan Kue dan Roti" in [o.label for o in reply.messages[-1].options]
+    async with conversations.db.transaction() as session:
+        row = await session.get(Conversation, ("console", "cut"))
+    assert row is not None and row.version == 2
