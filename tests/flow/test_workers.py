@@ -6,9 +6,6 @@ import asyncio
 import logging
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import ORMExecuteState, Session
 
 from conversations.commands import menu
 from conversations.context import Context
@@ -18,6 +15,7 @@ from conversations.runner import Conversations
 from storage.errors import StaleConversation
 from storage.models import Conversation
 from storage.repositories import conversations as conversation_rows
+from tests.fakes.dying_connection import dies_after_committing
 from tests.flow.helpers import Resident
 
 
@@ -67,24 +65,8 @@ async def test_a_turn_whose_commit_went_through_as_its_connection_died_is_not_ta
     siti = Resident(conversations, "cut")
     await siti.type("/daftar")
     press = siti.option("Tata Boga")
-    cut: list[bool] = []
-
-    def note_save(state: ORMExecuteState) -> None:
-        if state.statement is conversation_rows._SAVE:
-            state.session.info["saved"] = True
-
-    def die_after_commit(session: Session) -> None:
-        if session.info.pop("saved", False) and not cut:
-            cut.append(True)
-            raise DBAPIError("COMMIT", None, ConnectionResetError("connection reset"), connection_invalidated=True)
-
-    event.listen(Session, "do_orm_execute", note_save)
-    event.listen(Session, "after_commit", die_after_commit)
-    try:
+    with dies_after_committing(conversation_rows._SAVE) as cut:
         reply = await conversations.handle("console", "cut", Inbound(choice=press.data))
-    finally:
-        event.remove(Session, "do_orm_execute", note_save)
-        event.remove(Session, "after_commit", die_after_commit)
 
     assert cut == [True]
     assert not reply.stale

@@ -8,15 +8,14 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import func, select
 
 from handlers.whatsapp.channel import WhatsAppChannel
 from handlers.whatsapp.signature import sign
 from handlers.whatsapp.wire import Delivery, WaMessage
 from storage.models import Application, Contact, Conversation, InboundMessage, InboundStatus, WhatsAppChat
 from storage.repositories import inbound as inbound_rows
+from tests.fakes.dying_connection import dies_after_committing
 from tests.flow.helpers import SITI_NIK
 from tests.whatsapp.conftest import VERIFY_TOKEN, Phone, WhatsApp
 
@@ -242,28 +241,11 @@ async def test_a_turn_whose_commit_went_through_as_its_connection_died_is_not_ta
     siti: Phone, whatsapp: WhatsApp
 ) -> None:
     """The server committed the turn, then the connection died before it said so: the turn is
-    retried on a new connection (as for any lost connection), finds its message answered, and sends
-    the reply that was kept instead of taking the turn a second time."""
+    retried on a new connection (as for any lost connection), finds the turn saved, and sends the
+    reply that was kept instead of taking the turn a second time."""
     await siti.say("/daftar")
-    cut: list[bool] = []
-
-    def note_answer(state: ORMExecuteState) -> None:
-        if state.statement is inbound_rows._ANSWERED:
-            state.session.info["answered"] = True
-
-    def die_after_commit(session: Session) -> None:
-        if session.info.pop("answered", False) and not cut:
-            cut.append(True)
-            lost = ConnectionResetError("connection reset by peer")
-            raise DBAPIError("COMMIT", None, lost, connection_invalidated=True)
-
-    event.listen(Session, "do_orm_execute", note_answer)
-    event.listen(Session, "after_commit", die_after_commit)
-    try:
+    with dies_after_committing(inbound_rows._ANSWERED) as cut:
         replies = await siti.say("Tata Boga")
-    finally:
-        event.remove(Session, "do_orm_execute", note_answer)
-        event.remove(Session, "after_commit", die_after_commit)
 
     assert cut == [True]
     assert len(replies) == 1 and "Olahan Kue dan Roti" in str(replies[0].choices)
